@@ -1,0 +1,290 @@
+"""`python -m explainer ...`: the engine from the command line.
+
+pretrain  train a model on a corpus and save its parameter file
+rank      the next-word ranking for a prompt (and candidate words)
+generate  sample text from a model
+tokenize  show how a text becomes tokens
+info      summary of a parameter file
+demo      train for about a minute and show the ranking improve (no files written)
+bench     speed and quality figures measured side by side
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+MODELS_DIR = Path(os.environ.get("EXPLAINER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+
+
+class CLIError(Exception):
+    """A user mistake: printed as one clear line, exit code 2, no traceback."""
+
+
+def resolve_model(name_or_path: str) -> Path:
+    """A path, or a name in models/: "base" -> models/base.safetensors."""
+    p = Path(name_or_path)
+    for cand in (p, MODELS_DIR / p, MODELS_DIR / f"{name_or_path}.safetensors"):
+        if cand.is_file():
+            return cand
+    shipped = ", ".join(sorted(f.stem for f in MODELS_DIR.glob("*.safetensors"))) or "none"
+    raise CLIError(f"no model file '{name_or_path}' (models in {MODELS_DIR}: {shipped})")
+
+
+def load(name_or_path: str):
+    from .paramfile import ParamFileError, load_model
+    try:
+        return load_model(resolve_model(name_or_path))
+    except ParamFileError as e:
+        raise CLIError(str(e)) from None
+
+
+def read_corpus(args) -> tuple[str, str]:
+    """(text, name) from --corpus everyday|pydocs or --text FILE."""
+    from . import corpus
+    if args.text:
+        try:
+            data = Path(args.text).read_bytes()
+        except OSError as e:
+            raise CLIError(f"cannot read {args.text}: {e.strerror}") from None
+        try:
+            return corpus.user_text(data, max_bytes=args.max_bytes), Path(args.text).name
+        except corpus.CorpusError as e:
+            raise CLIError(f"{args.text}: {e}") from None
+    c = corpus.get_corpus(args.corpus)
+    return c.text, c.title
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+def cmd_pretrain(args):
+    import torch
+    from tqdm import tqdm
+    from . import pretrain
+    from .paramfile import save_model
+    from .training import Eval, Finished, RankSnapshot, Sample, Step, TrainingError
+    torch.set_num_threads(args.threads)
+    text, name = read_corpus(args)
+    spec = pretrain.PretrainSpec(preset=args.preset, steps=args.steps, minutes=args.minutes,
+                                 seed=args.seed, vocab_size=args.vocab_size,
+                                 batch_size=args.batch_size, lr=args.lr)
+    tok = load(args.tokenizer_from).tokenizer if args.tokenizer_from else None
+    gen = pretrain.run(text, spec, tokenizer=tok, corpus_name=name, candidates=args.candidates)
+    bar = tqdm(total=args.steps if not args.minutes else None, unit="step", disable=args.quiet)
+    try:
+        while True:
+            ev = next(gen)
+            if isinstance(ev, pretrain.Status):
+                bar.write(ev.message)
+            elif isinstance(ev, Step):
+                bar.update(1)
+                bar.set_postfix(loss=f"{ev.train_loss:.3f}", tok_s=f"{ev.tokens_per_s:,.0f}")
+            elif isinstance(ev, Eval):
+                bar.write(f"step {ev.step:5d}  val loss {ev.val_loss:.3f}  bits/byte {ev.val_bpb:.3f}")
+            elif isinstance(ev, Sample):
+                bar.write(f"step {ev.step:5d}  sample: {ev.text[:150]!r}")
+            elif isinstance(ev, RankSnapshot) and ev.step % (spec.rank_every * 4) == 0:
+                top = ", ".join(f"{w.strip()} {p:.2f}" for w, _, p in ev.ranking.top[:3])
+                bar.write(f"step {ev.step:5d}  '{ev.ranking.prompt} ___': {top}")
+    except StopIteration as stop:
+        loaded = stop.value
+    except TrainingError as e:
+        raise CLIError(str(e)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        print("\ninterrupted: nothing saved")
+        return 130
+    bar.close()
+    if args.out:
+        path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print_ranking(loaded, pretrain.DEFAULT_PROMPT, args.candidates)
+    return 0
+
+
+def print_ranking(loaded, prompt, candidates, k=10):
+    from .model import rank_next
+    r = rank_next(loaded.model, loaded.tokenizer, prompt, k, candidates)
+    if r.truncated:
+        print(f"(prompt longer than the context: the first {r.n_dropped} tokens were dropped)")
+    print(f"'{prompt} ___'")
+    for i, (piece, tid, p) in enumerate(r.top, 1):
+        print(f"  {i:2d}. {piece!r:16} id {tid:6d}  {p:7.2%}")
+    for c in r.candidates:
+        rank = "-" if c.rank is None else str(c.rank)
+        print(f"  candidate {c.word!r:12} rank {rank:>5}  p {c.prob:.2e}")
+
+
+def cmd_rank(args):
+    print_ranking(load(args.model), args.prompt, args.candidates, args.k)
+    return 0
+
+
+def cmd_generate(args):
+    m = load(args.model)
+    tok = m.tokenizer
+    from .model import prompt_ids
+    ids, _ = prompt_ids(m.model, tok, args.prompt)
+    stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
+    print(args.prompt, end="", flush=True)
+    for t in m.model.generate(ids, args.tokens, args.temperature, args.top_k, args.top_p,
+                              args.seed, stop_ids=stop):
+        if t in stop:
+            break
+        print(tok.decode([t]), end="", flush=True)
+    print()
+    return 0
+
+
+def cmd_tokenize(args):
+    from .tokenizer import cl100k, char_tokenizer
+    text = args.text_arg
+    if args.tokenizer == "cl100k":
+        tok = cl100k()
+    elif args.tokenizer == "char":
+        from . import corpus
+        tok = char_tokenizer(corpus.get_corpus("everyday").text)
+    else:
+        tok = load(args.model).tokenizer
+    pieces = tok.pieces(text)
+    print(f"{len(pieces)} tokens, {len(text) / max(len(pieces), 1):.2f} characters per token")
+    print(" | ".join(p.text for p in pieces))
+    print([p.id for p in pieces])
+    return 0
+
+
+def cmd_info(args):
+    from .paramfile import ParamFileError, read_metadata
+    path = resolve_model(args.model)
+    try:
+        meta = read_metadata(path)
+    except ParamFileError as e:
+        raise CLIError(str(e)) from None
+    n = sum(int.__mul__(*s) if len(s) == 2 else s[0] for s, _ in meta["tensors"].values())
+    print(f"{path}  ({path.stat().st_size / 1e6:.2f} MB, {n:,} parameters)")
+    print("config:   ", meta["config"])
+    tk = meta["tokenizer"]
+    print("tokenizer:", tk.get("kind"), f"{tk.get('n_vocab', '?')} tokens, specials",
+          list(tk.get("special_tokens", {})))
+    for k, v in meta["facts"].items():
+        print(f"  {k}: {v}")
+    return 0
+
+
+def cmd_demo(args):
+    """Pretrain `small` for about a minute and print the ranking as it improves."""
+    import torch
+    from . import pretrain
+    from .training import Finished, RankSnapshot
+    torch.set_num_threads(args.threads)
+    from . import corpus
+    text = corpus.get_corpus("everyday").text
+    print("LLM Explainer demo: a ~1M-parameter GPT learns Everyday English for about a minute.")
+    spec = pretrain.PretrainSpec(preset="small", steps=10_000, minutes=args.minutes, rank_every=50)
+    for ev in pretrain.run(text, spec, corpus_name="Everyday English"):
+        if isinstance(ev, pretrain.Status):
+            print(ev.message)
+        elif isinstance(ev, RankSnapshot) and ev.step % 100 == 0:
+            top = ", ".join(f"{w.strip() or repr(w)} {p:.0%}" for w, _, p in ev.ranking.top[:5])
+            cands = ", ".join(f"{c.word} #{c.rank}" for c in ev.ranking.candidates)
+            print(f"step {ev.step:5d}  top: {top}   |  {cands}")
+        elif isinstance(ev, Finished):
+            print(f"done: {ev.step} steps, {ev.tokens_seen:,} tokens, val loss {ev.val_loss:.3f}")
+    return 0
+
+
+def cmd_bench(args):
+    from . import bench
+    return bench.main(args)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parser
+
+def build_parser() -> argparse.ArgumentParser:
+    from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
+    p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("pretrain", help="train a model on a corpus and save it")
+    s.add_argument("--corpus", default="everyday", choices=["everyday", "pydocs"],
+                   help="built-in corpus (default: everyday)")
+    s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
+    s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
+    s.add_argument("--preset", default="small", choices=["tiny", "small", "medium"], help="model size")
+    s.add_argument("--steps", type=int, default=600, help="optimiser steps (the schedule length)")
+    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    s.add_argument("--seed", type=int, default=0, help="seed for weights and batch order")
+    s.add_argument("--vocab-size", type=int, default=2048, help="BPE vocabulary size")
+    s.add_argument("--batch-size", type=int, default=32, help="sequences per step")
+    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
+    s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
+                   help="words to watch after the flash-flood prompt")
+    s.add_argument("--out", help="where to save the parameter file (.safetensors)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(fn=cmd_pretrain)
+
+    s = sub.add_parser("rank", help="next-word ranking for a prompt")
+    s.add_argument("model", help="parameter file, or a name in models/ (e.g. base)")
+    s.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help="the text before the blank")
+    s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES), help="words to score")
+    s.add_argument("-k", type=int, default=10, help="how many top tokens to list")
+    s.set_defaults(fn=cmd_rank)
+
+    s = sub.add_parser("generate", help="sample text from a model")
+    s.add_argument("model", help="parameter file, or a name in models/")
+    s.add_argument("prompt", nargs="?", default="", help="text to continue")
+    s.add_argument("--tokens", type=int, default=100, help="how many new tokens at most")
+    s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
+    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--top-p", type=float, default=None, help="nucleus sampling threshold")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed")
+    s.set_defaults(fn=cmd_generate)
+
+    s = sub.add_parser("tokenize", help="show the tokens of a text")
+    s.add_argument("text_arg", metavar="TEXT", help="the text")
+    s.add_argument("--tokenizer", default="bpe", choices=["bpe", "cl100k", "char"],
+                   help="bpe = the model's own, cl100k = GPT-4's, char = characters")
+    s.add_argument("--model", default="base", help="model whose BPE tokenizer to use")
+    s.set_defaults(fn=cmd_tokenize)
+
+    s = sub.add_parser("info", help="summary of a parameter file")
+    s.add_argument("model", help="parameter file, or a name in models/")
+    s.set_defaults(fn=cmd_info)
+
+    s = sub.add_parser("demo", help="train for about a minute and print the ranking improving")
+    s.add_argument("--minutes", type=float, default=1.0, help="how long to train")
+    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("bench", help="speed and quality figures, measured side by side")
+    s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
+    s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
+    s.add_argument("--steps", type=int, default=2000, help="steps for --text")
+    s.add_argument("--seconds", type=float, default=None, help="or a time budget for --text")
+    s.add_argument("--json", help="also write the results as JSON to this file")
+    s.add_argument("--skip", nargs="*", default=[], help="sections to skip")
+    s.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except CLIError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

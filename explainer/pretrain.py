@@ -1,0 +1,101 @@
+"""Pretraining: a fresh GPT learns to predict the next token of a corpus.
+
+A thin layer on `training.py`: it learns (or reuses) a tokenizer, turns the corpus into a token
+stream (a blank line starts a new document, marked by <|endoftext|>), builds the model from a
+preset, runs the training loop while watching the flash-flood ranking, and returns the trained
+model with the facts that go into its parameter file.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from dataclasses import asdict, dataclass
+from typing import Iterator, Sequence
+
+import torch
+
+from . import corpus as corpora
+from .model import GPT, preset
+from .paramfile import LoadedModel
+from .tokenizer import Tokenizer, train_bpe
+from .training import Batches, Finished, TrainConfig, train
+
+DEFAULT_PROMPT = "A flash flood watch will be in effect all"
+DEFAULT_CANDIDATES = ("night", "day", "weekend", "giraffe")
+BPE_SAMPLE_BYTES = 2_000_000    # learn the vocabulary from at most this much text: enough, and fast
+
+
+@dataclass
+class Status:
+    """Something slow is happening before training starts (e.g. learning the vocabulary)."""
+    message: str
+
+
+@dataclass
+class PretrainSpec:
+    preset: str = "small"
+    steps: int = 600
+    minutes: float | None = None
+    seed: int = 0
+    vocab_size: int = 2048
+    batch_size: int = 32
+    lr: float = 3e-3
+    eval_every: int = 50
+    sample_every: int = 100
+    rank_every: int = 25
+
+
+def encode_documents(tok: Tokenizer, text: str) -> torch.Tensor:
+    """One token stream: <|endoftext|> before each blank-line separated document.
+
+    Example: "Hi.\\n\\nBye." -> [eot, ids("Hi."), eot, ids("Bye.")].
+    """
+    ids: list[int] = []
+    for doc in text.split("\n\n"):
+        if doc.strip():
+            ids.append(tok.eot_id)
+            ids.extend(tok.encode(doc))
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def learn_tokenizer(text: str, vocab_size: int = 2048) -> Tokenizer:
+    tok, _merges = train_bpe(text[:BPE_SAMPLE_BYTES], vocab_size)
+    return tok
+
+
+def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer | None = None,
+        corpus_name: str = "your text", watch_prompts: Sequence[str] = (DEFAULT_PROMPT,),
+        candidates: Sequence[str] = DEFAULT_CANDIDATES,
+        cancel: threading.Event | None = None) -> Iterator:
+    """Pretrain a new model on `text`; yields Status and training events, returns a LoadedModel."""
+    if tokenizer is None:
+        yield Status(f"Learning a {spec.vocab_size:,}-token vocabulary from the text ...")
+        tokenizer = learn_tokenizer(text, spec.vocab_size)
+    yield Status("Turning the text into tokens ...")
+    train_text, val_text = corpora.split(text, seed=spec.seed)
+    cfg = preset(spec.preset, vocab_size=tokenizer.n_vocab, seed=spec.seed)
+    data = Batches(encode_documents(tokenizer, train_text), encode_documents(tokenizer, val_text),
+                   cfg.block_size)
+    model = GPT(cfg)
+    tc = TrainConfig(steps=spec.steps, minutes=spec.minutes, batch_size=spec.batch_size,
+                     lr=spec.lr, eval_every=spec.eval_every, sample_every=spec.sample_every,
+                     rank_every=spec.rank_every, seed=spec.seed)
+    finished: Finished = yield from train(model, data, tc, tokenizer=tokenizer,
+                                          watch_prompts=watch_prompts, candidates=candidates,
+                                          cancel=cancel)
+    facts = {
+        "kind": "base",
+        "corpus": corpus_name,
+        "preset": spec.preset,
+        "parameters": model.num_params(),
+        "steps": finished.step,
+        "tokens_trained": finished.tokens_seen,
+        "val_loss": round(finished.val_loss, 4),
+        "val_bpb": round(finished.val_bpb, 4),
+        "train_seconds": round(finished.elapsed, 1),
+        "seed": spec.seed,
+        "spec": asdict(spec),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    model.eval()
+    return LoadedModel(model, tokenizer, cfg, facts, None)
