@@ -5,6 +5,11 @@ rank      the next-word ranking for a prompt (and candidate words)
 generate  sample text from a model
 tokenize  show how a text becomes tokens
 info      summary of a parameter file
+export    save a smaller copy of a model (fp16 or int8)
+runfile   write the standalone numpy run file (run.py)
+sft       instruction tuning: a base model learns to answer, then stop
+chat      talk to a tuned model
+feedback  learn from thumbs up/down ratings: reward model, then policy optimisation
 demo      train for about a minute and show the ranking improve (no files written)
 bench     speed and quality figures measured side by side
 """
@@ -166,9 +171,9 @@ def cmd_info(args):
     n = sum(int.__mul__(*s) if len(s) == 2 else s[0] for s, _ in meta["tensors"].values())
     print(f"{path}  ({path.stat().st_size / 1e6:.2f} MB, {n:,} parameters)")
     print("config:   ", meta["config"])
-    tk = meta["tokenizer"]
-    print("tokenizer:", tk.get("kind"), f"{tk.get('n_vocab', '?')} tokens, specials",
-          list(tk.get("special_tokens", {})))
+    from .tokenizer import Tokenizer
+    tok = Tokenizer.from_metadata(meta["tokenizer"])
+    print(f"tokenizer: {tok.kind}, {tok.n_vocab:,} tokens, specials {list(tok.special_tokens)}")
     for k, v in meta["facts"].items():
         print(f"  {k}: {v}")
     return 0
@@ -193,6 +198,145 @@ def cmd_demo(args):
             print(f"step {ev.step:5d}  top: {top}   |  {cands}")
         elif isinstance(ev, Finished):
             print(f"done: {ev.step} steps, {ev.tokens_seen:,} tokens, val loss {ev.val_loss:.3f}")
+    return 0
+
+
+def cmd_export(args):
+    from .paramfile import export
+    loaded = load(args.model)
+    out = export(loaded, args.out, args.dtype)
+    src = Path(loaded.path).stat().st_size
+    print(f"saved {out} as {args.dtype}: {out.stat().st_size / 1e6:.2f} MB "
+          f"({out.stat().st_size / src:.0%} of {src / 1e6:.2f} MB)")
+    return 0
+
+
+def cmd_runfile(args):
+    from .paramfile import atomic_write_bytes
+    src = Path(__file__).parent / "runfile" / "run.py"
+    atomic_write_bytes(args.out, src.read_bytes())
+    print(f"wrote {args.out}: try  python {args.out} models/base.safetensors \"A flash flood watch "
+          f"will be in effect all\"")
+    return 0
+
+
+def cmd_sft(args):
+    """Instruction tuning: fine-tune a base model on the generated question/answer pairs."""
+    import torch
+    from tqdm import tqdm
+    from . import sft
+    from .corpus import instructions as ins
+    from .paramfile import save_model
+    from .training import Eval, Sample, Step, TrainingError
+    torch.set_num_threads(args.threads)
+    base = load(args.base)
+    data = ins.instruction_data(args.seed)
+    pairs = [] if args.no_generated else list(data.train)
+    if args.data:
+        try:
+            raw = Path(args.data).read_bytes()
+        except OSError as e:
+            raise CLIError(f"cannot read {args.data}: {e.strerror}") from None
+        mine, errors = ins.parse_jsonl(raw)
+        for e in errors[:20]:
+            print(f"{args.data}, {e}: skipped", file=sys.stderr)
+        if len(errors) > 20:
+            print(f"... and {len(errors) - 20} more bad lines", file=sys.stderr)
+        pairs += mine
+    if not pairs:
+        raise CLIError("no pairs to learn from (use the generated pairs, or --data with valid lines)")
+    spec = sft.SFTSpec(steps=args.steps, minutes=args.minutes, seed=args.seed,
+                       batch_size=args.batch_size, lr=args.lr, include_weak=not args.only_good)
+    val = [p for p in data.heldout if p.quality == "good"]
+    gen = sft.run(base, pairs, spec, val_pairs=val, base_name=Path(base.path).stem)
+    bar = tqdm(total=args.steps if not args.minutes else None, unit="step", disable=args.quiet)
+    try:
+        while True:
+            ev = next(gen)
+            if isinstance(ev, sft.Status):
+                bar.write(ev.message)
+            elif isinstance(ev, Step):
+                bar.update(1)
+                bar.set_postfix(loss=f"{ev.train_loss:.3f}")
+            elif isinstance(ev, Eval):
+                bar.write(f"step {ev.step:5d}  val loss on held-out answers {ev.val_loss:.3f}")
+            elif isinstance(ev, Sample):
+                bar.write(f"step {ev.step:5d}  '{sft.WATCH_QUESTION}' -> {ev.text[:120]!r}")
+    except StopIteration as stop:
+        tuned = stop.value
+    except TrainingError as e:
+        raise CLIError(str(e)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        print("\ninterrupted: nothing saved")
+        return 130
+    bar.close()
+    print(f"fine-tuned {tuned.facts['steps']} steps in {tuned.facts['train_seconds']} s on "
+          f"{tuned.facts['pairs']:,} pairs ({tuned.facts['weak_pairs']:,} weak)")
+    if args.eval:
+        rows = sft.compare(base, tuned, ins.heldout_prompts(data, args.eval, args.seed))
+        for which in ("tuned", "base"):
+            sc = sft.scores(rows, which)
+            print(f"{which:5s} on {sc['n']} held-out questions: {sc['end_share']:.0%} end with <|end|> "
+                  f"within 64 tokens, {sc['on_topic_share']:.0%} on topic")
+    if args.out:
+        path = save_model(args.out, tuned.model, tuned.tokenizer, tuned.facts)
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_chat(args):
+    """An interactive loop: each line is one question, answered on its own."""
+    import torch
+    from . import chat
+    torch.set_num_threads(args.threads)
+    m = load(args.model)
+    tok = m.tokenizer
+    try:
+        sp = chat.special_ids(tok)
+    except chat.ChatError as e:
+        raise CLIError(f"{args.model}: {e}") from None
+    if not chat.is_chat_model(m):
+        print(f"note: {m.name} is not instruction-tuned: it has never seen the chat template, so it "
+              f"will continue the text instead of answering (try: chat tuned)")
+    limit = m.config.block_size - args.max_tokens - 3
+    print(f"Chatting with {m.name}. Each question is answered on its own (the context holds "
+          f"{m.config.block_size} tokens). Ctrl-D or an empty line quits; Ctrl-C stops an answer.")
+    n = 0
+    while True:
+        try:
+            q = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if not q or q in ("quit", "exit"):
+            break
+        if len(q) > args.max_chars:
+            print(f"(your question has {len(q):,} characters; only the first {args.max_chars:,} are used)")
+            q = q[:args.max_chars]
+        n_tok = len(tok.encode(q))
+        if n_tok > limit:
+            print(f"(your question is {n_tok} tokens; with room for a {args.max_tokens}-token answer "
+                  f"only its first {limit} fit in the model's {m.config.block_size}-token context)")
+        print("bot> ", end="", flush=True)
+        out, shown, ended = [], "", False
+        try:
+            for t in chat.stream(m.model, tok, q, args.max_tokens, args.temperature, args.top_k,
+                                 args.seed + n):
+                if t in (sp[chat.END], sp[chat.EOT]):
+                    ended = t == sp[chat.END]
+                    break
+                out.append(t)
+                text = tok.decode(out)
+                if not text.endswith("\ufffd"):          # wait for the rest of a split character
+                    print(text[len(shown):], end="", flush=True)
+                    shown = text
+        except KeyboardInterrupt:
+            print(" [stopped]")
+            n += 1
+            continue
+        print("" if ended else f" [no <|end|> within {args.max_tokens} tokens]")
+        n += 1
     return 0
 
 
@@ -263,6 +407,47 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.set_defaults(fn=cmd_demo)
 
+    s = sub.add_parser("export", help="save a smaller copy of a model: fp16 or int8")
+    s.add_argument("model", help="parameter file, or a name in models/")
+    s.add_argument("--dtype", required=True, choices=["fp32", "fp16", "int8"],
+                   help="fp16 = half-size floats, int8 = per-channel quantised matrices")
+    s.add_argument("--out", required=True, help="where to write the new .safetensors file")
+    s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("runfile", help="write the standalone numpy run file")
+    s.add_argument("--out", default="run.py", help="where to write it (default: run.py)")
+    s.set_defaults(fn=cmd_runfile)
+
+    s = sub.add_parser("sft", help="instruction tuning: teach a base model to answer, then stop")
+    s.add_argument("--base", default="base", help="the model to start from (file, or a name in models/)")
+    s.add_argument("--out", help="where to save the tuned model (.safetensors)")
+    s.add_argument("--steps", type=int, default=400, help="optimiser steps (the schedule length)")
+    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    s.add_argument("--seed", type=int, default=0, help="seed for the generated pairs and batch order")
+    s.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
+    s.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
+    s.add_argument("--no-generated", action="store_true", help="learn only from --data")
+    s.add_argument("--only-good", action="store_true", help="leave out the deliberately weaker pairs")
+    s.add_argument("--eval", type=int, default=0, metavar="N",
+                   help="afterwards, answer N held-out questions per topic with both models")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(fn=cmd_sft)
+
+    s = sub.add_parser("chat", help="talk to a tuned model (an interactive prompt loop)")
+    s.add_argument("model", help="parameter file, or a name in models/ (e.g. tuned)")
+    s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (same answer every time)")
+    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
+    s.add_argument("--max-tokens", type=int, default=64, help="longest answer, in tokens")
+    s.add_argument("--max-chars", type=int, default=2000, help="longer questions are cut to this")
+    s.add_argument("--threads", type=int, default=1, help="torch threads")
+    s.set_defaults(fn=cmd_chat)
+
+    from .feedback import add_cli as add_feedback      # `feedback`: its flags live beside its code
+    add_feedback(sub)
+
     s = sub.add_parser("bench", help="speed and quality figures, measured side by side")
     s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
     s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
@@ -284,6 +469,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:               # `... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
