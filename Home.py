@@ -1,0 +1,63 @@
+"""LLM Explainer: the home page. The journey from text to assistant, one step per page."""
+import streamlit as st
+
+from explainer.app import journey, ui
+
+ui.page_setup("Home", ":material/psychology:")
+
+st.title(":material/psychology: How a large language model is made")
+st.markdown(
+    "A language model is a program that has read a lot of text and learned one trick: guessing "
+    "the next piece of a text. Everything a chatbot does grows out of that trick. Here you follow "
+    "the whole journey with a small model that trains **live on this computer**, in minutes, "
+    "so every number you see is really computed while you watch.")
+
+
+def stage_card(stage: journey.Stage, number: int | None) -> None:
+    page = journey.page_path(stage)
+    with st.container(border=True, height="stretch"):
+        st.caption(f"STEP {number}" if number else "SIDE TRIP")
+        st.markdown(f"#### {stage.icon} {stage.title}")
+        st.markdown(stage.blurb)
+        if page:
+            st.page_link(page, label="Open", icon=":material/arrow_forward:")
+        else:
+            st.caption("Coming soon")
+
+
+st.subheader("The journey")
+cols = st.columns([4, 1, 4, 1, 4, 1, 4], vertical_alignment="center")
+for i, stage in enumerate(journey.ROAD):
+    with cols[2 * i]:
+        stage_card(stage, i + 1)
+    if i < len(journey.ROAD) - 1:
+        cols[2 * i + 1].markdown("## :material/arrow_forward:", text_alignment="center")
+
+st.markdown("**Along the way**")
+side = st.columns(2)
+for col, stage in zip(side, journey.SIDE):
+    with col:
+        stage_card(stage, None)
+
+st.subheader("Models ready to use")
+models = ui.available_models()
+if not models and ui.session_model() is None:
+    st.info("No model yet: train one on the Pretraining page (a few minutes), then it shows up here.")
+rows = [{"model": m.name, "kind": "shipped" if m.shipped else "saved from the app",
+         "parameters": f"{m.n_params:,}", "trained on": m.facts.get("corpus", "?"),
+         "tokens trained on": f"{m.facts.get('tokens_trained', 0):,}",
+         "validation loss": f"{m.facts['val_loss']:.3f}" if m.facts.get("val_loss") is not None else "?"}
+        for m in models if m.error is None]
+if ui.session_model() is not None:
+    f = ui.session_model().facts
+    rows.insert(0, {"model": "your model (this session)", "kind": "trained just now",
+                    "parameters": f"{f.get('parameters', 0):,}", "trained on": f.get("corpus", "?"),
+                    "tokens trained on": f"{f.get('tokens_trained', 0):,}",
+                    "validation loss": f"{f['val_loss']:.3f}" if f.get("val_loss") is not None else "?"})
+if rows:
+    st.dataframe(rows, hide_index=True, width="stretch")
+for m in models:
+    if m.error:
+        st.warning(f"{m.name}: {m.error}")
+st.caption("Pick the model every page uses in the sidebar. Presentation mode (sidebar) makes "
+           "everything larger for a projector.")

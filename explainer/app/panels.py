@@ -1,0 +1,299 @@
+"""Page sections used by the Tokens and Pretraining pages: each reads a few widgets, calls one
+or two library functions and draws. Kept here so the pages stay short.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import charts
+from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
+from ..jobs import JobView
+from ..model import rank_next
+from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from . import models as registry
+from . import runs, ui
+from .progress import summarize
+
+SHOW_CHARS = 2_000          # characters drawn as coloured pieces (counts use the whole text)
+MAX_TEXT_CHARS = 1_000_000  # longer pastes are cut here, and the page says so
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+
+
+@st.cache_resource(show_spinner=False)
+def char_tok() -> Tokenizer:
+    """One id per character of the Everyday English corpus (others fall back to UTF-8 bytes)."""
+    return char_tokenizer(get_corpus("everyday").text)
+
+
+@st.cache_resource(show_spinner="Learning a BPE vocabulary from Everyday English (once) ...")
+def corpus_bpe() -> Tokenizer:
+    """A BPE tokenizer learned from Everyday English: used when no model is loaded yet."""
+    return runs.learn_vocabulary(get_corpus("everyday").text)
+
+
+@st.cache_resource(show_spinner=False)
+def gpt4_tok() -> Tokenizer:
+    return cl100k()
+
+
+def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
+    out = []
+    if model_tok is not None:
+        name = "This app's BPE" if model_tok.kind == "bpe" else "The active model's tokenizer"
+        out.append((f"{name} ({model_tok.n_vocab:,} tokens)", model_tok))
+    out += [(f"GPT-4's cl100k_base ({gpt4_tok().n_vocab:,} tokens)", gpt4_tok()),
+            ("Characters (one token each)", char_tok())]
+    return out
+
+
+def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
+    """Coloured pieces with their IDs, counts, and the ID list the model sees."""
+    ids = tok.encode(text)
+    st.markdown(f"**{title}**")
+    st.markdown(f"**{len(ids):,}** tokens · **{len(text) / max(1, len(ids)):.2f}** characters per token")
+    pieces = tok.pieces(text[:SHOW_CHARS])
+    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+        [(p.text, p.id, p.bytes) for p in pieces], show_whitespace=show_ws, max_pieces=400))
+    if tok.kind == "char":
+        n_chars = len(tok.chars)
+        unknown = sorted({c for c in text if c not in tok.stoi})
+        if unknown:
+            st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
+                       f"corpus. {len(unknown):,} of yours ({_escape(''.join(unknown[:12]))}"
+                       f"{'…' if len(unknown) > 12 else ''}) are not in it, so each is spelled "
+                       "out as its UTF-8 bytes.")
+    shown = ids[:300]
+    more = f", ... {len(ids) - len(shown):,} more" if len(ids) > len(shown) else ""
+    st.caption("The IDs, as the model sees them:")
+    st.code("[" + ", ".join(map(str, shown)) + more + "]", language=None, wrap_lines=True)
+
+
+def checked_text(text: str) -> str | None:
+    """The text to tokenize, or None (with a message) when there is nothing to show."""
+    if not text:
+        st.info("Type or paste some text above to see its tokens.")
+        return None
+    if len(text) > MAX_TEXT_CHARS:
+        st.warning(f"Your text has {len(text):,} characters; only the first {MAX_TEXT_CHARS:,} "
+                   "are counted here.")
+        text = text[:MAX_TEXT_CHARS]
+    if len(text) > SHOW_CHARS:
+        st.caption(f"Long text: the counts cover all {len(text):,} characters; the coloured "
+                   f"pieces show the first {SHOW_CHARS:,}.")
+    return text
+
+
+def merge_replay(tok: Tokenizer, text: str) -> None:
+    """Slider over the first N learned merges: how the text's bytes glue into tokens."""
+    merges = tok.merges
+    if not merges:
+        st.info("This model's tokenizer has no merge list (it is not a BPE tokenizer).")
+        return
+    sentence = text[:300]
+    n = st.slider("Merges learned so far", 0, len(merges), value=min(len(merges), 40),
+                  help="0 = every byte is its own token. Each merge glues the most frequent pair.")
+    parts = replay_merges(sentence, merges, n)
+    id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
+                                                   for m in merges[:n]}
+    st.markdown(f"After **{n:,}** merges, the first {len(sentence)} characters are "
+                f"**{len(parts):,}** pieces (they were {len(sentence.encode('utf-8')):,} bytes).")
+    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+        [(printable(p), id_of.get(p, -1), p) for p in parts], True))
+    used = set(parts)
+    rows = [{"step": i + 1, "merge": f"{_show(m.pair_bytes[0])} + {_show(m.pair_bytes[1])}",
+             "new token": _show(m.pair_bytes[0] + m.pair_bytes[1]), "new ID": m.new_id,
+             "pair count in corpus": m.count,
+             "in your text now": (m.pair_bytes[0] + m.pair_bytes[1]) in used}
+            for i, m in enumerate(merges[:n])]
+    st.dataframe(rows[::-1], hide_index=True, height=260, width="stretch")
+
+
+def _show(b: bytes) -> str:
+    return charts.show_piece(printable(b))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretraining: the corpus
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _stats_rows(key: str) -> list[tuple[str, str]]:
+    return describe_stats(corpus_stats(get_corpus(key).text))
+
+
+@st.cache_data(show_spinner="Reading your text ...", max_entries=4)
+def _checked_user_text(raw: bytes | str) -> tuple[str, list[tuple[str, str]]]:
+    """user_text() and its statistics, once per distinct upload (a 20 MB file takes seconds)."""
+    text = user_text(raw)
+    return text, describe_stats(corpus_stats(text))
+
+
+def corpus_picker(disabled: bool = False) -> tuple[str, str] | None:
+    """Radio for the four sources, a preview and statistics. Returns (title, text) or None."""
+    sources = list(CORPORA.values()) + ["Upload a file", "Paste text"]
+    choice = st.radio("Corpus", sources, horizontal=True, disabled=disabled,
+                      help="The text the model learns from. It only ever sees this text.")
+    key = next((k for k, v in CORPORA.items() if v == choice), None)
+    try:
+        if key is not None:
+            corpus = get_corpus(key)
+            title, text, rows = corpus.title, corpus.text, _stats_rows(key)
+            st.caption(corpus.description)
+        else:
+            if choice == "Upload a file":
+                f = st.file_uploader("A UTF-8 .txt or .md file", type=["txt", "md"], disabled=disabled)
+                if f is None:
+                    return None
+                title, raw = f.name, f.getvalue()
+            else:
+                raw = st.text_area("Your text (at least 2 KB, about a page)", height=160,
+                                   disabled=disabled)
+                if not raw.strip():
+                    return None
+                title = "pasted text"
+            text, rows = _checked_user_text(raw)
+    except CorpusError as e:
+        st.error(str(e))
+        return None
+    left, right = st.columns([1, 1])
+    left.text_area("Preview (the first 1,500 characters)", text[:1500], height=300, disabled=True)
+    right.table({"This text": {k: v for k, v in rows}})
+    return title, text
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretraining: the live run
+
+
+def run_panel(view: JobView) -> None:
+    """Everything about one training job: queue, progress, loss, samples, next-word ranking."""
+    if view.state == "queued":
+        running = ui.get_job_manager().stats()["running"]
+        st.info(f"Waiting in line: you are number **{view.queue_position}**. "
+                f"{running} training{'s are' if running != 1 else ' is'} running on this server; "
+                "yours starts as soon as one finishes.")
+        return
+    s = summarize(view.events)
+    if view.state == "failed":
+        st.error(f"The training stopped with a problem: {view.error}")
+    elif view.state == "cancelled" and view.started is None:
+        st.warning("You left the queue before your training started.")
+    elif view.state == "cancelled":
+        st.warning(f"You stopped the training at step {s.step:,}.")
+    if s.total_steps is None:                                # still preparing: nothing to plot yet
+        if not view.ended:
+            st.info(s.status or "Starting ...", icon=":material/hourglass_top:")
+        return
+    eta = "done" if view.ended else f"about {charts.eta_text(s.eta)} left"
+    st.progress(min(1.0, s.progress), text=f"Step {s.step:,} of {s.total_steps:,} · {eta}")
+    m = st.columns(4)
+    m[0].metric("Training loss", f"{s.train_loss[1][-1]:.3f}" if s.train_loss[1] else "…")
+    m[1].metric("Validation loss", f"{s.val_loss[1][-1]:.3f}" if s.val_loss[1] else "…")
+    m[2].metric("Tokens per second", f"{s.tokens_per_s:,.0f}" if s.tokens_per_s else "…")
+    m[3].metric("Tokens seen", f"{s.tokens_seen:,}")
+    left, right = st.columns([3, 2])
+    with left:
+        ui.plot(charts.loss_chart(*s.train_loss, *s.val_loss), key="loss_chart")
+    with right:
+        st.markdown("**What the model writes at each checkpoint**")
+        shown = s.samples if len(s.samples) <= 6 else s.samples[:1] + s.samples[-5:]   # keep step 0
+        for step, text in shown:
+            st.markdown(f"*step {step:,}:* {_quote(text)}")
+    if s.ranking is not None:
+        ranking_view(s.ranking, f"after step {s.ranking_step:,}", key="live_bars")
+        if len(s.candidate_steps) > 1 and s.candidate_probs:
+            ui.plot(charts.candidates_chart(s.candidate_steps, s.candidate_probs), key="cand_chart")
+
+
+def _escape(text: str) -> str:
+    """Model text shown as plain text inside markdown (no accidental bold, code or links)."""
+    text = " ".join(text.split())
+    for c in "\\*_`[]<>#|$~":
+        text = text.replace(c, "\\" + c)
+    return text
+
+
+def _quote(text: str) -> str:
+    return "“" + (_escape(text)[:240] or "(nothing yet)") + "”"
+
+
+def ranking_view(ranking, when: str = "", key: str = "bars") -> None:
+    """Top-10 bar chart and the candidates' probability and rank."""
+    left, right = st.columns([3, 2])
+    cands = [c.word for c in ranking.candidates]
+    with left:
+        ui.plot(charts.next_word_bars([(p, q) for p, _, q in ranking.top],
+                                      title=f"Top 10 next tokens {when}".strip(), highlight=cands),
+                key=key)
+    with right:
+        st.markdown(f"**Prompt:** {ranking.prompt or '(empty: the start of a text)'}")
+        if ranking.truncated:
+            st.caption(f"The prompt is longer than the model's context: it sees only the last "
+                       f"{ranking.n_prompt_tokens} tokens.")
+        if ranking.candidates:
+            st.dataframe([{"word": c.word, "probability": f"{c.prob:.3%}",
+                           "rank": "-" if c.rank is None else f"{c.rank:,}"}
+                          for c in ranking.candidates], hide_index=True, width="stretch")
+
+
+# ---------------------------------------------------------------------------------------------
+# Using the current model
+
+
+def try_model(loaded) -> None:
+    """Next-word ranking for any prompt, and sampled text, from the active model."""
+    c1, c2 = st.columns([3, 2])
+    prompt = c1.text_input("Prompt", "A flash flood watch will be in effect all", key="try_prompt",
+                           max_chars=2000)
+    cand_text = c2.text_input("Candidate words (comma separated)", "night, day, giraffe",
+                              key="try_cands", max_chars=300)
+    ranking = rank_next(loaded.model, loaded.tokenizer, prompt, 10, runs.parse_candidates(cand_text))
+    ranking_view(ranking, "now", key="try_bars")
+    st.markdown("**Let it write**")
+    cols = st.columns(4 if not ui.presenting() else 2)
+    temperature = cols[0].slider("Temperature", 0.0, 2.0, 0.8, 0.1, key="gen_temp",
+                                 help="0 = always the most likely token; higher = more surprising.")
+    top_k = cols[1].slider("Top-k", 1, 100, 40, key="gen_topk",
+                           help="Only the k most likely tokens can be picked.")
+    n_tokens, seed = 80, 0
+    if not ui.presenting():
+        n_tokens = cols[2].slider("Tokens to write", 10, 300, 80, 10, key="gen_len")
+        seed = cols[3].number_input("Seed", 0, 10_000, 0, key="gen_seed",
+                                    help="Same seed, same text.")
+    if st.button("Generate", key="generate", type="primary"):
+        st.session_state.generated = (prompt, generate_text(loaded, prompt, n_tokens, temperature,
+                                                            top_k, seed))
+    if st.session_state.get("generated"):
+        given, written = st.session_state.generated
+        gap = " " if written[:1].isspace() else ""           # " night" continues after a space
+        st.markdown(f"> **{_escape(given)}**{gap}{_escape(written)}")
+        st.caption("Bold: your prompt. The rest: written by the model, one token at a time.")
+
+
+def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int, seed: int) -> str:
+    """What the model writes after `prompt`: up to n_tokens sampled tokens, stopping at
+    <|endoftext|> (the prompt itself is not included)."""
+    from ..model import prompt_ids
+    ids, _ = prompt_ids(loaded.model, loaded.tokenizer, prompt)
+    eot = loaded.tokenizer.eot_id
+    new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                                     stop_ids=[eot]))
+    return loaded.tokenizer.decode([i for i in new if i != eot])
+
+
+def save_panel(loaded) -> None:
+    """Save the session's model under a validated name in models/."""
+    with st.form("save_model", border=True):
+        name = st.text_input("Save this model as", placeholder="e.g. my-weather-model", max_chars=60,
+                             key="save_name")
+        if st.form_submit_button("Save to models/"):
+            try:
+                path = registry.save_trained(loaded, name)
+            except ValueError as e:
+                st.error(str(e))
+            else:
+                ui.models_changed()
+                st.success(f"Saved as {path.name}. Everyone on this server can now pick it in the sidebar.")

@@ -1,0 +1,72 @@
+"""Turn a training job's events into what the Pretraining page draws. No streamlit here.
+
+Events come from `explainer.training.train` (Started, Step, Eval, Sample, RankSnapshot,
+Finished) and `explainer.pretrain.run` (Status). They are matched by class name, so this module
+does not import torch.
+
+    >>> Step = type("Step", (), {})
+    >>> s = Step(); s.__dict__.update(step=1, train_loss=7.5, progress=0.1, eta=9.0,
+    ...                              tokens_per_s=5000.0, tokens_seen=4096, elapsed=1.0, lr=0.001)
+    >>> summarize([s]).train_loss
+    ([1], [7.5])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+
+@dataclass
+class RunSummary:
+    status: str | None = None                       # latest Status message (before training)
+    total_steps: int | None = None
+    n_params: int | None = None
+    step: int = 0
+    progress: float = 0.0                           # 0..1
+    eta: float | None = None                        # seconds
+    elapsed: float = 0.0
+    tokens_per_s: float | None = None
+    tokens_seen: int = 0
+    train_loss: tuple[list, list] = field(default_factory=lambda: ([], []))   # (steps, losses)
+    val_loss: tuple[list, list] = field(default_factory=lambda: ([], []))
+    val_bpb: float | None = None
+    samples: list[tuple[int, str]] = field(default_factory=list)              # (step, text)
+    ranking: Any = None                              # latest model.Ranking
+    ranking_step: int | None = None
+    candidate_steps: list[int] = field(default_factory=list)
+    candidate_probs: dict[str, list[float]] = field(default_factory=dict)     # word -> probs
+    candidate_ranks: dict[str, list[int | None]] = field(default_factory=dict)
+    finished: Any = None                             # the Finished event, once there
+
+
+def summarize(events: Sequence[Any]) -> RunSummary:
+    """One pass over the events, oldest first."""
+    s = RunSummary()
+    for ev in events:
+        kind = type(ev).__name__
+        if kind == "Status":
+            s.status = ev.message
+        elif kind == "Started":
+            s.total_steps, s.n_params, s.status = ev.total_steps, ev.n_params, None
+        elif kind == "Step":
+            s.step, s.progress, s.eta, s.elapsed = ev.step, ev.progress, ev.eta, ev.elapsed
+            s.tokens_per_s, s.tokens_seen = ev.tokens_per_s, ev.tokens_seen
+            s.train_loss[0].append(ev.step)
+            s.train_loss[1].append(ev.train_loss)
+        elif kind == "Eval":
+            s.val_loss[0].append(ev.step)
+            s.val_loss[1].append(ev.val_loss)
+            s.val_bpb = ev.val_bpb
+        elif kind == "Sample":
+            s.samples.append((ev.step, ev.text))
+        elif kind == "RankSnapshot":
+            if s.ranking_step == ev.step:          # one snapshot per step is enough for the chart
+                continue
+            s.ranking, s.ranking_step = ev.ranking, ev.step
+            s.candidate_steps.append(ev.step)
+            for c in ev.ranking.candidates:
+                s.candidate_probs.setdefault(c.word, []).append(c.prob)
+                s.candidate_ranks.setdefault(c.word, []).append(c.rank)
+        elif kind == "Finished":
+            s.finished, s.progress, s.eta = ev, 1.0, 0.0
+    return s

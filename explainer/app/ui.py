@@ -1,0 +1,253 @@
+"""Streamlit helpers shared by every page: setup, sidebar, the active model, "show the code", and
+the polling fragment that follows a background job.
+
+State lives where it belongs: one JobManager, the shipped models, the corpora and tokenizers are
+server-wide (`st.cache_resource`, read-only); the active model and the session's own trained
+model live in `st.session_state`.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from ..jobs import JobManager, JobView
+from . import models as registry
+
+PRESENT_CSS = """<style>
+html { font-size: 21px; }
+[data-testid="stSidebar"] { font-size: 0.9rem; }
+.block-container { max-width: 1400px; padding-top: 2rem; }
+</style>"""
+BASE_CSS = """<style>
+.block-container { padding-top: 2.2rem; }
+</style>"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-wide resources
+
+
+@st.cache_resource(show_spinner=False)
+def get_job_manager() -> JobManager:
+    """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores)."""
+    return JobManager()
+
+
+@st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
+def _load_file(path: str, mtime: float):
+    from ..paramfile import load_model
+    return load_model(path)
+
+
+def load_model_file(path: str):
+    """A parameter file, loaded once per server (re-read if the file changes)."""
+    return _load_file(path, os.path.getmtime(path))
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _list_models(directory: str) -> list[registry.ModelInfo]:
+    return registry.list_models(Path(directory))
+
+
+def available_models() -> list[registry.ModelInfo]:
+    """Models in models/ (headers only), re-read at most every 30 s or after a save."""
+    return _list_models(str(registry.models_dir()))
+
+
+def models_changed() -> None:
+    """Call after writing to models/: every session sees the new list on its next run."""
+    _list_models.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Session state
+
+
+def owner_id() -> str:
+    """This browser session's id: the owner of its jobs."""
+    if "owner" not in st.session_state:
+        st.session_state.owner = uuid.uuid4().hex[:12]
+    return st.session_state.owner
+
+
+def _persistent(key: str, default):
+    """Widget values survive page switches only through a plain session_state key: keep the
+    value under `key`, give the widget the key `_key`, and copy back on change."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    st.session_state["_" + key] = st.session_state[key]
+
+    def store():
+        st.session_state[key] = st.session_state["_" + key]
+    return {"key": "_" + key, "on_change": store}
+
+
+def presenting() -> bool:
+    """Presentation mode: larger text, fewer controls. `?present=1` in the URL turns it on."""
+    if "presenting" not in st.session_state:
+        st.session_state.presenting = st.query_params.get("present") in ("1", "true", "yes")
+    return bool(st.session_state.presenting)
+
+
+def session_model():
+    """The model trained in this session (a LoadedModel), if any."""
+    return st.session_state.get("session_model")
+
+
+def set_session_model(loaded, job_id: str | None = None) -> None:
+    """A finished training becomes this session's active model (once per job)."""
+    if job_id is not None and st.session_state.get("adopted_job") == job_id:
+        return
+    st.session_state.session_model = loaded
+    st.session_state.active_model = "session"
+    st.session_state.adopted_job = job_id
+
+
+def active_model():
+    """The LoadedModel the pages use, or None if there is no model at all yet."""
+    choice = st.session_state.get("active_model")
+    if choice == "session" and session_model() is not None:
+        return session_model()
+    files = [m for m in available_models() if m.error is None]
+    path = next((m.path for m in files if m.path == choice), files[0].path if files else None)
+    if path is None:
+        return None
+    try:
+        return load_model_file(path)
+    except Exception as e:  # noqa: BLE001 - a broken file must not break every page
+        st.sidebar.error(f"Cannot load {Path(path).name}: {e}")
+        return None
+
+
+def shipped_tokenizer(corpus_title: str):
+    """The vocabulary of a shipped model trained on this corpus, if there is one: a new run on
+    the same text can start training at once instead of learning the same vocabulary again."""
+    for m in available_models():
+        if m.error is None and m.shipped and m.facts.get("corpus") == corpus_title:
+            try:
+                return load_model_file(m.path).tokenizer
+            except Exception:  # noqa: BLE001 - then the run learns its own vocabulary
+                return None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Page frame
+
+
+def page_setup(title: str, icon: str = ":material/psychology:") -> None:
+    """Call first on every page: config, CSS, sidebar."""
+    st.set_page_config(page_title=f"{title} · LLM Explainer", page_icon=icon, layout="wide")
+    presenting()
+    st.html(PRESENT_CSS if presenting() else BASE_CSS)
+    _adopt_finished_job()
+    sidebar()
+
+
+def _adopt_finished_job(param: str = "job") -> None:
+    """A training of this session that has ended with a model makes that model active (once)."""
+    job_id = st.query_params.get(param) or st.session_state.get(param)
+    view = get_job_manager().get(job_id) if job_id else None
+    if view is not None and view.ended and view.result is not None:
+        set_session_model(view.result, view.id)
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.toggle("Presentation mode", help="Larger text and fewer controls, for a projector.",
+                  **_persistent("presenting", presenting()))
+        st.subheader("Active model")
+        files = [m for m in available_models() if m.error is None]
+        options = (["session"] if session_model() is not None else []) + [m.path for m in files]
+        if not options:
+            st.info("No model yet. Train one on the Pretraining page.")
+            return
+        labels = {m.path: f"{m.name}{' (shipped)' if m.shipped else ''}" for m in files}
+        labels["session"] = "your model from this session"
+        if st.session_state.get("active_model") not in options:
+            st.session_state.active_model = options[0]
+        st.selectbox("Model the pages use", options, format_func=labels.get,
+                     **_persistent("active_model", options[0]))
+        loaded = active_model()
+        if loaded is not None:
+            rows = registry.loaded_card(loaded)
+            st.markdown("\n".join(f"- **{k}:** {v}" for k, v in rows))
+        for m in available_models():
+            if m.error:
+                st.warning(f"Skipped {Path(m.path).name}: {m.error}")
+
+
+def explain(*fns: Callable, label: str = "What is really happening") -> None:
+    """An expander with the source of the functions that produced what is on screen."""
+    with st.expander(label):
+        for fn in fns:
+            st.caption(f"`{fn.__module__}.{fn.__qualname__}`")
+            st.code(inspect.getsource(fn), language="python")
+
+
+def plot(fig, key: str | None = None) -> None:
+    """A plotly figure, taller in presentation mode."""
+    if presenting():
+        fig.update_layout(height=int((fig.layout.height or 360) * 1.25), font=dict(size=18))
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+
+
+# ---------------------------------------------------------------------------------------------
+# Following a background job
+
+
+def attached_job(param: str = "job") -> JobView | None:
+    """The job this page follows: from the URL (so a reload re-attaches) or this session.
+
+    An id the server no longer knows (restarted, or expired) is dropped with a note.
+    """
+    job_id = st.query_params.get(param) or st.session_state.get(param)
+    if not job_id:
+        return None
+    view = get_job_manager().get(job_id)
+    if view is None:
+        st.info("That training run is no longer on this server (it restarted, or the run "
+                "finished long ago). Start a new one below.")
+        forget_job(param)
+        return None
+    st.session_state[param] = job_id
+    if st.query_params.get(param) != job_id:
+        st.query_params[param] = job_id
+    return view
+
+
+def follow_job(job_id: str, param: str = "job") -> None:
+    st.session_state[param] = job_id
+    st.query_params[param] = job_id
+
+
+def forget_job(param: str = "job") -> None:
+    st.session_state.pop(param, None)
+    if param in st.query_params:
+        del st.query_params[param]
+
+
+def poll(job_id: str, render: Callable[[JobView], None], every: float = 1.0) -> None:
+    """Render the job now and, while it is queued or running, again every `every` seconds
+    (only this fragment reruns, not the page). When it ends, rerun the page once: the page then
+    shows its finished layout and the fragment stops polling."""
+    jm = get_job_manager()
+    first = jm.get(job_id)
+    live = first is not None and not first.ended
+
+    @st.fragment(run_every=every if live else None)
+    def _job_fragment():
+        view = jm.get(job_id)
+        if view is None:
+            st.warning("This run is gone from the server.")
+            return
+        render(view)
+        if live and view.ended:
+            st.rerun()
+
+    _job_fragment()

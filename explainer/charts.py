@@ -1,0 +1,217 @@
+"""Figure builders: plain data in, plotly Figure (or an HTML string) out.
+
+Every chart has a title and labelled axes and uses the Okabe-Ito palette, which stays
+distinguishable for the common kinds of colour blindness (Okabe & Ito, "Color Universal Design",
+2008). Live charts are downsampled to a few hundred points: 30 browsers redrawing 2,000-point
+figures every second is real load on a small server.
+
+Nothing here imports streamlit or torch; the pages pass lists and numbers.
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+# Okabe-Ito, in the order we use them: blue, orange, bluish green, vermillion, reddish purple,
+# sky blue, yellow, black (the last two are hard to read on white, so they come last).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+TRAIN_COLOR, VAL_COLOR = PALETTE[0], PALETTE[1]
+
+
+def downsample(xs: Sequence, ys: Sequence, max_points: int = 300) -> tuple[list, list]:
+    """At most `max_points` evenly spaced points, always keeping the first and the last.
+
+    >>> downsample(range(10), range(10), max_points=4)
+    ([0, 3, 6, 9], [0, 3, 6, 9])
+    >>> downsample([1, 2], [5, 6])
+    ([1, 2], [5, 6])
+    """
+    xs, ys = list(xs), list(ys)
+    if len(xs) != len(ys):
+        raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
+    n = len(xs)
+    if n <= max_points:
+        return xs, ys
+    if max_points < 2:
+        return xs[-1:], ys[-1:]
+    idx = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def _figure(traces: list[dict], title: str, x: str, y: str, height: int = 360,
+            xaxis: dict | None = None, yaxis: dict | None = None) -> go.Figure:
+    """One figure from plain dicts, validated once. (Building the same figure step by step with
+    add_trace/update_layout costs 2-3 times more, and the live charts are rebuilt every second
+    for every watching browser.)"""
+    layout = dict(title=dict(text=title), height=height, colorway=PALETTE,
+                  xaxis=dict(title=dict(text=x), **(xaxis or {})),
+                  yaxis=dict(title=dict(text=y), **(yaxis or {})),
+                  margin=dict(l=60, r=20, t=60, b=50),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    return go.Figure(dict(data=traces, layout=layout))
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
+    """The house layout (title, axis titles, palette, legend) applied to an existing figure.
+    Used by other modules' charts (context.py, twofiles.py); returns the figure."""
+    fig.update_layout(title=dict(text=title), height=height, colorway=PALETTE,
+                      xaxis=dict(title=dict(text=x)), yaxis=dict(title=dict(text=y)),
+                      margin=dict(l=60, r=20, t=60, b=50),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+def loss_chart(train_steps: Sequence[int], train_loss: Sequence[float],
+               val_steps: Sequence[int] = (), val_loss: Sequence[float] = (),
+               max_points: int = 300, title: str = "Loss while training (lower is better)") -> go.Figure:
+    """Training loss per step (a line) and validation loss at each evaluation (line + markers).
+
+    Loss is the average surprise of the model at the real next token, in nats: a model guessing
+    uniformly among 2,048 tokens scores ln(2048) = 7.6.
+    """
+    xs, ys = downsample(train_steps, train_loss, max_points)
+    traces = [dict(type="scatter", x=xs, y=ys, mode="lines", name="training text",
+                   line=dict(color=TRAIN_COLOR, width=2))]
+    if len(val_steps):
+        vx, vy = downsample(val_steps, val_loss, max_points)
+        traces.append(dict(type="scatter", x=vx, y=vy, mode="lines+markers",
+                           name="validation text (unseen)", line=dict(color=VAL_COLOR, width=3, dash="dot"),
+                           marker=dict(symbol="diamond", size=8)))
+    return _figure(traces, title, "training step", "loss (nats per token)")
+
+
+def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next words",
+                   highlight: Sequence[str] = ()) -> go.Figure:
+    """Horizontal bars, most likely first (at the top). `top`: [(piece, probability)].
+
+    Pieces are shown with their leading space as '␣' so " night" and "night" can be told apart;
+    pieces in `highlight` (the candidate words) get the second colour.
+    """
+    labels = [show_piece(p) for p, _ in top]
+    probs = [float(q) for _, q in top]
+    marked = {w.strip() for w in highlight}
+    colors = [PALETTE[1] if p.strip() in marked else PALETTE[0] for p, _ in top]
+    bar = dict(type="bar", x=probs[::-1], y=list(range(len(labels)))[::-1], orientation="h",
+               marker=dict(color=colors[::-1]), text=[f"{q:.1%}" for q in probs][::-1],
+               textposition="outside", cliponaxis=False, textfont=dict(size=13),
+               hovertemplate="%{customdata}: %{x:.2%}<extra></extra>", customdata=labels[::-1])
+    return _figure([bar], title, "probability", "next token", height=max(260, 60 + 28 * len(labels)),
+                   xaxis=dict(tickformat=".1~%", rangemode="tozero", range=[0, max(probs, default=1.0) * 1.15]),
+                   yaxis=dict(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels,
+                              autorange="reversed", tickfont=dict(size=14)))
+
+
+def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],
+                     title: str = "Your candidate words over training") -> go.Figure:
+    """Each candidate word's probability after the prompt, at each snapshot (log scale, so 0.001%
+    and 50% both stay visible)."""
+    traces = [dict(type="scatter", x=list(steps), y=[max(float(p), 1e-12) for p in probs],  # log: no 0
+                   mode="lines+markers", name=word, marker=dict(size=7),
+                   line=dict(color=PALETTE[i % len(PALETTE)], width=3,
+                             dash=["solid", "dash", "dot", "dashdot"][i % 4]))
+              for i, (word, probs) in enumerate(series.items())]
+    vals = [m * 10.0 ** -e for e in range(9, 0, -1) for m in (1, 2, 5)] + [1.0]
+    return _figure(traces, title, "training step", "probability (log scale)",
+                   yaxis=dict(type="log", tickvals=vals, ticktext=[chance_text(v) for v in vals]))
+
+
+def chance_text(p: float) -> str:
+    """A probability as a learner reads it: percent down to 0.1%, then "1 in N".
+
+    >>> chance_text(0.5), chance_text(0.002), chance_text(0.0005), chance_text(1e-6)
+    ('50%', '0.2%', '1 in 2,000', '1 in 1,000,000')
+    """
+    if p >= 0.001:
+        return f"{p * 100:.4g}%"
+    return f"1 in {round(1 / p):,}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens and embeddings
+
+
+def embedding_heatmap(rows: Sequence[Sequence[float]], labels: Sequence[str], max_dims: int = 64,
+                      title: str = "Each token becomes a row of numbers (its embedding)") -> go.Figure:
+    """One row per token, one column per embedding dimension (the first `max_dims`), diverging
+    colours centred on zero (blue negative, orange positive: Okabe-Ito ends)."""
+    cut = [list(map(float, r[:max_dims])) for r in rows]
+    lim = max((abs(v) for r in cut for v in r), default=1.0) or 1.0
+    ylabels = [f"{i}: {show_piece(t)}" for i, t in enumerate(labels)]
+    heat = dict(type="heatmap", z=cut, y=ylabels, x=list(range(len(cut[0]) if cut else 0)),
+                zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, PALETTE[0]], [0.5, "#f7f7f7"], [1, PALETTE[1]]],
+                colorbar=dict(title=dict(text="value")),
+                hovertemplate="token %{y}<br>dimension %{x}: %{z:.3f}<extra></extra>")
+    return _figure([heat], title, "embedding dimension", "token (position: piece)",
+                   height=max(240, 90 + 26 * len(ylabels)), yaxis=dict(autorange="reversed", type="category"))
+
+
+def show_piece(text: str, show_whitespace: bool = True) -> str:
+    """A token piece made visible: spaces as '␣', newlines as '↵', tabs as '→'.
+
+    >>> show_piece(" night\\n")
+    '␣night↵'
+    """
+    if not show_whitespace:
+        return text
+    return text.replace(" ", "␣").replace("\n", "↵").replace("\r", "␍").replace("\t", "→")
+
+
+def _tint(i: int) -> str:
+    """A see-through version of palette colour i: readable under dark or light text."""
+    h = PALETTE[i % 6].lstrip("#")
+    r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},0.28)"
+
+
+def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace: bool = False,
+                      show_ids: bool = True, max_pieces: int = 2000) -> str:
+    """Coloured token pieces with their IDs underneath, as HTML.
+
+    `pieces`: [(printable text, id, bytes)]. Hovering a piece shows its ID and bytes. Adjacent
+    pieces alternate colours so the boundaries are visible.
+    >>> "title=\\"ID 42" in token_pieces_html([("Hi", 42, b"Hi")])
+    True
+    """
+    out = []
+    for i, (text, tid, raw) in enumerate(pieces[:max_pieces]):
+        shown = show_piece(text, show_whitespace)
+        if not show_whitespace:
+            shown = shown.replace("\n", "↵")           # a newline piece would be invisible
+        tip = f"ID {tid} · bytes {raw.hex(' ') if raw else '(none)'}"
+        label = f'<span class="tok-id">{tid}</span>' if show_ids else ""
+        out.append(f'<span class="tok" style="background:{_tint(i)}" title="{html.escape(tip)}">'
+                   f'<span class="tok-text">{html.escape(shown) or "&nbsp;"}</span>{label}</span>')
+    more = len(pieces) - max_pieces
+    tail = f'<span class="tok-more">… and {more:,} more tokens</span>' if more > 0 else ""
+    return f'<div class="tok-row">{"".join(out)}{tail}</div>'
+
+
+TOKEN_CSS = """
+<style>
+.tok-row { line-height: 1.2; display: flex; flex-wrap: wrap; gap: 3px; margin: 0.25rem 0 0.75rem 0; }
+.tok { display: inline-flex; flex-direction: column; align-items: center; border-radius: 4px;
+       padding: 2px 4px; border: 1px solid rgba(128,128,128,0.35); }
+.tok-text { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre; font-size: 1.0em; }
+.tok-id { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.72em; opacity: 0.75; }
+.tok-more { align-self: center; opacity: 0.7; padding-left: 0.5em; }
+</style>
+"""
+
+
+def eta_text(seconds: float | None) -> str:
+    """Human time: 75 -> '1 min 15 s'.
+
+    >>> eta_text(75), eta_text(8.2), eta_text(None)
+    ('1 min 15 s', '8 s', '…')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "…"
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"

@@ -1,0 +1,350 @@
+"""Background jobs shared by every session of one server: a queue and a few worker threads.
+
+A workshop of 30 people pressing "Start training" at once must not start 30 trainings on
+2 cores. So a page never trains inside its script run: it hands a generator function to the
+one `JobManager` of the server, which runs at most `max_workers` of them at a time (one torch
+thread each) and queues the rest in arrival order. The page then polls `get(job_id)` about once
+a second and draws what the job has yielded so far.
+
+    >>> def count(cancel):                     # a job: a generator function taking a cancel Event
+    ...     for i in range(3):
+    ...         if cancel.is_set():
+    ...             return "stopped"
+    ...         yield i                        # each yielded value is a progress event
+    ...     return "three"                     # the return value is the job's result
+    >>> jm = JobManager(max_workers=1)
+    >>> job = jm.submit("alice", "count to three", count)
+    >>> view = jm.wait(job, timeout=10)
+    >>> view.state, view.events, view.result
+    ('done', [0, 1, 2], 'three')
+    >>> jm.shutdown()
+
+Nothing here knows about Streamlit or GPTs; the tests drive it with fake generators.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+ENDED = (DONE, FAILED, CANCELLED)
+
+JobFn = Callable[[threading.Event], Iterator[Any]]
+
+
+def default_max_workers() -> int:
+    """Concurrent jobs: env EXPLAINER_MAX_JOBS if set, else one per CPU core."""
+    env = os.environ.get("EXPLAINER_MAX_JOBS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"EXPLAINER_MAX_JOBS must be a whole number, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"EXPLAINER_MAX_JOBS must be at least 1, got {n}")
+        return n
+    return os.cpu_count() or 1
+
+
+def is_step_event(event: Any) -> bool:
+    """Events we may thin out when a job yields too many: the per-step progress ones.
+
+    Evaluations, samples and ranking snapshots are rare and each one matters, so they are kept.
+    """
+    return type(event).__name__ == "Step"
+
+
+def failure_message(exc: BaseException) -> str:
+    """A sentence a learner can act on, not a traceback."""
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory: this model size or corpus is too large for the server's memory "
+                "right now. Try a smaller model size or a shorter text.")
+    text = str(exc).strip() or "no details"
+    if type(exc).__module__.startswith("explainer."):   # our own errors are written for people
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+# ---------------------------------------------------------------------------------------------
+# What a page sees: an immutable snapshot
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    owner: str
+    label: str
+    state: str                     # queued | running | done | failed | cancelled
+    queue_position: int | None     # 1 = next to start; None unless queued
+    events: list                   # what the job yielded so far (step events thinned when many)
+    n_events: int                  # how many events were yielded in total (cursor for events_since)
+    error: str | None              # clear message when failed
+    result: Any                    # the generator's return value (done, or cancelled after a stop)
+    created: float                 # time.time() stamps
+    started: float | None
+    finished: float | None
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+
+@dataclass
+class _Job:
+    id: str
+    owner: str
+    label: str
+    fn: JobFn
+    cancel: threading.Event = field(default_factory=threading.Event)
+    state: str = QUEUED
+    events: list = field(default_factory=list)      # [(seq, event)]
+    n_steps_kept: int = 0
+    n_events: int = 0
+    error: str | None = None
+    result: Any = None
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The manager
+
+
+class JobManager:
+    """One per server. Thread-safe: every public method takes the lock briefly.
+
+    max_workers:     jobs that run at the same time (default: env EXPLAINER_MAX_JOBS or cores)
+    max_step_events: per job, step events kept; when exceeded, every other one is dropped, so a
+                     long run keeps an evenly spread history (first and latest always kept)
+    max_events:      hard cap on all events kept per job (a runaway generator cannot eat memory)
+    ttl_seconds:     ended jobs are forgotten this long after they end
+    keep_ended_per_owner: ended jobs kept per owner (their results can hold whole models)
+    torch_threads:   intra-op threads for the whole process (None: leave torch alone)
+    """
+
+    def __init__(self, max_workers: int | None = None, *, max_step_events: int = 1000,
+                 max_events: int = 5000, ttl_seconds: float = 2 * 3600,
+                 keep_ended_per_owner: int = 5, thin: Callable[[Any], bool] = is_step_event,
+                 cancel_grace_events: int = 50, torch_threads: int | None = 1):
+        self.max_workers = max_workers if max_workers is not None else default_max_workers()
+        if self.max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.max_step_events = max_step_events
+        self.max_events = max_events
+        self.ttl_seconds = ttl_seconds
+        self.keep_ended_per_owner = keep_ended_per_owner
+        self.cancel_grace_events = cancel_grace_events
+        self._thin = thin
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)   # notified on every state change
+        self._jobs: dict[str, _Job] = {}
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._closed = False
+        if torch_threads is not None:
+            _set_torch_threads(torch_threads)
+        self._workers = [threading.Thread(target=self._work, name=f"explainer-job-{i}", daemon=True)
+                         for i in range(self.max_workers)]
+        for t in self._workers:
+            t.start()
+
+    # --- the public surface ------------------------------------------------------------------
+
+    def submit(self, owner: str, label: str, fn: JobFn) -> str:
+        """Queue `fn` for `owner`; returns the job id (random, so it cannot be guessed)."""
+        job = _Job(id=uuid.uuid4().hex[:16], owner=str(owner), label=str(label), fn=fn)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            self._evict_locked()
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._changed.notify_all()
+        return job.id
+
+    def get(self, job_id: str) -> JobView | None:
+        """A snapshot of the job, or None if no such job (never existed, or expired)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return self._view_locked(job) if job else None
+
+    def events_since(self, job_id: str, n: int) -> tuple[list, int]:
+        """Events numbered >= n (numbering counts every event ever yielded) and the next cursor.
+
+        >>> # events, n = jm.events_since(job, 0); ...later...; more, n = jm.events_since(job, n)
+        """
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return [], n
+            return [ev for seq, ev in job.events if seq >= n], job.n_events
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job: a queued one leaves the queue; a running one is asked to stop (its cancel
+        Event is set) and ends as cancelled. Returns False if the job is unknown or already over."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.state in ENDED:
+                return False
+            job.cancel.set()
+            if job.state == QUEUED:
+                self._queue.remove(job)
+                self._end_locked(job, CANCELLED)
+            return True
+
+    def jobs_for(self, owner: str) -> list[JobView]:
+        """This owner's jobs, oldest first. Nobody sees anybody else's."""
+        with self._lock:
+            self._evict_locked()
+            return [self._view_locked(j) for j in self._jobs.values() if j.owner == owner]
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobView | None:
+        """Block until the job has ended (or timeout); returns its snapshot."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                job = self._jobs.get(job_id)
+                if job is None or job.state in ENDED:
+                    return self._view_locked(job) if job else None
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return self._view_locked(job)
+                self._changed.wait(left)
+
+    def stats(self) -> dict:
+        """Counts by state, for a status line: {'queued': 3, 'running': 2, ...}."""
+        with self._lock:
+            counts = collections.Counter(j.state for j in self._jobs.values())
+            return {s: counts.get(s, 0) for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED)}
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel everything, stop the workers and wait (up to timeout) for them to exit."""
+        with self._lock:
+            self._closed = True
+            while self._queue:
+                self._end_locked(self._queue.popleft(), CANCELLED)
+            for job in self._jobs.values():
+                job.cancel.set()
+            self._changed.notify_all()
+        deadline = time.monotonic() + timeout
+        for t in self._workers:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    # --- the workers -------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                job = self._queue.popleft()       # FIFO
+                job.state, job.started = RUNNING, time.time()
+                self._changed.notify_all()
+            self._run(job)
+
+    def _run(self, job: _Job) -> None:
+        state, error, result = DONE, None, None
+        after_cancel = 0
+        try:
+            gen = job.fn(job.cancel)
+            while True:
+                try:
+                    event = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                failed = _failed_event_message(event)
+                with self._lock:
+                    self._record_locked(job, event)
+                    if failed and error is None:
+                        error = failed
+                if job.cancel.is_set():
+                    after_cancel += 1
+                    if after_cancel > self.cancel_grace_events:   # the job ignores its cancel Event
+                        gen.close()
+                        break
+        except BaseException as exc:  # noqa: BLE001 - one job's crash must never kill the worker
+            state, error = FAILED, failure_message(exc)
+        if state == DONE and error is not None:
+            state = FAILED
+        elif state == DONE and job.cancel.is_set():
+            state = CANCELLED
+        with self._lock:
+            job.result = result if state != FAILED else None
+            job.error = error
+            job.fn = None                       # drop the closure (it may hold a big corpus)
+            self._end_locked(job, state)
+
+    # --- bookkeeping (lock held) -------------------------------------------------------------
+
+    def _record_locked(self, job: _Job, event: Any) -> None:
+        job.events.append((job.n_events, event))
+        job.n_events += 1
+        if self._thin(event):
+            job.n_steps_kept += 1
+            if job.n_steps_kept > self.max_step_events:
+                self._thin_locked(job, only_steps=True)
+        if len(job.events) > self.max_events:
+            self._thin_locked(job, only_steps=False)
+        self._changed.notify_all()
+
+    def _thin_locked(self, job: _Job, only_steps: bool) -> None:
+        """Drop every other thinnable event (keeping the first and the latest)."""
+        candidates = [i for i, (_, ev) in enumerate(job.events) if not only_steps or self._thin(ev)]
+        drop = set(candidates[1:-1:2])
+        job.events = [e for i, e in enumerate(job.events) if i not in drop]
+        job.n_steps_kept = sum(1 for _, ev in job.events if self._thin(ev))
+
+    def _end_locked(self, job: _Job, state: str) -> None:
+        job.state, job.finished = state, time.time()
+        job.fn = None
+        self._changed.notify_all()
+
+    def _evict_locked(self) -> None:
+        now = time.time()
+        ended_by_owner: dict[str, list[_Job]] = collections.defaultdict(list)
+        for job in list(self._jobs.values()):
+            if job.state in ENDED:
+                if now - job.finished > self.ttl_seconds:
+                    del self._jobs[job.id]
+                else:
+                    ended_by_owner[job.owner].append(job)
+        for jobs in ended_by_owner.values():
+            jobs.sort(key=lambda j: j.finished)
+            for job in jobs[:max(0, len(jobs) - self.keep_ended_per_owner)]:   # oldest first
+                del self._jobs[job.id]
+
+    def _view_locked(self, job: _Job) -> JobView:
+        position = None
+        if job.state == QUEUED:
+            position = next(i for i, j in enumerate(self._queue, 1) if j is job)
+        return JobView(id=job.id, owner=job.owner, label=job.label, state=job.state,
+                       queue_position=position, events=[ev for _, ev in job.events],
+                       n_events=job.n_events, error=job.error, result=job.result,
+                       created=job.created, started=job.started, finished=job.finished)
+
+
+def _failed_event_message(event: Any) -> str | None:
+    """The training loop reports divergence as a `Failed(message)` event rather than raising."""
+    if type(event).__name__ == "Failed":
+        return str(getattr(event, "message", "") or "the run failed")
+    return None
+
+
+def _set_torch_threads(n: int) -> None:
+    """Workers run side by side, so each must use one intra-op thread, or 2 jobs on 2 cores
+    would each spawn 2 threads and fight. torch is imported lazily so the manager (and its
+    tests) work without it. Note: the setting is process-wide (script runs use it too)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)

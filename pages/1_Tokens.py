@@ -1,0 +1,62 @@
+"""Step 1: text becomes tokens, tokens become IDs, IDs become rows of numbers."""
+import streamlit as st
+
+from explainer import charts
+from explainer.app import models as registry
+from explainer.app import panels, ui
+from explainer.tokenizer import Tokenizer, replay_merges
+
+ui.page_setup("Tokens", ":material/token:")
+loaded = ui.active_model()
+model_tok = loaded.tokenizer if loaded is not None else panels.corpus_bpe()
+
+st.title(":material/token: 1 · Tokens: how a model reads")
+st.markdown(
+    "A computer cannot read letters, only numbers. So before a model sees any text, a "
+    "**tokenizer** cuts the text into pieces called **tokens** (whole words, parts of words, "
+    "single letters or symbols) and swaps every piece for its number, its **ID**. Different "
+    "tokenizers cut the same text differently: compare three of them below.")
+
+text = st.text_area("Your text", "What should I eat today?", height=90, key="tok_text",
+                    help="Try emoji, other languages, code, or a very long paste.")
+show_ws = st.toggle("Show whitespace", value=False, key="tok_ws",
+                    help="Spaces as ␣ and line breaks as ↵: spaces are part of the tokens too.")
+text = panels.checked_text(text)
+
+if text:
+    cols = st.columns(3)
+    for col, (title, tok) in zip(cols, panels.tokenizers(model_tok)):
+        with col:
+            panels.token_column(title, tok, text, show_ws)
+    st.caption("Hover over a piece to see its ID and its bytes. Each tokenizer has its own "
+               "numbering: the same word gets different IDs.")
+    ui.explain(Tokenizer.pieces, Tokenizer.encode)
+
+    st.header("How the tokenizer learned its pieces")
+    st.markdown(
+        "This app's tokenizer was not written by hand. It started with the 256 possible bytes and "
+        "then, again and again, glued together the pair of pieces that was most frequent in the "
+        "training text (**byte-pair encoding**, BPE). Slide to replay the merges on your text.")
+    if model_tok.kind == "bpe":
+        panels.merge_replay(model_tok, text)
+        ui.explain(replay_merges)
+    else:
+        st.info("The active model has no BPE tokenizer to replay. Pick or train a BPE model.")
+
+    st.header("From IDs to numbers the network uses")
+    st.markdown(
+        "Inside the model, each ID picks one row of a big table, the **embedding**. That row of "
+        "numbers is what the network really computes with. The numbers start random and are "
+        "adjusted during training, so that tokens used in similar ways end up with similar rows.")
+    labels, rows = registry.embedding_rows(loaded, text) if loaded is not None else ([], [])
+    if loaded is None:
+        st.info("No model loaded yet: train one on the Pretraining page.")
+    elif not labels:
+        st.info("Your text has no tokens for this model.")
+    else:
+        ui.plot(charts.embedding_heatmap(rows, labels, title=(
+            f"Embedding rows of the first {len(labels)} tokens "
+            f"(first {min(64, len(rows[0]))} of {loaded.config.n_embd} numbers each)")), key="emb")
+        st.caption("Blue = negative, orange = positive. Each row is one token of your text, "
+                   "from the active model.")
+        ui.explain(registry.embedding_rows, charts.embedding_heatmap)

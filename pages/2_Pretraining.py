@@ -1,0 +1,83 @@
+"""Step 2: pretraining. A fresh network reads a corpus and learns to guess the next token, live."""
+import streamlit as st
+
+from explainer import charts, pretrain, training
+from explainer.app import panels, runs, ui
+from explainer.model import PRESETS, rank_next
+
+ui.page_setup("Pretraining", ":material/menu_book:")
+jm = ui.get_job_manager()
+view = ui.attached_job()
+busy = view is not None and not view.ended
+
+st.title(":material/menu_book: 2 · Pretraining: learning to guess the next token")
+st.markdown(
+    "A new network knows nothing: its numbers are random and it writes gibberish. We show it "
+    "text, a little at a time, and ask it to guess each next token. Every wrong guess nudges "
+    "its numbers a tiny bit towards the right answer. After thousands of nudges it has soaked "
+    "up the patterns of the text: spelling, grammar, and which words tend to follow which.")
+
+live = st.container()      # a run, when there is one, is shown above the settings that made it
+setup_label = ("Set up a training" if view is None else
+               "The settings of this run" if busy else "Start another training")
+with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
+    st.subheader("1 · What it reads")
+    picked = panels.corpus_picker(disabled=busy)
+
+    st.subheader("2 · How big, and for how long")
+    c1, c2, c3 = st.columns(3) if not ui.presenting() else (*st.columns(2), None)
+    preset_name = c1.selectbox("Model size", list(PRESETS), index=list(PRESETS).index("small"),
+                               key="pt_preset", disabled=busy,
+                               format_func=lambda p: f"{p} · {runs.preset_params(p) / 1e6:.2f} M parameters")
+    steps = c2.select_slider("Training steps", runs.STEP_CHOICES, value=600, key="pt_steps",
+                             disabled=busy, help="One step = one small batch of text and one nudge.")
+    seed = 0 if ui.presenting() else c3.number_input(
+        "Seed", 0, 10_000, 0, key="pt_seed", disabled=busy, help="Same seed, same run.")
+    per_step, how = runs.seconds_per_step(preset_name)
+    st.caption(f"Estimated time: about **{charts.eta_text(per_step * steps)}** ({steps:,} steps × "
+               f"{per_step:.2f} s per step, {how}; other people's trainings can make you wait in line).")
+
+    st.subheader("3 · What to watch while it learns")
+    c1, c2 = st.columns([3, 2])
+    prompt = c1.text_input("Prompt", pretrain.DEFAULT_PROMPT, key="pt_prompt", disabled=busy,
+                           max_chars=500)
+    cands = runs.parse_candidates(c2.text_input("Candidate words (comma separated)",
+                                                "night, day, giraffe", key="pt_cands", disabled=busy))
+
+    if not busy and st.button("Start training", icon=":material/play_arrow:", type="primary",
+                              key="pt_start"):
+        if picked is None:
+            st.error("Choose a corpus first (and fix any problem shown above).")
+        else:
+            title, text = picked
+            job_id = jm.submit(ui.owner_id(), f"{preset_name} on {title}, {steps} steps",
+                               runs.pretrain_job(text, corpus_name=title, preset_name=preset_name,
+                                                 steps=steps, seed=seed, prompt=prompt, candidates=cands,
+                                                 tokenizer=ui.shipped_tokenizer(title)))
+            ui.follow_job(job_id)
+            st.rerun()
+
+if view is not None:
+    with live:
+        st.header("Watch it learn")
+        st.caption(f"Run: {view.label}")
+        if busy and st.button("Stop" if view.state == "running" else "Leave the queue",
+                              key="pt_stop", icon=":material/stop:"):
+            jm.cancel(view.id)
+            st.rerun()
+        ui.poll(view.id, panels.run_panel)
+        if view.ended and view.result is not None:
+            st.success("This model is now your **active model** (see the sidebar): every page "
+                       "uses it. Save it to keep it after you close the browser.")
+            panels.save_panel(view.result)
+        ui.explain(runs.pretrain_job, training.train)
+
+st.header("Try the current model")
+loaded = ui.active_model()
+if loaded is None:
+    st.info("No model yet: start a training above.")
+else:
+    who = "your model from this session" if loaded is ui.session_model() else loaded.name
+    st.caption(f"Using: {who}. Everything below is computed right now by this model.")
+    panels.try_model(loaded)
+    ui.explain(rank_next)

@@ -1,0 +1,343 @@
+"""Every page under Streamlit's AppTest: runs without exception, key widgets are there, bad input
+gets a message, and a tiny training started from the Pretraining page completes.
+
+AppTest does not fire `run_every` timers, so a running job is followed by calling `at.run()` in
+a loop (with a generous overall limit; no test asserts on how long anything took).
+"""
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def models_dir(tmp_path, monkeypatch):
+    """The shipped models, copied, so saving from a test never touches models/."""
+    d = tmp_path / "models"
+    d.mkdir()
+    source = Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models")
+    for f in source.glob("*.safetensors"):
+        shutil.copy(f, d / f.name)
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(d))
+    return d
+
+
+def app(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def shipped(models_dir) -> bool:
+    return any(models_dir.glob("*.safetensors"))
+
+
+# --- Home ------------------------------------------------------------------------------------
+
+def test_home_shows_the_journey(models_dir):
+    at = app("Home.py")
+    md = texts(at.markdown)
+    for stage in ("Tokens", "Pretraining", "Instruction tuning", "Human feedback",
+                  "Context window", "The two files"):
+        assert stage in md
+    links = [e.proto.page for e in at.get("page_link")]
+    assert {"Tokens", "Pretraining"} <= set(links)
+    from explainer.app import journey
+    missing = [s for s in journey.ROAD + journey.SIDE if journey.page_path(s) is None]
+    assert ("Coming soon" in texts(at.caption)) == bool(missing)
+    assert len(links) == len(journey.ROAD + journey.SIDE) - len(missing)
+    assert at.sidebar.toggle[0].label == "Presentation mode"
+    if shipped(models_dir):
+        assert at.dataframe, "the table of ready models"
+
+
+# --- Tokens ----------------------------------------------------------------------------------
+
+def test_tokens_default_text_three_tokenizers(models_dir):
+    at = app("pages/1_Tokens.py")
+    assert at.text_area(key="tok_text").value == "What should I eat today?"
+    assert at.toggle(key="tok_ws") is not None
+    md = texts(at.markdown)
+    assert "GPT-4's cl100k_base" in md and "Characters (one token each)" in md
+    assert "characters per token" in md
+    from explainer.tokenizer import cl100k
+    ids = cl100k().encode("What should I eat today?")
+    assert "[" + ", ".join(map(str, ids)) + "]" in texts(at.code)
+    assert at.slider[0].label == "Merges learned so far"
+    at.slider[0].set_value(0).run()
+    assert not at.exception
+    assert "After **0** merges" in texts(at.markdown)
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "🦒🌧️ emoji 👩‍👩‍👧 and flags 🇯🇵",
+    "Здравствуйте, 你好世界, مرحبا بالعالم, नमस्ते, שלום, e\u0301\u0301 \t\r\n<|endoftext|>",
+])
+def test_tokens_odd_input(text):
+    at = app("pages/1_Tokens.py")
+    at.text_area(key="tok_text").set_value(text).run()
+    assert not at.exception, [e.value for e in at.exception]
+    if not text:
+        assert "Type or paste some text" in texts(at.info)
+    else:
+        assert "characters per token" in texts(at.markdown)
+
+
+def test_tokens_huge_paste_is_cut_and_says_so():
+    at = app("pages/1_Tokens.py")
+    at.text_area(key="tok_text").set_value("The giraffe eats leaves. " * 44_000).run()  # 1.1 MB
+    assert not at.exception
+    assert "only the first 1,000,000" in texts(at.warning)
+
+
+# --- Pretraining -----------------------------------------------------------------------------
+
+def test_pretraining_widgets():
+    at = app("pages/2_Pretraining.py")
+    assert at.radio[0].options == ["Everyday English", "Python documentation", "Upload a file", "Paste text"]
+    assert at.selectbox(key="pt_preset").value == "small"
+    assert at.select_slider(key="pt_steps").value == 600
+    assert at.text_input(key="pt_prompt").value == "A flash flood watch will be in effect all"
+    assert at.text_input(key="pt_cands").value == "night, day, giraffe"
+    assert at.button(key="pt_start").label == "Start training"
+    assert "Estimated time" in texts(at.caption)
+    assert "Sentences" in str(at.table[0].value)      # corpus statistics
+
+
+def test_pretraining_rejects_a_too_short_paste():
+    at = app("pages/2_Pretraining.py")
+    at.radio[0].set_value("Paste text").run()
+    at.text_area[-1].set_value("Far too short to learn from.").run()
+    assert "too short" in texts(at.error)
+    at.button(key="pt_start").click().run()
+    assert "Choose a corpus first" in texts(at.error)
+    assert "job" not in at.query_params
+
+
+def run_until_done(at: AppTest, limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if "now your **active model**" in texts(at.success) or at.error:
+            return
+        time.sleep(0.5)
+    pytest.fail("the training did not finish in time")
+
+
+def test_tiny_training_completes_and_can_be_saved(models_dir):
+    at = app("pages/2_Pretraining.py")
+    at.selectbox(key="pt_preset").set_value("tiny")
+    at.select_slider(key="pt_steps").set_value(50)
+    at.text_input(key="pt_cands").set_value("night, giraffe")
+    at.run()
+    at.button(key="pt_start").click().run()
+    assert not at.exception
+    job_id = at.query_params["job"]
+    assert job_id and at.button(key="pt_stop")            # Start became Stop
+    run_until_done(at)
+    assert not at.error, texts(at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tokens seen"] == f"{50 * 32 * 64:,}"
+    assert float(metrics["Validation loss"]) < 7.7           # below uniform guessing over 2,048
+    assert "step 50:" in texts(at.markdown)                  # a sample at the last checkpoint
+    # the trained model is this session's active model, shown in the sidebar
+    assert at.sidebar.selectbox[0].value == "session"
+    assert "64 tokens" in texts(at.sidebar.markdown)         # tiny's context length
+    # saving: a path trick is refused, a good name is written into the models directory
+    save = at.button(key="FormSubmitter:save_model-Save to models/")
+    at.text_input(key="save_name").set_value("../evil")
+    save.click().run()
+    assert "letters, digits" in texts(at.error)
+    assert not list(models_dir.parent.glob("evil*"))
+    at.text_input(key="save_name").set_value("my-tiny")
+    at.button(key="FormSubmitter:save_model-Save to models/").click().run()
+    assert "Saved as my-tiny.safetensors" in texts(at.success)
+    assert (models_dir / "my-tiny.safetensors").is_file()
+    at.text_input(key="save_name").set_value("my-tiny")    # taken now: never overwritten
+    at.button(key="FormSubmitter:save_model-Save to models/").click().run()
+    assert "already exists" in texts(at.error)
+    # the ranking on the current model is computed live, and generation writes text
+    at.button(key="generate").click().run()
+    assert not at.exception
+    assert any(md.value.startswith("> **A flash flood watch") for md in at.markdown)
+
+
+def test_reload_reattaches_to_the_job_from_the_url():
+    at = app("pages/2_Pretraining.py")
+    at.selectbox(key="pt_preset").set_value("tiny")
+    at.select_slider(key="pt_steps").set_value(50)
+    at.run()
+    at.button(key="pt_start").click().run()
+    job_id = at.query_params["job"]
+    fresh = AppTest.from_file(str(ROOT / "pages/2_Pretraining.py"), default_timeout=TIMEOUT)
+    fresh.query_params["job"] = job_id                       # a new session with the same URL
+    run_until_done(fresh)
+    assert "tiny on Everyday English, 50 steps" in texts(fresh.caption)
+    assert fresh.query_params["job"] == job_id
+
+
+def test_stale_job_id_in_url_is_explained():
+    at = AppTest.from_file(str(ROOT / "pages/2_Pretraining.py"), default_timeout=TIMEOUT)
+    at.query_params["job"] = "no-such-job"
+    at.run()
+    assert not at.exception
+    assert "no longer on this server" in texts(at.info)
+    assert "job" not in at.query_params
+
+
+# --- the plain-Python helpers behind the pages ----------------------------------------------
+
+def test_doctests_of_app_helpers():
+    import doctest
+
+    from explainer.app import journey, models, progress, runs
+    for mod in (journey, models, progress, runs):
+        assert doctest.testmod(mod).failed == 0, mod.__name__
+
+
+def test_journey_finds_pages_by_title():
+    from explainer.app import journey
+    assert journey.slug_of("pages/3_Instruction_tuning.py") == "instructiontuning"
+    assert journey.page_path(journey.ROAD[0]) == "pages/1_Tokens.py"
+
+
+def test_summarize_events_in_order():
+    from explainer.app.progress import summarize
+    from explainer.model import CandidateScore, Ranking
+    from explainer.pretrain import Status
+    from explainer.training import Eval, Finished, RankSnapshot, Sample, Started, Step
+
+    def ranking(p):
+        return Ranking("A flash flood watch will be in effect all", [(" night", 5, p)],
+                       [CandidateScore("night", p, 1)], 10, False)
+
+    events = [Status("Learning a vocabulary"), Started(100, 1000, 2048, None), Eval(0, 7.6, 3.1),
+              Sample(0, "gibberish"), RankSnapshot(0, ranking(0.001)),
+              Step(1, 7.5, 1e-3, 5000.0, 2048, 0.4, 40.0, 0.01),
+              Step(2, 7.2, 1e-3, 5100.0, 4096, 0.8, 39.0, 0.02), RankSnapshot(2, ranking(0.2)),
+              Finished(2, "cancelled", 7.0, 2.9, 0.9, 4096)]
+    s = summarize(events[:2])
+    assert s.total_steps == 100 and s.status is None
+    assert summarize(events[:1]).status == "Learning a vocabulary"
+    s = summarize(events)
+    assert s.train_loss == ([1, 2], [7.5, 7.2]) and s.val_loss == ([0], [7.6])
+    assert s.candidate_steps == [0, 2] and s.candidate_probs == {"night": [0.001, 0.2]}
+    assert s.samples == [(0, "gibberish")] and s.finished.reason == "cancelled" and s.progress == 1.0
+
+
+def test_learn_vocabulary_fits_small_texts():
+    from explainer.app.runs import learn_vocabulary
+    text = "The cat sat on the mat. The dog ate a bone. " * 60   # ~2.6 KB, very repetitive
+    tok = learn_vocabulary(text)
+    assert 260 < tok.n_vocab <= 2048 and tok.decode(tok.encode(text)) == text
+
+
+def test_save_trained_validates_names(tmp_path):
+    import torch
+
+    from explainer.app.models import list_models, save_trained
+    from explainer.model import GPT, preset
+    from explainer.paramfile import LoadedModel
+    from explainer.app.runs import learn_vocabulary
+
+    tok = learn_vocabulary("hello world, hello there. " * 200)
+    cfg = preset("tiny", vocab_size=tok.n_vocab)
+    torch.manual_seed(0)
+    loaded = LoadedModel(GPT(cfg), tok, cfg, {"val_loss": 5.0, "tokens_trained": 1000}, None)
+    (tmp_path / "base.safetensors").write_bytes(b"not a model")   # shipped (and broken)
+    for bad in ("", "../x", "/etc/passwd", "a b", ".hidden", "x" * 60, "base"):
+        with pytest.raises(ValueError):
+            save_trained(loaded, bad, tmp_path)
+    assert save_trained(loaded, "mine", tmp_path) == tmp_path / "mine.safetensors"
+    with pytest.raises(ValueError, match="already exists"):
+        save_trained(loaded, "mine", tmp_path)
+    infos = {m.name: m for m in list_models(tmp_path)}
+    assert infos["base"].error and not infos["mine"].shipped and infos["mine"].n_params > 0
+
+
+def test_a_failed_job_shows_a_clear_message():
+    from explainer.app import ui
+
+    def diverges(cancel):
+        yield from ()
+        raise MemoryError()
+
+    jm = ui.get_job_manager()
+    job = jm.submit("someone", "doomed", diverges)
+    assert jm.wait(job, 60).state == "failed"
+    at = AppTest.from_file(str(ROOT / "pages/2_Pretraining.py"), default_timeout=TIMEOUT)
+    at.query_params["job"] = job
+    at.run()
+    assert not at.exception
+    assert "ran out of memory" in texts(at.error)
+    assert at.button(key="pt_start")                          # you can start again
+
+
+def test_a_queued_training_shows_its_place_in_line():
+    import threading
+
+    from explainer.app import ui
+
+    jm = ui.get_job_manager()
+    gate, started = threading.Event(), threading.Semaphore(0)
+
+    def blocker(cancel):
+        started.release()
+        gate.wait(120)
+        yield from ()
+
+    blockers = [jm.submit("teacher", "blocker", blocker) for _ in range(jm.max_workers)]
+    try:
+        for _ in blockers:
+            assert started.acquire(timeout=60)          # every worker is busy now
+        at = app("pages/2_Pretraining.py")
+        at.selectbox(key="pt_preset").set_value("tiny")
+        at.select_slider(key="pt_steps").set_value(50)
+        at.run()
+        at.button(key="pt_start").click().run()
+        assert "you are number **1**" in texts(at.info)
+        assert at.button(key="pt_stop").label == "Leave the queue"
+        at.button(key="pt_stop").click().run()
+        assert "You left the queue" in texts(at.warning)
+    finally:
+        gate.set()
+    for b in blockers:
+        assert jm.wait(b, 60).state == "done"
+
+
+def test_learn_vocabulary_copes_with_a_very_repetitive_text():
+    from explainer.app.runs import learn_vocabulary
+    tok = learn_vocabulary("word " * 500)
+    assert 260 < tok.n_vocab < 270 and tok.decode(tok.encode("word word")) == "word word"
+
+
+def test_training_on_pasted_text():
+    text = ("My cat likes to sleep in the sun. Every morning she eats fish, and then she naps "
+            "on the warm stones by the door.\n\n") * 25                       # ~3 KB
+    at = app("pages/2_Pretraining.py")
+    at.radio[0].set_value("Paste text").run()
+    at.text_area[-1].set_value(text).run()
+    assert not at.error and "Sentences" in str(at.table[0].value)
+    at.selectbox(key="pt_preset").set_value("tiny")
+    at.select_slider(key="pt_steps").set_value(50)
+    at.text_input(key="pt_prompt").set_value("My cat likes to")
+    at.text_input(key="pt_cands").set_value("sleep, giraffe")
+    at.run()
+    at.button(key="pt_start").click().run()
+    run_until_done(at)
+    assert not at.error, texts(at.error)
+    assert "tiny on pasted text, 50 steps" in texts(at.caption)
+    assert "Trained on:** pasted text" in texts(at.sidebar.markdown)

@@ -1,0 +1,75 @@
+import doctest
+
+import pytest
+
+from explainer import charts
+from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, loss_chart,
+                              next_word_bars, token_pieces_html)
+
+
+def titled(fig):
+    lay = fig.layout
+    return bool(lay.title.text) and bool(lay.xaxis.title.text) and bool(lay.yaxis.title.text)
+
+
+def test_doctests():
+    assert doctest.testmod(charts).failed == 0
+
+
+def test_downsample_keeps_ends_and_bounds_points():
+    xs = list(range(10_001))
+    ys = [x * x for x in xs]
+    dx, dy = downsample(xs, ys, max_points=300)
+    assert len(dx) <= 300 and dx[0] == 0 and dx[-1] == 10_000
+    assert dy == [x * x for x in dx] and dx == sorted(dx)
+    assert downsample([1, 2, 3], [4, 5, 6], 300) == ([1, 2, 3], [4, 5, 6])
+    assert downsample([], [], 10) == ([], [])
+    with pytest.raises(ValueError):
+        downsample([1, 2], [1])
+
+
+def test_loss_chart_titled_two_traces_downsampled():
+    steps = list(range(2000))
+    fig = loss_chart(steps, [7.6 - s / 1000 for s in steps], [0, 500, 1000], [7.6, 6.0, 5.1])
+    assert titled(fig) and len(fig.data) == 2
+    assert len(fig.data[0].x) <= 300 and fig.data[0].x[-1] == 1999
+    assert fig.data[0].line.color in PALETTE and fig.data[1].line.color in PALETTE
+    assert titled(loss_chart([], [])) and len(loss_chart([], []).data) == 1
+
+
+def test_next_word_bars_order_and_highlight():
+    fig = next_word_bars([(" night", 0.4), (" day", 0.2), (" week", 0.1)], highlight=["night"])
+    assert titled(fig)
+    bar = fig.data[0]
+    assert list(bar.x) == [0.1, 0.2, 0.4]                 # drawn bottom-up, so best ends on top
+    assert list(fig.layout.yaxis.ticktext) == ["␣night", "␣day", "␣week"]
+    assert bar.marker.color[-1] == PALETTE[1] and bar.marker.color[0] == PALETTE[0]
+
+
+def test_candidates_chart_log_scale():
+    fig = candidates_chart([0, 100, 200], {"night": [1e-4, 0.05, 0.4], "giraffe": [1e-4, 1e-6, 0.0]})
+    assert titled(fig) and fig.layout.yaxis.type == "log" and len(fig.data) == 2
+    assert min(fig.data[1].y) > 0                         # zeros clipped for the log axis
+    assert [t.name for t in fig.data] == ["night", "giraffe"]
+
+
+def test_embedding_heatmap_centred():
+    fig = embedding_heatmap([[0.5, -1.0, 0.2], [0.1, 0.0, 0.3]], ["What", " should"])
+    assert titled(fig)
+    hm = fig.data[0]
+    assert hm.zmin == -1.0 and hm.zmax == 1.0 and list(hm.y) == ["0: What", "1: ␣should"]
+
+
+def test_token_pieces_html_escapes_and_hovers():
+    out = token_pieces_html([("<b>", 1, b"<b>"), (" é", 2, " é".encode())], show_whitespace=True)
+    assert "&lt;b&gt;" in out and "ID 2 · bytes 20 c3 a9" in out and "␣é" in out
+    many = token_pieces_html([("a", 1, b"a")] * 30, max_pieces=10)
+    assert many.count('class="tok"') == 10 and "20 more tokens" in many
+
+
+def test_house_layout_for_other_modules():
+    import plotly.graph_objects as go
+
+    from explainer.charts import _layout
+    fig = _layout(go.Figure(go.Bar(x=[1], y=[2])), "A title", "x things", "y things", height=300)
+    assert titled(fig) and fig.layout.height == 300 and list(fig.layout.colorway) == PALETTE
