@@ -20,12 +20,15 @@ run: $(VENV)/.installed
 	@echo "LLM Explainer: open http://localhost:$(PORT) in your browser (Ctrl-C stops it)"
 	$(VENV)/bin/streamlit run Home.py --server.port $(PORT)
 
-# Debian's chromium for the real-browser tests (never `playwright install`: it downloads).
+# Debian's chromium for the real-browser tests (never `playwright install`: it downloads), and
+# fonts so that emoji and CJK in screenshots are glyphs, not boxes.
+BROWSER_PKGS := chromium fonts-noto-color-emoji fonts-noto-cjk
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -q && apt-get install -y -q chromium) >/dev/null; \
-	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
+	@if dpkg -s $(BROWSER_PKGS) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -q && apt-get install -y -q $(BROWSER_PKGS)) >/dev/null \
+	    || echo "could not install $(BROWSER_PKGS): browser tests may be skipped"; \
+	else echo "not installed: some of $(BROWSER_PKGS); without chromium the browser tests are skipped"; fi
 
 test: $(VENV)/.installed browser
 	$(PY) -m pytest -q

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 import torch
 
-from .model import GPT, GPTConfig, preset, rank_next, prompt_ids
-from .training import Batches, Finished, RankSnapshot, Step, TrainConfig, train, make_optimizer
+from .model import GPT, GPTConfig, preset, rank_next
+from .training import Batches, RankSnapshot, Step, TrainConfig, train
 
 PROMPT = "A flash flood watch will be in effect all"
 
@@ -147,7 +147,6 @@ def generation_speed(model: GPT, n_tokens: int = 100) -> tuple[float, float]:
 
 def nanogpt_text(path: str, steps: int, seconds: float | None) -> dict:
     """nanoGPT's CPU configuration (config/train_shakespeare_char.py, CPU variant) on a text file."""
-    from .pretrain import encode_documents
     from .tokenizer import char_tokenizer
     from . import corpus
     text = corpus.user_text(open(path, "rb").read())

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from pathlib import Path
 
 MODELS_DIR = Path(os.environ.get("EXPLAINER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
@@ -70,7 +69,7 @@ def cmd_pretrain(args):
     from tqdm import tqdm
     from . import pretrain
     from .paramfile import save_model
-    from .training import Eval, Finished, RankSnapshot, Sample, Step, TrainingError
+    from .training import Eval, RankSnapshot, Sample, Step, TrainingError
     torch.set_num_threads(args.threads)
     text, name = read_corpus(args)
     spec = pretrain.PretrainSpec(preset=args.preset, steps=args.steps, minutes=args.minutes,

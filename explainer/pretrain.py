@@ -58,9 +58,31 @@ def encode_documents(tok: Tokenizer, text: str) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
+def vocab_size_for(n_bytes: int, wanted: int = 2048) -> int:
+    """A vocabulary a text of this size can fill: tiny texts cannot supply 1,788 distinct merges.
+
+    >>> vocab_size_for(3_000), vocab_size_for(50_000), vocab_size_for(2_000_000)
+    (306, 1041, 2048)
+    """
+    return max(300, min(wanted, 260 + n_bytes // 64))
+
+
 def learn_tokenizer(text: str, vocab_size: int = 2048) -> Tokenizer:
-    tok, _merges = train_bpe(text[:BPE_SAMPLE_BYTES], vocab_size)
-    return tok
+    """train_bpe with a vocabulary size that fits the text, halving it if the text still runs out
+    of pairs to merge (a short text repeating itself)."""
+    sample = text[:BPE_SAMPLE_BYTES]
+    size = vocab_size_for(len(sample.encode("utf-8")), vocab_size)
+    while True:
+        try:
+            return train_bpe(sample, size)[0]
+        except ValueError as e:
+            if "too small" not in str(e):
+                raise
+            if size <= 261:
+                raise corpora.CorpusError("This text is too repetitive to learn a vocabulary from: "
+                                          "no pair of characters repeats. Use a longer, more "
+                                          "varied text.") from None
+            size = 260 + (size - 260) // 2
 
 
 def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer | None = None,

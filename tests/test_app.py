@@ -239,7 +239,7 @@ def test_summarize_events_in_order():
 
 
 def test_learn_vocabulary_fits_small_texts():
-    from explainer.app.runs import learn_vocabulary
+    from explainer.pretrain import learn_tokenizer as learn_vocabulary
     text = "The cat sat on the mat. The dog ate a bone. " * 60   # ~2.6 KB, very repetitive
     tok = learn_vocabulary(text)
     assert 260 < tok.n_vocab <= 2048 and tok.decode(tok.encode(text)) == text
@@ -251,7 +251,7 @@ def test_save_trained_validates_names(tmp_path):
     from explainer.app.models import list_models, save_trained
     from explainer.model import GPT, preset
     from explainer.paramfile import LoadedModel
-    from explainer.app.runs import learn_vocabulary
+    from explainer.pretrain import learn_tokenizer as learn_vocabulary
 
     tok = learn_vocabulary("hello world, hello there. " * 200)
     cfg = preset("tiny", vocab_size=tok.n_vocab)
@@ -319,7 +319,7 @@ def test_a_queued_training_shows_its_place_in_line():
 
 
 def test_learn_vocabulary_copes_with_a_very_repetitive_text():
-    from explainer.app.runs import learn_vocabulary
+    from explainer.pretrain import learn_tokenizer as learn_vocabulary
     tok = learn_vocabulary("word " * 500)
     assert 260 < tok.n_vocab < 270 and tok.decode(tok.encode("word word")) == "word word"
 

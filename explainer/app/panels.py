@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import charts
+from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
 from ..model import rank_next
@@ -31,7 +31,7 @@ def char_tok() -> Tokenizer:
 @st.cache_resource(show_spinner="Learning a BPE vocabulary from Everyday English (once) ...")
 def corpus_bpe() -> Tokenizer:
     """A BPE tokenizer learned from Everyday English: used when no model is loaded yet."""
-    return runs.learn_vocabulary(get_corpus("everyday").text)
+    return pretrain.learn_tokenizer(get_corpus("everyday").text)
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,9 +13,8 @@ import time
 from typing import Iterator, Sequence
 
 from .. import pretrain
-from ..corpus import CorpusError
 from ..model import GPT, count_params, preset
-from ..tokenizer import Tokenizer, train_bpe
+from ..tokenizer import Tokenizer
 
 STEP_CHOICES = [50, 100, 200, 400, 600, 1000, 2000, 4000]
 PRESET_BLURBS = {
@@ -63,32 +62,6 @@ def known_tokenizer(text: str) -> Tokenizer | None:
         return _tokenizers.get(_text_key(text))
 
 
-def vocab_size_for(n_bytes: int, wanted: int = 2048) -> int:
-    """A vocabulary a text of this size can fill: tiny texts cannot supply 1,788 distinct merges.
-
-    >>> vocab_size_for(3_000), vocab_size_for(50_000), vocab_size_for(2_000_000)
-    (306, 1041, 2048)
-    """
-    return max(300, min(wanted, 260 + n_bytes // 64))
-
-
-def learn_vocabulary(text: str, wanted: int = 2048) -> Tokenizer:
-    """train_bpe with a vocabulary size that fits the text, halving it if the text still runs out
-    of pairs to merge (a short text repeating itself)."""
-    sample = text[:pretrain.BPE_SAMPLE_BYTES]
-    size = vocab_size_for(len(sample.encode("utf-8")), wanted)
-    while True:
-        try:
-            return train_bpe(sample, size)[0]
-        except ValueError as e:
-            if "too small" not in str(e):
-                raise
-            if size <= 261:
-                raise CorpusError("This text is too repetitive to learn a vocabulary from: no pair "
-                                 "of characters repeats. Use a longer, more varied text.") from None
-            size = 260 + (size - 260) // 2
-
-
 # ---------------------------------------------------------------------------------------------
 # The job
 
@@ -117,7 +90,7 @@ def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", ste
         if tok is None:
             yield pretrain.Status("Learning a vocabulary from the text (which pieces of words are "
                                   "common enough to get their own token) ...")
-            tok = learn_vocabulary(text)
+            tok = pretrain.learn_tokenizer(text)
             remember_tokenizer(text, tok)
         if cancel.is_set():
             return None
