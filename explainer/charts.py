@@ -54,7 +54,7 @@ def _figure(traces: list[dict], title: str, x: str, y: str, height: int = 360,
     return go.Figure(dict(data=traces, layout=layout))
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
+def titled(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
     """The house layout (title, axis titles, palette, legend) applied to an existing figure.
     Used by other modules' charts (context.py, twofiles.py); returns the figure."""
     fig.update_layout(title=dict(text=title), height=height, colorway=PALETTE,

@@ -70,6 +70,5 @@ def test_token_pieces_html_escapes_and_hovers():
 def test_house_layout_for_other_modules():
     import plotly.graph_objects as go
 
-    from explainer.charts import _layout
-    fig = _layout(go.Figure(go.Bar(x=[1], y=[2])), "A title", "x things", "y things", height=300)
+    fig = charts.titled(go.Figure(go.Bar(x=[1], y=[2])), "A title", "x things", "y things", height=300)
     assert titled(fig) and fig.layout.height == 300 and list(fig.layout.colorway) == PALETTE

@@ -1,0 +1,133 @@
+"""Side trip: the context window. A model sees only its last N tokens; the rest is forgotten."""
+import streamlit as st
+
+from explainer import charts
+from explainer import context as cx
+from explainer.app import ui
+
+ui.page_setup("Context window", ":material/visibility:")
+st.title(":material/visibility: The context window: what the model can see")
+st.markdown(
+    "A model does not read a whole book at once. Each time it guesses the next word, it looks at "
+    "only the **last N tokens**, its **context window**. Anything earlier has fallen out of view "
+    "and is simply gone, as if it had never been written. Slide the window below and watch the "
+    "model forget the name it needs at the end of the story.")
+
+loaded = ui.active_model()
+if loaded is None:
+    st.info("No model yet. The shipped model appears here once models/base.safetensors exists, "
+            "or train your own on the Pretraining page.")
+    st.stop()
+model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
+model_key = f"{loaded.path}:{id(model)}"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def curve(_model, key, ids, answer, sizes):
+    return cx.prob_vs_window(_model, list(ids), list(answer), list(sizes))
+
+
+st.header("1 · Slide the window")
+story = cx.example_story()
+examples = {"A story": (story.text, story.name), "A chat": (cx.chat_text(cx.CHAT), cx.CHAT_ANSWER),
+            "Your own text": ("", "")}
+pick = st.radio("Text", list(examples), horizontal=True, key="cw_example")
+text, word = examples[pick]
+if pick == "Your own text":
+    c1, c2 = st.columns([4, 1])
+    text = c1.text_area("Your text (the model guesses the word after it)", story.text, height=110,
+                        key="cw_text", max_chars=3000)
+    word = c2.text_input("The right next word", story.name, key="cw_word", max_chars=40)
+ids = cx.text_ids(tok, text)
+answer = cx.answer_ids(tok, text, word) if word.strip() else []
+if len(ids) < 9:
+    st.info("Write a longer text: the window slider starts at 8 tokens.")
+    st.stop()
+top = min(T, len(ids))
+n = st.slider("Window: how many of the last tokens the model sees", 8, top, top, key=f"cw_n_{pick}",
+              help=f"This model's hard maximum is {T} tokens.")
+
+pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
+marked = {i for m in cx.mention_tokens(tok, ids, text, word.strip()) for i in m}
+st.html(cx.window_tokens_html(pieces, n, marked))
+gone = len(ids) - n
+st.caption(f"The text is **{len(ids)}** tokens (⟨start⟩ is the start-of-text token). The model "
+           f"sees the last **{n}**" + (f"; the first **{gone}** (struck through) are forgotten."
+                                       if gone else ": all of it.")
+           + (f" The text is longer than the model's maximum of {T}." if len(ids) > T else ""))
+
+full = cx.rank_window(model, tok, ids, T, answer)
+win = cx.rank_window(model, tok, ids, n, answer)
+left, right = st.columns(2)
+for col, r, title in ((left, win, f"Seeing only the last {n} tokens"),
+                      (right, full, f"Seeing everything it can ({full.n_visible} tokens)")):
+    with col:
+        ui.plot(charts.next_word_bars(r.top, title=title, highlight=[word] if word else []),
+                key=f"cw_bars_{title[:12]}")
+        if r.answer:
+            st.markdown(f'"{word.strip()}": probability **{r.answer.prob:.2%}**, its first token '
+                        f"ranks **#{r.answer.first_rank:,}**")
+if answer:
+    sizes = cx.window_sizes(len(ids), T)
+    probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
+    ui.plot(cx.window_chart(sizes, probs, word.strip(), n, cx.mention_windows(tok, ids, text, word.strip())),
+            key="cw_curve")
+    st.caption("Dotted lines: a mention of the word leaves the window to their left. Once no "
+               "mention is left in view, the model can only guess.")
+ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, cx.window_tokens_html)
+
+st.header("2 · Where the last token looks")
+st.markdown(
+    "To guess the next word, the newest token **pays attention** to the tokens it can see: each "
+    "attention head spreads 100% of its attention over them. Some heads learn to look back at an "
+    "earlier mention of a name and copy it. Darker = more attention.")
+att = cx.last_token_attention(model, cx.keep_last(ids, n)[0])
+in_view = [i - (len(ids) - n) for i in sorted(marked) if i >= len(ids) - n]
+best_layer, best_head, share = cx.copy_head(att, in_view)
+c1, c2 = st.columns(2)
+layer = c1.selectbox("Layer", range(loaded.config.n_layer), index=best_layer, key="cw_layer",
+                     format_func=lambda i: f"layer {i + 1} of {loaded.config.n_layer}")
+head = c2.selectbox("Head", range(loaded.config.n_head), index=best_head, key="cw_head",
+                    format_func=lambda i: f"head {i + 1} of {loaded.config.n_head}")
+w = att[layer, head].tolist()
+best = max(range(len(w)), key=w.__getitem__)
+visible = pieces[-n:]
+ui.plot(cx.attention_grid(visible, w, title=f"Attention of the last token, layer {layer + 1}, head "
+                          f"{head + 1}"), key="cw_att")
+st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
+           f"(token {len(ids) - n + best}, {w[best]:.0%} of its attention)."
+           + (f" The head that looks most at “{word.strip()}” is layer {best_layer + 1}, head "
+              f"{best_head + 1}: {share:.0%} of its attention." if in_view else ""))
+ui.explain(cx.last_token_attention, cx.attention_grid)
+
+st.header("3 · Why there is a hard maximum")
+st.markdown(
+    f"Before the first layer, every token gets a **position vector** added to it: one for position "
+    f"1, one for position 2, and so on. This model learned exactly **{T}** of them (a table of "
+    f"{T} × {loaded.config.n_embd} numbers, `wpe`). For position {T + 1} there is no vector at "
+    f"all, so {T} tokens is a hard limit, fixed when the model was built. Big models have "
+    "the same kind of limit, only larger: thousands to hundreds of thousands of tokens.")
+
+st.header("4 · When a chat outgrows the window")
+st.markdown(
+    "A chat app sends the whole conversation to the model every time. When it no longer fits, "
+    "the app **drops the oldest turns**, and whatever was said in them is forgotten. Here you "
+    "and the assistant write a story together; the hero's name was only said in the first turn.")
+chat_len = len(cx.text_ids(tok, cx.chat_text(cx.CHAT)))
+budget = st.slider("Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1),
+                   key="cw_budget", help=f"The whole chat is {chat_len} tokens; this model's maximum is {T}.")
+dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
+st.html(cx.chat_html(cx.CHAT, dropped))
+scores = []
+for turns in (cx.CHAT, cx.CHAT[dropped:]):
+    kept = cx.chat_text(turns)
+    scores.append(cx.rank_window(model, tok, cx.text_ids(tok, kept), T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
+c1, c2 = st.columns(2)
+c1.metric(f'P("{cx.CHAT_ANSWER}") with the whole chat', f"{scores[0].answer.prob:.1%}",
+          help=f"The model's top guess: “{scores[0].top[0][0].strip()}”")
+c2.metric(f"… after dropping {dropped} turn{'s' * (dropped != 1)}", f"{scores[1].answer.prob:.1%}",
+          help=f"The model's top guess: “{scores[1].top[0][0].strip()}”")
+st.caption(f"The app dropped the {dropped} oldest turn{'s' * (dropped != 1)} to fit the window. "
+           f"Its top guess for the next word is now “{scores[1].top[0][0].strip()}”." if dropped else
+           "Everything fits: nothing is dropped.")
+ui.explain(cx.fit_chat, cx.chat_text)

@@ -1,0 +1,117 @@
+"""Side trip: a model is two files, a parameter file and a small program that runs it."""
+import os
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from explainer import twofiles as tf
+from explainer.app import ui
+from explainer.paramfile import quantize_int8, read_metadata
+
+ui.page_setup("Two files", ":material/description:")
+st.title(":material/description: A model is just two files")
+st.markdown(
+    "Strip away the app and a language model is two files. The **parameter file** holds the "
+    "numbers the model learned, millions of them, and nothing else that runs. The **run file** "
+    "is a short program that knows how to multiply those numbers with your text to guess the "
+    "next token. Put them side by side and you have a model that writes, on any computer.")
+
+loaded = ui.active_model()
+if loaded is None:
+    st.info("No model yet. The shipped model appears here once models/base.safetensors exists, "
+            "or train your own on the Pretraining page.")
+    st.stop()
+key = (f"{Path(loaded.path).stem}-{int(os.path.getmtime(loaded.path))}" if loaded.path
+       else f"session-{id(loaded.model)}")
+
+
+@st.cache_data(max_entries=16, show_spinner="Saving fp16 and int8 copies and measuring them ...")
+def measured(_loaded, key):
+    return tf.compression(_loaded, Path(tempfile.gettempdir()) / "llm-explainer-twofiles" / key)
+
+
+rows = measured(loaded, key)
+files = {r["dtype"]: Path(r["path"]) for r in rows}
+src = Path(loaded.path) if loaded.path else files["fp32"]
+meta = read_metadata(src)
+counts = tf.params_by_part(meta["tensors"])
+
+st.header("1 · The parameter file")
+c1, c2, c3 = st.columns(3)
+c1.metric("Size on disk", tf.mb(src.stat().st_size), help=f"{src.stat().st_size:,} bytes: {src.name}")
+c2.metric("Parameters", f"{sum(counts.values()):,}", help="Each is one 4-byte number (fp32).")
+c3.metric("Tensors (named tables of numbers)", len(meta["tensors"]))
+ui.plot(tf.parts_chart(counts), key="tf_parts")
+st.caption("Embeddings: a row of numbers per token and per position. Attention: how tokens look "
+           "at each other. MLP: the per-token 'thinking' layers, usually the biggest part. Norms: "
+           "small scaling factors that keep the numbers in range.")
+with st.expander(f"All {len(meta['tensors'])} tensors with their shapes and number types"):
+    st.dataframe(tf.tensor_table(meta["tensors"]), hide_index=True, width="stretch")
+names = [r["tensor"] for r in tf.tensor_table(meta["tensors"])]
+name = st.selectbox("Look inside a tensor", names, index=names.index("h.0.mlp.c_fc.weight")
+                    if "h.0.mlp.c_fc.weight" in names else 0, key="tf_tensor")
+ui.plot(tf.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
+st.markdown("**What else the file carries** (its metadata: plain text inside the same file)")
+c1, c2, c3 = st.columns(3)
+with c1:
+    st.caption("Model config: the shape of the network")
+    st.json(meta["config"])
+with c2:
+    st.caption("Tokenizer: how to turn text into IDs")
+    st.json(tf.tokenizer_summary(meta["tokenizer"]), expanded=1)
+with c3:
+    st.caption("Training facts")
+    st.json(meta["facts"], expanded=1)
+ui.explain(tf.params_by_part, tf.part_of, tf.histogram_chart)
+
+st.header("2 · Smaller files")
+st.markdown(
+    "Each number takes 4 bytes (fp32). Stored as **fp16** it takes 2 bytes and loses a little "
+    "precision. Stored as **int8** it takes 1 byte: every row of a weight table is rounded to one "
+    "of 255 levels, times one scale number for the row. Does the model get worse? We measured it "
+    f"just now, on text from {rows[0]['corpus']} the model never trained on.")
+st.dataframe([{
+    "file": f"{r['dtype']}", "size": tf.mb(r["bytes"]), "vs fp32": f"{r['size_vs_fp32']:.0%}",
+    "bits per byte (lower is better)": f"{r['val_bpb']:.4f}",
+    "change": "-" if r["dtype"] == "fp32" else f"{r['bpb_change']:+.5f}",
+    '"night" rank': r["word_rank"], 'P("night")': f"{r['word_prob']:.2%}",
+} for r in rows], hide_index=True, width="stretch")
+st.caption('Bits per byte: how surprised the model is by new text. "night": the flash-flood test, '
+           '"A flash flood watch will be in effect all ___".')
+cols = st.columns(3)
+for col, r in zip(cols, rows):
+    p = files[r["dtype"]]
+    col.download_button(f"Download {r['dtype']} ({tf.mb(r['bytes'])})", data=lambda p=p: p.read_bytes(),
+                        file_name=f"{loaded.name}-{r['dtype']}.safetensors", on_click="ignore",
+                        icon=":material/download:", key=f"tf_dl_{r['dtype']}")
+ui.explain(quantize_int8, tf.compression)
+
+st.header("3 · The run file")
+source = tf.runfile_source()
+n_lines = len(source.splitlines())
+st.markdown(
+    f"This is the whole program: **{n_lines} lines** of Python that need only numpy. It reads the "
+    "parameter file (numbers, config and tokenizer all come from it), rebuilds the network, and "
+    "writes text. With temperature 0 it gives exactly the tokens this app's model gives.")
+st.code(f"python run.py {loaded.name}.safetensors \"A flash flood watch will be in effect all\"",
+        language="bash")
+st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
+                   on_click="ignore", icon=":material/download:", key="tf_dl_run")
+st.code(source, language="python", line_numbers=True)
+
+st.header("4 · The same two files, at every scale")
+st.markdown(
+    "Famous models are built the same way: a parameter file and a run file. The run file stays "
+    "small; the parameter file grows enormously. Each step on the chart is 10 times bigger.")
+ui.plot(tf.scale_chart([(f"{loaded.name} (this model, fp32)", rows[0]["bytes"]),
+                        (f"{loaded.name} (int8)", rows[2]["bytes"])]), key="tf_scale")
+st.caption("Red bars are published reference figures, not measured here: "
+           + "; ".join(r[3] for r in tf.REFERENCES) + ".")
+st.html(tf.two_files_html([
+    (f"This model ({loaded.name})", f"{loaded.name}.safetensors", tf.mb(rows[0]["bytes"]), "run.py",
+     f"{n_lines} lines of Python"),
+    ("Llama 2 70B", "parameters", "about 140 GB (published)", "run.c",
+     "about 500 lines of C (llama2.c style)"),
+]))
+ui.explain(tf.scale_chart)

@@ -1,0 +1,59 @@
+"""Context window and Two files in a real browser against a real server, with a tiny model (so
+the test does not depend on models/): charts drawn, slider moves, downloads served, screenshots
+saved under test-artifacts/ to look at."""
+import pytest
+
+from conftest import start_server, stop_server
+from test_browser import no_exceptions, snap, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def tiny_server(tmp_path_factory, artifacts):
+    from explainer import corpus
+    from explainer.model import GPT, preset
+    from explainer.paramfile import save_model
+    from explainer.tokenizer import train_bpe
+    d = tmp_path_factory.mktemp("models5")
+    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
+    save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,
+               {"corpus": "Everyday English", "seed": 0})
+    proc, url = start_server(d)
+    yield url
+    stop_server(proc)
+
+
+def test_context_window_page(page, tiny_server, artifacts):
+    page.goto(tiny_server + "/Context_window")
+    page.get_by_text("The context window: what the model can see").wait_for()
+    wait_idle(page)
+    no_exceptions(page)
+    assert page.locator(".cw-tok").count() > 20
+    assert page.locator(".cw-tok.cw-out").count() > 0          # 163 tokens, 64 visible
+    before = page.locator(".cw-tok.cw-out").count()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(10):
+        slider.press("ArrowLeft")
+    wait_idle(page)
+    page.wait_for_function(f"() => document.querySelectorAll('.cw-tok.cw-out').length > {before}")
+    assert page.locator(".js-plotly-plot").count() >= 4         # two rankings, the curve, attention
+    assert page.locator(".cw-turn.cw-out").count() >= 1         # the chat lost its first turn
+    no_exceptions(page)
+    snap(page, artifacts / "issue5-context-window.png")
+
+
+def test_two_files_page(page, tiny_server, artifacts):
+    page.goto(tiny_server + "/Two_files")
+    page.get_by_text("A model is just two files").wait_for()
+    wait_idle(page, timeout=120_000)
+    no_exceptions(page)
+    page.get_by_text("Smaller files").wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 3         # parts, histogram, scale
+    assert page.locator(".tf-file").count() == 4                # the two-file picture, two rows
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download run.py").click()
+    path = dl.value.path()
+    assert open(path, encoding="utf-8").read().startswith('"""run.py')
+    snap(page, artifacts / "issue5-two-files.png")

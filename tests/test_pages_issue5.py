@@ -1,0 +1,94 @@
+"""The Context window and Two files pages under AppTest: with no model (a clear message, no crash)
+and with a tiny model (every section renders, the widgets work)."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explainer import corpus
+from explainer.model import GPT, preset
+from explainer.paramfile import save_model
+from explainer.tokenizer import train_bpe
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2))
+    save_model(d / "tiny.safetensors", model, tok, {"corpus": "Everyday English", "seed": 0})
+    return d
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    st.cache_data.clear()         # the model list is cached server-wide; tests switch directories
+    st.cache_resource.clear()
+    yield monkeypatch
+    torch.set_num_threads(old)
+
+
+def run(page, models_dir, monkeypatch):
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+@pytest.mark.parametrize("page", ["pages/5_Context_window.py", "pages/6_Two_files.py"])
+def test_without_a_model_the_pages_say_so(page, tmp_path, fresh):
+    at = run(page, tmp_path, fresh)
+    assert "No model yet" in texts(at.info)
+
+
+def test_context_window_page(tiny_dir, fresh):
+    at = run("pages/5_Context_window.py", tiny_dir, fresh)
+    assert [h.value for h in at.header][:4] == ["1 · Slide the window", "2 · Where the last token looks",
+                                               "3 · Why there is a hard maximum",
+                                               "4 · When a chat outgrows the window"]
+    slider = at.slider(key="cw_n_A story")
+    assert slider.value == slider.max == 64          # tiny preset: 64 tokens at most
+    assert "The model sees the last **64**" in texts(at.caption)
+    slider.set_value(8).run()
+    assert not at.exception
+    drawn = at.html[0].value
+    n, struck = drawn.count('class="cw-tok '), drawn.count('class="cw-tok cw-out')
+    assert struck == n - 8 and f"the first **{struck}** (struck through) are forgotten" in texts(at.caption)
+    assert 'ranks **#' in texts(at.markdown)
+    assert "The app dropped the" in texts(at.caption)            # the chat loses its first turn(s)
+    budget = at.slider(key="cw_budget")
+    budget.set_value(budget.max).run()
+    fits = at.slider(key="cw_budget").max <= 64
+    assert ("Everything fits" in texts(at.caption)) == fits
+    at.selectbox(key="cw_layer").set_value(0).run()
+    at.radio(key="cw_example").set_value("A chat").run()
+    assert not at.exception
+    at.radio(key="cw_example").set_value("Your own text").run()
+    at.text_area(key="cw_text").input("Short.").run()
+    assert not at.exception and "longer text" in texts(at.info)
+
+
+def test_two_files_page(tiny_dir, fresh):
+    at = run("pages/6_Two_files.py", tiny_dir, fresh)
+    assert [h.value for h in at.header] == ["1 · The parameter file", "2 · Smaller files",
+                                           "3 · The run file", "4 · The same two files, at every scale"]
+    assert at.metric[0].label == "Size on disk" and at.metric[1].value == f"{GPT(preset('tiny', vocab_size=400)).num_params():,}"
+    source = (ROOT / "explainer" / "runfile" / "run.py").read_text()
+    assert any(c.value == source.rstrip() for c in at.code)      # shown in full
+    assert f"{len(source.splitlines())} lines" in texts(at.markdown)
+    table = at.dataframe[-1].value
+    assert list(table["file"]) == ["fp32", "fp16", "int8"]
+    assert len(at.get("download_button")) == 4
+    at.selectbox(key="tf_tensor").set_value("wte.weight").run()
+    assert not at.exception
