@@ -236,6 +236,20 @@ def main(args) -> int:
         row("next-word ranking, 64-token prompt, small (median ms)", f"{lat:.1f}", "target <= 20 ms")
         row("generation tokens/s: KV cache | none | ratio",
             f"{with_c:.0f} | {without_c:.0f} | x{with_c / without_c:.2f}")
+        if "context" not in args.skip:
+            from .context import bench_context
+            ctx = bench_context(20 if quick else 50, path=base)
+            res["name_recall"] = ctx
+            row(f"name recall, whole name, {ctx['n']} stories: full | windowed",
+                f"{ctx['full']:.0%} | {ctx['windowed']:.0%}", "target >= 60% | <= 5%")
+        if "compression" not in args.skip:
+            from .twofiles import bench_compression
+            comp = bench_compression(loaded)
+            res["compression"] = comp
+            for d in ("fp16", "int8"):
+                c = comp[d]
+                row(f"{d} file: MB (x fp32) | bits/byte change | 'night' rank",
+                    f"{c['mb']:.2f} (x{c['size_vs_fp32']:.2f}) | {c['bpb_change']:+.4f} | #{c['night_rank']}")
     else:
         row("ranking latency / generation", "skipped: no models/base.safetensors")
     return finish(res, args)

@@ -1,0 +1,74 @@
+"""`python -m explainer ...`: each command runs, and mistakes give one clear line, no traceback."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from explainer.cli import main
+
+STORY = ("The giraffe walked to the river at night. A flash flood watch will be in effect all "
+         "night. Mila ate soup for dinner and went to bed early.\n\n") * 30      # ~4.5 KB
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    (d / "story.txt").write_text(STORY)
+    code = main(["pretrain", "--text", str(d / "story.txt"), "--preset", "tiny", "--steps", "20",
+                 "--batch-size", "4", "--threads", "1", "--quiet", "--out", str(d / "m.safetensors")])
+    assert code == 0
+    return d
+
+
+def test_pretrain_writes_a_loadable_model_with_facts(trained, capsys):
+    code, out, _ = run(capsys, "info", str(trained / "m.safetensors"))
+    assert code == 0 and "steps: 20" in out and "story.txt" in out and "tokenizer: bpe" in out
+
+
+def test_rank_generate_tokenize(trained, capsys):
+    m = str(trained / "m.safetensors")
+    code, out, _ = run(capsys, "rank", m, "The giraffe walked to the", "--candidates", "river", "sea")
+    assert code == 0 and "candidate 'river'" in out and " 1. " in out
+    code, out, _ = run(capsys, "generate", m, "Mila ate", "--tokens", "10", "--temperature", "0")
+    assert code == 0 and out.startswith("Mila ate")
+    code, out, _ = run(capsys, "tokenize", "What should I eat today?", "--tokenizer", "cl100k")
+    assert code == 0 and "[3923, 1288, 358, 8343, 3432, 30]" in out
+
+
+def test_export_and_runfile(trained, capsys, tmp_path):
+    code, _, _ = run(capsys, "export", str(trained / "m.safetensors"), "--dtype", "int8",
+                     "--out", str(tmp_path / "m8.safetensors"))
+    assert code == 0 and (tmp_path / "m8.safetensors").stat().st_size < (trained / "m.safetensors").stat().st_size
+    code, _, _ = run(capsys, "runfile", "--out", str(tmp_path / "run.py"))
+    assert code == 0 and "numpy" in (tmp_path / "run.py").read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info", "no-such-model"], "no model file 'no-such-model'"),
+    (["rank", "/etc/hostname"], "not a readable safetensors file"),
+    (["pretrain", "--text", "/no/such/file.txt", "--steps", "1"], "cannot read"),
+])
+def test_mistakes_are_one_clear_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err + out
+
+
+def test_bad_text_file_is_explained(tmp_path, capsys):
+    (tmp_path / "short.txt").write_text("too short")
+    code, _, err = run(capsys, "pretrain", "--text", str(tmp_path / "short.txt"), "--steps", "1")
+    assert code == 2 and "short" in err.lower()
+    (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02" * 2000)
+    code, _, err = run(capsys, "pretrain", "--text", str(tmp_path / "bin.txt"), "--steps", "1")
+    assert code == 2 and "binary" in err.lower()
+
+
+def test_module_entry_point_prints_help():
+    out = subprocess.run([sys.executable, "-m", "explainer", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "pretrain" in out.stdout and "bench" in out.stdout
