@@ -1,7 +1,6 @@
 """`python -m explainer ...`: each command runs, and mistakes give one clear line, no traceback."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -1,0 +1,173 @@
+"""The chat template: how a question and its answer become one row of tokens, and how to ask.
+
+A conversation turn is written with the special tokens the tokenizer reserved from the start:
+
+    <|endoftext|><|user|>What should I eat today?<|assistant|>How about porridge ...<|end|>
+
+<|endoftext|> opens it like any document in pretraining; <|user|> and <|assistant|> say who
+speaks; <|end|> says the answer is over, so generation stops there. The special tokens are
+added as ids, never by encoding their text: a user typing "<|end|>" gets 7 ordinary characters.
+
+Instruction tuning learns only from the answer: the loss mask is 1 on the answer's tokens and
+on <|end|>, 0 on everything before. (In `training.Batches` a mask marks *target* positions,
+i.e. tokens the model must predict; the first answer token is predicted from <|assistant|>.)
+
+    >>> ids, mask = encode_pair(tok, "Hi", "Hello!")        # doctest: +SKIP
+    >>> [tok.decode([i]) for i in ids], mask                 # doctest: +SKIP
+    (['<|endoftext|>', '<|user|>', 'Hi', '<|assistant|>', 'Hello', '!', '<|end|>'], [0, 0, 0, 0, 1, 1, 1])
+
+References: OpenAI's ChatML and the Llama-2/nanochat chat formats (special tokens around each
+turn, loss only on the assistant's tokens: Ouyang et al. 2022, "InstructGPT").
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+EOT, USER, ASSISTANT, END = "<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"
+TEMPLATE = EOT + USER + "{prompt}" + ASSISTANT + "{response}" + END
+MAX_NEW_TOKENS = 64              # the benchmark's limit for "ends its answer"
+MEANINGS = {EOT: "start of a new text (as between documents in pretraining)",
+            USER: "the person's question follows", ASSISTANT: "the model's answer follows",
+            END: "the answer is over: generation stops here"}
+
+
+class ChatError(ValueError):
+    """The model cannot chat (e.g. its tokenizer has no chat tokens); the message says why."""
+
+
+def special_ids(tok) -> dict[str, int]:
+    """{"<|endoftext|>": 2044, "<|user|>": 2045, "<|assistant|>": 2046, "<|end|>": 2047} for our BPE."""
+    missing = [s for s in (EOT, USER, ASSISTANT, END) if s not in tok.special_tokens]
+    if missing:
+        raise ChatError(f"this tokenizer has no {', '.join(missing)} token(s): it cannot hold a chat")
+    return {s: tok.special_tokens[s] for s in (EOT, USER, ASSISTANT, END)}
+
+
+def format_text(prompt: str, response: str | None = None) -> str:
+    """The template as text: format_text("Hi", "Hello!") ->
+    '<|endoftext|><|user|>Hi<|assistant|>Hello!<|end|>'; without a response it stops after
+    <|assistant|> (what the model is given to answer)."""
+    if response is None:
+        return EOT + USER + prompt + ASSISTANT
+    return TEMPLATE.format(prompt=prompt, response=response)
+
+
+def prompt_ids(tok, prompt: str, max_prompt_tokens: int | None = None) -> tuple[list[int], bool]:
+    """Token ids of the question up to and including <|assistant|>, and whether the question
+    had to be cut to `max_prompt_tokens` tokens (its beginning is kept)."""
+    sp = special_ids(tok)
+    q = tok.encode(prompt)
+    cut = max_prompt_tokens is not None and len(q) > max_prompt_tokens
+    if cut:
+        q = q[:max(0, max_prompt_tokens)]
+    return [sp[EOT], sp[USER]] + q + [sp[ASSISTANT]], cut
+
+
+def encode_pair(tok, prompt: str, response: str) -> tuple[list[int], list[int]]:
+    """(ids, mask) of one turn; mask[i] = 1 exactly for the answer's tokens and <|end|>."""
+    head, _ = prompt_ids(tok, prompt)
+    answer = tok.encode(response) + [special_ids(tok)[END]]
+    return head + answer, [0] * len(head) + [1] * len(answer)
+
+
+def encode_pairs(tok, pairs, block_size: int) -> tuple[list[int], list[int], list[int], int]:
+    """Many turns as one stream: (ids, mask, starts, n_skipped).
+
+    `starts` are the offsets where each turn begins (the training batches start there, so a
+    window never begins in the middle of a question). Turns longer than `block_size` are skipped
+    and counted. `pairs` need .prompt and .response.
+    """
+    ids, mask, starts, skipped = [], [], [], 0
+    for p in pairs:
+        i, m = encode_pair(tok, p.prompt, p.response)
+        if len(i) > block_size:
+            skipped += 1
+            continue
+        starts.append(len(ids))
+        ids += i
+        mask += m
+    return ids, mask, starts, skipped
+
+
+# --------------------------------------------------------------------------------------------------
+# Asking the model
+
+@dataclass
+class Reply:
+    text: str                    # the answer, without special tokens
+    ended: bool                  # the model itself closed it with <|end|>
+    ids: list[int] = field(default_factory=list)   # generated ids (including a final <|end|>)
+    prompt_cut: bool = False     # the question was too long and was shortened
+
+
+def stream(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
+           temperature: float = 0.0, top_k: int | None = None, seed: int = 0) -> Iterator[int]:
+    """Generated token ids after the chat prompt, ending with <|end|> (or <|endoftext|>) if the
+    model produces one. The question is cut so that question + answer fit the context."""
+    sp = special_ids(tok)
+    room = model.config.block_size - max_new_tokens - 3
+    ids, _ = prompt_ids(tok, question, max(room, 1))
+    yield from model.generate(ids, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                              stop_ids=(sp[END], sp[EOT]))
+
+
+def answer(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
+           temperature: float = 0.0, top_k: int | None = None, seed: int = 0) -> Reply:
+    """Ask `question` in the chat template; the reply and whether it ended with <|end|>.
+
+    temperature 0 (default) is greedy: the same question always gets the same answer.
+    Works for a base model too: it has never seen the template, so it just continues the text.
+    """
+    sp = special_ids(tok)
+    room = model.config.block_size - max_new_tokens - 3
+    _, cut = prompt_ids(tok, question, max(room, 1))
+    out = list(stream(model, tok, question, max_new_tokens, temperature, top_k, seed))
+    ended = bool(out) and out[-1] == sp[END]
+    text_ids = [i for i in out if i not in sp.values()]
+    return Reply(tok.decode(text_ids).strip(), ended, out, cut)
+
+
+def is_chat_model(loaded) -> bool:
+    """A parameter file made by instruction tuning (facts kind 'tuned' or later phases)."""
+    return loaded.facts.get("kind") in ("tuned", "feedback")
+
+
+# --------------------------------------------------------------------------------------------------
+# Showing the template
+
+@dataclass(frozen=True)
+class MaskedPiece:
+    text: str          # printable piece ("<|user|>" for special tokens)
+    id: int
+    learned: bool      # in the loss (the model is trained to produce it) or context only
+    special: bool
+
+
+def masked_pieces(tok, prompt: str, response: str) -> list[MaskedPiece]:
+    """The turn's tokens with their mask, for drawing ("learned from" vs "context only")."""
+    from .tokenizer import printable
+    ids, mask = encode_pair(tok, prompt, response)
+    names = {v: k for k, v in tok.special_tokens.items()}
+    return [MaskedPiece(names.get(i) or printable(tok.token_bytes(i)), i, bool(m), i in names)
+            for i, m in zip(ids, mask)]
+
+
+LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Okabe-Ito green, grey
+
+
+def masked_html(pieces: Sequence[MaskedPiece]) -> str:
+    """Token boxes (the `tok` classes of charts.TOKEN_CSS) coloured by the loss mask: green =
+    learned from, grey = context only; special tokens in bold. Hover shows the ID."""
+    out = []
+    for p in pieces:
+        bg = LEARNED_BG if p.learned else CONTEXT_BG
+        text = html.escape(p.text.replace(" ", "␣").replace("\n", "↵")) or "&nbsp;"
+        if p.special:
+            text = f"<b>{text}</b>"
+        tip = f"ID {p.id} · {'learned from' if p.learned else 'context only'}"
+        style = f"background:{bg}" + (";border:2px solid #009E73" if p.learned else "")
+        out.append(f'<span class="tok" style="{style}" title="{tip}"><span class="tok-text">{text}'
+                   f'</span><span class="tok-id">{p.id}</span></span>')
+    return f'<div class="tok-row">{"".join(out)}</div>'

@@ -1,0 +1,289 @@
+"""Instruction tuning (supervised fine-tuning, SFT): a base model learns to answer and then stop.
+
+A thin layer on `training.py`, like `pretrain.py`: the (prompt, response) pairs are written in
+the chat template (`chat.py`), packed into one token stream with a loss mask that is 1 only on
+the answers and their <|end|> token, and the pretrained model keeps training on them with the
+same loop. Nothing new is added to the network: the special tokens had embedding rows from the
+start; they only now get used. Batches start at the beginning of a turn, so the model always
+sees the whole question before the answer it learns from.
+
+The validation loss is measured on the answers of held-out questions (never trained on).
+While training, the model answers one fixed question every evaluation, so you can watch it go
+from "continues the text" to "answers, then stops".
+
+    >>> base = load_model("models/base.safetensors")                    # doctest: +SKIP
+    >>> tuned = yield from run(base, data.train, SFTSpec(steps=300))    # doctest: +SKIP
+
+References: Ouyang et al. 2022 ("InstructGPT", the SFT step); nanochat's `chat_sft.py` (loss only
+on the assistant's tokens).
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from . import chat
+from .corpus.instructions import FLAWS, Pair, heldout_prompts, instruction_data, weaknesses
+from .paramfile import LoadedModel, load_model
+from .topics import on_topic
+from .training import Batches, Eval, Finished, Sample, TrainConfig, TrainingError, train
+
+ROOT = Path(__file__).resolve().parent.parent
+WATCH_QUESTION = "What should I eat today?"
+
+
+@dataclass
+class Status:
+    """Something slow is happening before training starts (same shape as pretrain.Status)."""
+    message: str
+
+
+@dataclass
+class SFTSpec:
+    steps: int = 400               # ~2 minutes of the small model at 2 threads
+    minutes: float | None = None   # or a time budget
+    seed: int = 0                  # batch order and the generated dataset
+    batch_size: int = 16           # 16 windows x 128 tokens: ~40 answers per step
+    lr: float = 1e-3               # a third of pretraining's: keep what the base model knows
+    warmup: int = 20
+    eval_every: int = 25
+    include_weak: bool = True      # learn from the deliberately weaker pairs too (issue 6 fixes them)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+
+@dataclass
+class TurnBatches(Batches):
+    """Batches whose windows start where a turn starts (a window may hold several turns)."""
+    starts: torch.Tensor | None = None       # (n,) offsets of turns in `train`
+    val_starts: torch.Tensor | None = None   # (m,) offsets of turns in `val`
+
+    def sample(self, batch_size: int, gen: torch.Generator):
+        pick = torch.randint(0, self.starts.numel(), (batch_size,), generator=gen)
+        return self._take(self.train, self.mask, self.starts[pick], self.block_size)
+
+    def val_set(self, n: int):
+        idx = torch.linspace(0, self.val_starts.numel() - 1, min(n, self.val_starts.numel())).long()
+        return self._take(self.val, self.val_mask, self.val_starts[idx], self.block_size)
+
+
+def _stream(tok, pairs, block_size: int):
+    ids, mask, starts, skipped = chat.encode_pairs(tok, pairs, block_size)
+    pad = block_size + 1                      # so a window may start at the very last turn
+    ids += [tok.eot_id] * pad
+    mask += [0] * pad
+    return (torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long),
+            torch.tensor(starts, dtype=torch.long), skipped)
+
+
+def make_batches(tok, train_pairs: Sequence, val_pairs: Sequence, block_size: int) -> tuple[TurnBatches, int]:
+    """The batches and how many pairs were too long for the context (skipped)."""
+    x, m, s, skipped = _stream(tok, train_pairs, block_size)
+    vx, vm, vs, _ = _stream(tok, val_pairs, block_size)
+    if s.numel() == 0:
+        raise TrainingError("No question/answer pair fits the model's context: nothing to learn from.")
+    if vs.numel() == 0:
+        raise TrainingError("No held-out pair to measure the validation loss on.")
+    return TurnBatches(x, vx, block_size, m, vm, starts=s, val_starts=vs), skipped
+
+
+def select_pairs(pairs: Sequence[Pair], include_weak: bool = True) -> list[Pair]:
+    return [p for p in pairs if include_weak or p.quality == "good"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+
+def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
+        val_pairs: Sequence[Pair] = (), base_name: str | None = None,
+        watch_question: str = WATCH_QUESTION,
+        cancel: threading.Event | None = None) -> Iterator:
+    """Fine-tune a copy of `base` on `pairs`; yields Status, training events and, at every
+    evaluation, a Sample with the model's answer to `watch_question`; returns a LoadedModel.
+
+    val_pairs: held-out pairs for the validation loss (default: the generated held-out set).
+    """
+    tok = base.tokenizer
+    chat.special_ids(tok)                                      # ChatError if no chat tokens
+    yield Status("Writing the pairs in the chat template and turning them into tokens ...")
+    pairs = select_pairs(pairs, spec.include_weak)
+    if not val_pairs:
+        val_pairs = [p for p in instruction_data(spec.seed).heldout if p.quality == "good"]
+    data, skipped = make_batches(tok, pairs, val_pairs, base.config.block_size)
+    model = copy.deepcopy(base.model)                          # the base model stays as it was
+    tc = TrainConfig(steps=spec.steps, minutes=spec.minutes, batch_size=spec.batch_size,
+                     lr=spec.lr, warmup=spec.warmup, eval_every=spec.eval_every, eval_batches=2,
+                     sample_every=0, rank_every=0, seed=spec.seed)
+    finished = None
+
+    def watch(step):
+        r = chat.answer(model, tok, watch_question)
+        model.train()
+        return Sample(step, r.text + (" " + chat.END if r.ended else " …"))
+
+    for ev in train(model, data, tc, tokenizer=tok, cancel=cancel):
+        yield ev
+        if isinstance(ev, Eval):
+            yield watch(ev.step)
+        elif isinstance(ev, Finished):
+            finished = ev
+    model.eval()
+    n_weak = sum(p.quality == "weak" for p in pairs)
+    facts = {
+        "kind": "tuned",
+        "name": "tuned",
+        "base_model": base_name or base.name,
+        "corpus": f"{base.facts.get('corpus', 'a base model')} + {len(pairs) - skipped:,} "
+                  f"question/answer pairs",
+        "preset": base.facts.get("preset"),
+        "parameters": model.num_params(),
+        "pairs": len(pairs) - skipped,
+        "pairs_skipped_too_long": skipped,
+        "weak_pairs": n_weak,
+        "user_pairs": sum(p.source == "user" for p in pairs),
+        "steps": finished.step,
+        "stop_reason": finished.reason,
+        "tokens_trained": int(base.facts.get("tokens_trained", 0)) + finished.tokens_seen,
+        "sft_tokens": finished.tokens_seen,
+        "val_loss": round(finished.val_loss, 4),
+        "val_loss_meaning": "nats per answer token on held-out questions",
+        "train_seconds": round(finished.elapsed, 1),
+        "seed": spec.seed,
+        "spec": asdict(spec),
+        "chat_template": chat.TEMPLATE,
+        "special_tokens": chat.special_ids(tok),
+        "loss_on": "answer tokens and <|end|> only",
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return LoadedModel(model, tok, base.config, facts, None)
+
+
+def job(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
+        base_name: str | None = None):
+    """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
+    pairs = list(pairs)
+
+    def fn(cancel: threading.Event):
+        loaded = yield from run(base, pairs, spec, base_name=base_name, cancel=cancel)
+        loaded.facts["name"] = f"tuned {time.strftime('%H:%M')}"
+        return loaded
+    return fn
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring: does it answer, stop, and stay on topic?
+
+@dataclass
+class Row:
+    prompt: str
+    topic: str
+    base: chat.Reply | None
+    tuned: chat.Reply | None
+
+
+def compare(base_model: LoadedModel | None, tuned: LoadedModel | None,
+            prompts: Sequence[tuple[str, str]], max_new_tokens: int = chat.MAX_NEW_TOKENS,
+            temperature: float = 0.0, seed: int = 0) -> list[Row]:
+    """Both models' answers to the same (prompt, topic) questions (either model may be None)."""
+    def ask(m, q):
+        if m is None:
+            return None
+        return chat.answer(m.model, m.tokenizer, q, max_new_tokens, temperature, 40 if temperature else None, seed)
+    return [Row(q, t, ask(base_model, q), ask(tuned, q)) for q, t in prompts]
+
+
+def scores(rows: Sequence[Row], which: str) -> dict:
+    """{"n", "end_share", "on_topic_share", "flaw_shares"} of the `which` ("base" or "tuned")
+    answers; flaw_shares: the share of answers each weak-answer rule flags (`weaknesses`)."""
+    replies = [(r.prompt, getattr(r, which), r.topic) for r in rows if getattr(r, which) is not None]
+    n = max(1, len(replies))
+    flaws = Counter(f for q, rep, t in replies for f in weaknesses(q, rep.text, t or None))
+    return {"n": len(replies),
+            "end_share": sum(rep.ended for _, rep, _ in replies) / n,
+            "on_topic_share": sum(on_topic(rep.text, t) for _, rep, t in replies) / n,
+            "flaw_shares": {f: round(flaws[f] / n, 3) for f in FLAWS}}
+
+
+def table(rows: Sequence[Row]) -> list[dict]:
+    """Rows for a table: question, topic, and each model's answer marked with how it ended."""
+    def show(rep):
+        if rep is None:
+            return "—"
+        return (rep.text or "(nothing)") + ("  ⏹" if rep.ended else "  …(did not stop)")
+    return [{"question": r.prompt, "topic": r.topic, "base model": show(r.base),
+             "tuned model": show(r.tuned)} for r in rows]
+
+
+def model_key(loaded: LoadedModel | None) -> str:
+    """A cache key for a model: its file and date, or the object for an unsaved one."""
+    if loaded is None:
+        return "none"
+    return f"{loaded.path or id(loaded.model)}|{loaded.facts.get('date')}"
+
+
+def default_base_path() -> Path:
+    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models") / "base.safetensors"
+
+
+def bench_sft(base_path: str | os.PathLike | None = None, seed: int = 0, steps: int = SFTSpec.steps,
+              minutes: float | None = None, threads: int = 2, per_topic: int = 10) -> dict:
+    """Fine-tune from the shipped base model on the generated pairs and measure, on held-out
+    questions (greedy answers, at most 64 new tokens): the share of tuned and of base answers
+    that end with <|end|>, and the tuned answers' on-topic share. Targets: >= 90%, <= 10%, >= 80%,
+    within 3 minutes of fine-tuning. Also reported: the share of answers each weak-answer rule
+    flags, and the same figures for sampled answers (temperature 0.8), which the human-feedback
+    step starts from."""
+    path = Path(base_path) if base_path else default_base_path()
+    base = load_model(path)
+    data = instruction_data(seed)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        t0 = time.perf_counter()
+        gen = run(base, data.train, SFTSpec(steps=steps, minutes=minutes, seed=seed),
+                  val_pairs=[p for p in data.heldout if p.quality == "good"], base_name=path.stem)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                tuned = stop.value
+                break
+        seconds = time.perf_counter() - t0
+        prompts = heldout_prompts(data, per_topic, seed)
+        t1 = time.perf_counter()
+        rows = compare(base, tuned, prompts)
+        sampled = scores(compare(None, tuned, prompts, temperature=0.8, seed=seed), "tuned")
+        eval_seconds = time.perf_counter() - t1
+    finally:
+        torch.set_num_threads(old)
+    t, b = scores(rows, "tuned"), scores(rows, "base")
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {
+        "base_model": str(path), "seed": seed, "threads": threads, "steps": tuned.facts["steps"],
+        "pairs": tuned.facts["pairs"], "weak_share": round(data.stats["weak_share"], 3),
+        "topics": len(data.stats["topics"]), "heldout_prompts": len(prompts),
+        "finetune_seconds": round(seconds, 1), "eval_seconds": round(eval_seconds, 1),
+        "val_loss": tuned.facts["val_loss"],
+        "tuned_end_share": round(t["end_share"], 3), "base_end_share": round(b["end_share"], 3),
+        "tuned_on_topic_share": round(t["on_topic_share"], 3),
+        "tuned_flaw_shares": t["flaw_shares"],
+        # sampled answers (temperature 0.8, top-k 40), as the feedback page draws them: for info
+        "tuned_sampled": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in sampled.items()},
+        "targets": {"tuned_end_share": ">= 0.90", "base_end_share": "<= 0.10",
+                    "tuned_on_topic_share": ">= 0.80", "finetune_seconds": "<= 180"},
+        "met": bool(t["end_share"] >= 0.9 and b["end_share"] <= 0.1 and t["on_topic_share"] >= 0.8
+                    and seconds <= 180),
+        # other work on the machine slows everything: the 1-minute load average before and after
+        "load_average_start": load_start, "load_average_end": load_end,
+    }

@@ -1,0 +1,145 @@
+"""Step 3: instruction tuning. Question/answer examples turn the text-continuer into an assistant."""
+import streamlit as st
+
+from explainer import chat, sft
+from explainer.app import models as registry
+from explainer.app import panels, runs, ui
+from explainer.charts import TOKEN_CSS
+from explainer.corpus import instructions as ins
+
+ui.page_setup("Instruction tuning", ":material/chat:")
+jm = ui.get_job_manager()
+view = ui.attached_job("sft_job")
+busy = view is not None and not view.ended
+
+st.title(":material/chat: 3 · Instruction tuning: from text-continuer to assistant")
+st.markdown(
+    "After pretraining, the model only continues text: ask it a question and it writes more text "
+    "that looks like its books. So we show it a few thousand short conversations, a question and "
+    "a good answer, and train it a little more, but this time it only learns from the answers. "
+    "It picks up the habit: read the question, answer it, then stop.")
+
+data = st.cache_resource(ins.instruction_data)(0)
+
+
+def shipped(name):
+    path = registry.models_dir() / f"{name}.safetensors"
+    return ui.load_model_file(str(path)) if path.is_file() else None
+
+
+active = ui.active_model()
+base = active if active is not None and not chat.is_chat_model(active) else shipped("base")
+if view is not None and view.ended and view.result is not None:
+    st.session_state.tuned_model = view.result
+tuned = st.session_state.get("tuned_model") or shipped("tuned")
+
+st.header("1 · The examples it learns from")
+s = data.stats
+c = st.columns(4)
+c[0].metric("Question/answer pairs", f"{s['pairs']:,}")
+c[1].metric("Topics", len(s["topics"]))
+c[2].metric("Deliberately weaker answers", f"{s['weak_share']:.0%}",
+            help="Curt, off topic, wrong or unsafe, and labelled so: real data is never perfect. "
+                 "The human-feedback step later teaches the model to avoid them.")
+c[3].metric("Held-out questions (never trained on)", f"{len({p.prompt for p in data.heldout}):,}")
+f1, f2 = st.columns(2)
+topic = f1.selectbox("Topic", ["all", *ins.TOPICS], format_func=lambda t: ins.TOPIC_TITLES.get(t, "All topics"))
+label = f2.selectbox("Label", ["all", "good", *ins.FLAWS], format_func=lambda q: q.replace("_", " "))
+shown = ins.browse(data.train, topic, label)
+st.dataframe([p.row() for p in shown[:500]], hide_index=True, height=260,
+             column_config={"prompt": st.column_config.TextColumn(width="medium"),
+                            "response": st.column_config.TextColumn(width="large")})
+st.caption(f"{len(shown):,} pairs match (the table shows up to 500).")
+with st.expander("Add your own pairs (type them, or upload a JSONL file)"):
+    edited = st.data_editor(st.session_state.get("user_rows", [{"prompt": "", "response": ""}]),
+                            num_rows="dynamic", key="user_editor", width="stretch",
+                            column_config={"prompt": "question", "response": "answer"})
+    upload = st.file_uploader('JSONL: one {"prompt": "...", "response": "..."} per line', type=["jsonl", "json", "txt"])
+    mine, problems = ins.rows_to_pairs(edited)
+    if upload is not None:
+        more, errors = ins.parse_jsonl(upload.getvalue())
+        mine += more
+        problems += [f"{upload.name}, {e}" for e in errors]
+    for msg in problems[:20]:
+        st.warning(f"Skipped {msg}")
+    st.caption(f"{len(mine)} pair(s) of yours will be added to the training data.")
+
+st.header("2 · One example, as the model sees it")
+example = st.selectbox("Example", range(min(len(shown), 200)), key="it_example",
+                       format_func=lambda i: shown[i].prompt) if shown else None
+if base is None:
+    st.info("No model yet: the tokens appear once models/base.safetensors exists or you train one "
+            "on the Pretraining page.")
+elif example is not None:
+    pair = shown[example]
+    st.html(TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+    st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
+                "trained to write these) · :gray-background[**Grey: context only**] (the question "
+                "is read but never trained on).")
+    st.dataframe([{"token": k, "ID": v, "meaning": chat.MEANINGS[k]}
+                  for k, v in chat.special_ids(base.tokenizer).items()], hide_index=True)
+
+st.header("3 · Fine-tune")
+if base is None:
+    st.info("No base model to start from yet.")
+else:
+    c1, c2 = st.columns(2)
+    steps = c1.select_slider("Training steps", [100, 200, 400, 800], value=400, disabled=busy, key="it_steps")
+    weak = c2.checkbox("Learn from the weaker answers too", True, disabled=busy, key="it_weak",
+                       help="On by default, as in real data. The tuned model then sometimes answers badly.")
+    per_step, how = runs.seconds_per_step(base.facts.get("preset") or "small", sft.SFTSpec.batch_size)
+    st.caption(f"Starting from **{base.name}**. Estimated time: about {per_step * steps / 60:.1f} "
+               f"minutes ({how}).")
+    if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
+        spec = sft.SFTSpec(steps=steps, include_weak=weak)
+        job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
+                           sft.job(base, data.train + mine, spec, base_name=base.name))
+        ui.follow_job(job_id, "sft_job")
+        st.rerun()
+    if busy and st.button("Stop", icon=":material/stop:"):
+        jm.cancel(view.id)
+        st.rerun()
+    if view is not None:
+        ui.poll(view.id, panels.run_panel)
+        if view.ended and view.result is not None:
+            st.success("Your tuned model is ready: it answers below.")
+            if st.button("Make it the active model for every page"):
+                ui.set_session_model(view.result)
+            panels.save_panel(view.result)
+
+st.header("4 · Same question, two models")
+question = st.text_input("Ask both models", "What should I eat today?", max_chars=300, key="it_q")
+key = sft.model_key
+
+
+@st.cache_data(max_entries=32, show_spinner="The models are answering ...")
+def ask(_base, _tuned, keys, prompts):
+    return sft.compare(_base, _tuned, prompts)
+
+
+if base is None and tuned is None:
+    st.info("No model yet.")
+else:
+    row = ask(base, tuned, (key(base), key(tuned)), ((question, ""),))[0]
+    for col, title, m, rep in zip(st.columns(2), ("Base model (continues the text)", "Tuned model (answers)"),
+                                  (base, tuned), (row.base, row.tuned)):
+        with col.container(border=True):
+            st.markdown(f"**{title}** · {m.name if m else 'none yet'}")
+            if rep is None:
+                st.caption("Fine-tune above (or ship models/tuned.safetensors) to see this side.")
+            else:
+                st.text(rep.text or "(nothing)")
+                st.caption("Stopped by itself with <|end|>." if rep.ended else
+                           f"Did not stop: cut after {chat.MAX_NEW_TOKENS} tokens.")
+
+    st.header("5 · Questions it never saw")
+    prompts = tuple(ins.heldout_prompts(data, per_topic=1))
+    rows = ask(base, tuned, (key(base), key(tuned)), prompts)
+    st.table(sft.table(rows), border="horizontal", hide_index=True)
+    for which in ("base", "tuned"):
+        sc = sft.scores(rows, which)
+        if sc["n"]:
+            st.caption(f"{which.title()} model: {sc['end_share']:.0%} of answers end with <|end|>, "
+                       f"{sc['on_topic_share']:.0%} stay on the question's topic (keyword check).")
+
+ui.explain(chat.encode_pair, sft.TurnBatches.sample, sft.run, ins.weaknesses)

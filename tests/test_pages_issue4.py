@@ -1,0 +1,89 @@
+"""The Instruction tuning page under AppTest: without a model (clear messages, no crash), with a
+tiny base and tuned model (every section renders, filters work), and a fine-tuning job started
+from the page runs to its end."""
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explainer import corpus
+from explainer.corpus import instructions as ins
+from explainer.model import GPT, GPTConfig
+from explainer.paramfile import save_model
+from explainer.tokenizer import train_bpe
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "3_Instruction_tuning.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
+    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=32, seed=1)
+    save_model(d / "base.safetensors", GPT(cfg), tok, {"kind": "base", "preset": "tiny",
+                                                        "corpus": "Everyday English"})
+    save_model(d / "tuned.safetensors", GPT(cfg), tok, {"kind": "tuned", "base_model": "base"})
+    return d
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield monkeypatch
+    torch.set_num_threads(old)
+
+
+def run(models_dir, monkeypatch):
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_without_a_model_the_page_says_so(tmp_path, fresh):
+    at = run(tmp_path, fresh)
+    assert "No model yet" in texts(at.info)
+    assert at.metric[0].value == f"{len(ins.instruction_data(0).train):,}"     # the data still shows
+
+
+def test_sections_filters_and_both_models_answer(models, fresh):
+    at = run(models, fresh)
+    assert [h.value for h in at.header] == [
+        "1 · The examples it learns from", "2 · One example, as the model sees it", "3 · Fine-tune",
+        "4 · Same question, two models", "5 · Questions it never saw"]
+    at.selectbox[0].set_value("safety").run()
+    at.selectbox[1].set_value("unsafe").run()
+    n = len(ins.browse(ins.instruction_data(0).train, "safety", "unsafe"))
+    assert f"{n:,} pairs match" in texts(at.caption)
+    assert "Green: learned from" in texts(at.markdown)
+    shown = texts(at.caption)
+    assert "Stopped by itself" in shown or "Did not stop" in shown
+    assert "of answers end with <|end|>" in shown
+    assert len(at.dataframe) >= 2 and len(at.table) == 1      # pairs, special tokens; held-out answers
+
+
+def test_fine_tuning_job_from_the_page(models, fresh):
+    at = run(models, fresh)
+    at.select_slider(key="it_steps").set_value(100).run()
+    start = next(b for b in at.button if b.label == "Start fine-tuning")
+    start.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    deadline = time.time() + 120
+    while "Your tuned model is ready" not in texts(at.success) and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert "Your tuned model is ready" in texts(at.success)
+    assert "instruction tuning" not in texts(at.error)
