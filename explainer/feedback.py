@@ -1,0 +1,936 @@
+"""Learning from human feedback: thumbs up and down become a reward model, and the tuned model is
+optimised against that reward while a KL penalty keeps it close to where it started.
+
+Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
+
+1. **Reward model.** The tuned model's trunk (everything up to and including `ln_f`), frozen,
+   with a linear head on five features: the answer's hidden states averaged, the hidden state
+   of its last token, the product of the averaged question and answer states, the answer's
+   length and its mean log-probability per token under the tuned model -> one number, the
+   score. Trained with binary cross-entropy on the ratings (👍 = 1, 👎 = 0). Only the head
+   learns: with 300 ratings, also fine-tuning the top block reached 100% on the training
+   ratings and no better on held-out ones (measured), and a frozen trunk means each rating's
+   features are computed once, so training takes a second or two. Its accuracy is measured on
+   held-out ratings: whole prompts are held out, so it is judged on questions it never saw rated.
+
+2. **Policy optimisation: REINFORCE with a leave-one-out baseline, plus a KL penalty.** Each step
+   takes 8 training prompts, samples K = 8 answers to each from the current model, scores them
+   with the reward model (r = sigmoid(score), "how likely a rater approves"), and nudges the
+   log-probability of every answer up or down by how much better it did than the other answers
+   to the same prompt (b_i = the mean reward of the others), divided by the spread of these
+   differences in the step (as GRPO does, so the step size does not depend on the reward scale):
+
+       loss = - 1/N sum_i A_i * sum_t log pi(y_it | x_i, y_i<t)
+              + beta * 1/N sum_i sum_t KL( pi(. | x_i, y_i<t) || pi_tuned(. | x_i, y_i<t) )
+       A_i  = (r_i - b_i) / std(r - b)
+
+   The KL term is exact (a sum over the 2,048-token vocabulary at every answer position), not a
+   sampled estimate, so it costs little noise; beta prices one nat of KL per answer.
+
+   Why REINFORCE and not PPO or KTO: each batch of answers is sampled from the current model and
+   used for exactly one update, so PPO's probability ratio is 1 and its clipping would never act;
+   PPO would also need a value network. With K answers per prompt the leave-one-out baseline does
+   the value network's job for free (Ahmadian et al. 2024, "Back to Basics: REINFORCE-style
+   optimization for learning from human feedback"; nanochat's RL step is the same idea). KTO
+   learns from the binary labels directly and needs no reward model, but then the model only
+   ever sees the few hundred rated answers (tried: it crushed the rated-down answers by ~80 nats
+   and made the greedy answers worse); with a reward model it practises on fresh answers to any
+   number of prompts, and the reward model's held-out accuracy is something we can show.
+
+What to expect (measured with `bench_feedback` on models/tuned.safetensors, 2 threads, a CPU
+shared with other work): with 300 "helpful" ratings the reward model is right on ~79% of
+held-out ratings (always guessing 👍 would be 68%); 2 minutes give ~100 policy steps, which moved
+the approved share of sampled answers to held-out questions from 66% to 69% (KL 0.10 nats per
+token), greedy answers stayed at 86%. 150 steps (the shipped models/feedback.safetensors): 66% ->
+76%. Even the rule itself as a perfect reward gained only ~14 points in 2 minutes on a weaker
+tuned model: the issue's +30 points are not reached; the bottleneck is the number of steps a CPU
+can take and what 300 ratings can teach.
+
+A job-friendly generator: `run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and
+Done events and returns a LoadedModel with facts kind="feedback".
+
+    >>> tuned = load_model("models/tuned.safetensors")                        # doctest: +SKIP
+    >>> rs = RatingsStore(); simulate(rs, tuned, "helpful", 300)              # doctest: +SKIP
+    >>> fb = yield from run(tuned, rs.ratings(), FeedbackSpec(minutes=2))     # doctest: +SKIP
+
+References: Williams 1992 (REINFORCE); Ouyang et al. 2022 (reward model from comparisons, KL
+penalty to the SFT model); Ahmadian et al. 2024 (RLOO); Ethayarajh et al. 2024 (KTO).
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import math
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import chat
+from .corpus import instructions as ins
+from .model import GPT
+from .paramfile import LoadedModel, load_model
+from .raters import RATERS, get_rater
+from .ratings import Rating, RatingsStore, sim_rater
+from .training import TrainingError
+
+ROOT = Path(__file__).resolve().parent.parent
+MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
+MIN_EACH = 3              # at least this many thumbs up AND thumbs down
+
+
+# The policy loss as the page shows it (st.latex), and what its letters mean.
+FORMULA = (r"\mathcal{L}(\theta) = -\frac{1}{N}\sum_{i=1}^{N} A_i \sum_t \log\pi_\theta(y_{i,t}\mid "
+           r"x_i, y_{i,<t}) \;+\; \frac{\beta}{N}\sum_{i=1}^{N}\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,"
+           r"\pi_{\mathrm{tuned}}\big)_{i,t}, \qquad A_i = \frac{r_i - b_i}{\sigma}")
+FORMULA_LEGEND = (
+    "x = a question, y = one of the K = 8 answers the model writes to it, N = all answers of the "
+    "step. r = the reward model's chance of a 👍 for answer i; b = the average reward of the "
+    "other answers to the same question, so only better-than-usual answers are pushed up and "
+    "worse ones down (σ = the spread of r − b in the step). The KL term, the distance from the "
+    "tuned model at every word of the answer, keeps the model from drifting into gibberish that "
+    "happens to fool the reward model; β says how much that distance costs.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Config and events
+
+@dataclass
+class FeedbackSpec:
+    seed: int = 0                   # prompt order, sampling, the held-out split
+    minutes: float | None = 2.0     # time budget for both phases (None: run all `steps`)
+    steps: int = 200                # upper bound on policy steps
+    max_new_tokens: int = 64        # answers longer than this are cut (the chat page's limit)
+    temperature: float = 1.0        # sample from the model as it is: REINFORCE needs true samples
+    # reward model
+    rm_steps: int = 200             # full-batch Adam steps on the head (a second or two)
+    rm_lr: float = 1e-2
+    rm_l2: float = 1e-2             # a little weight decay: 3C + 2 features, a few hundred ratings
+    rm_heldout: float = 0.2         # share of rated prompts held out for the accuracy
+    # policy
+    prompts_per_step: int = 8       # x samples_per_prompt answers per step (one batch when the
+    samples_per_prompt: int = 8     #   prompts have one length); K: the baseline averages K-1
+    lr: float = 2e-4                # Adam; 5e-4 already drifts (greedy answers got worse)
+    kl_coef: float = 0.3            # beta: the price of one nat of KL per answer
+    whiten: bool = True             # divide the advantages by their spread (as GRPO does)
+    grad_clip: float = 1.0
+
+
+@dataclass
+class Status:
+    message: str
+
+
+@dataclass
+class RewardStep:
+    step: int
+    loss: float
+    train_acc: float
+
+
+@dataclass
+class RewardModelReady:
+    n_train: int
+    n_heldout: int
+    train_acc: float
+    heldout_acc: float
+    majority: float          # accuracy of always guessing the more common rating (held out)
+    seconds: float
+
+
+@dataclass
+class PolicyStep:
+    step: int
+    reward: float            # mean reward-model approval of this step's answers (0..1)
+    kl: float                # mean per-token KL to the tuned model (nats)
+    length: float            # mean answer length in tokens
+    ended: float             # share of answers that closed with <|end|>
+    elapsed: float
+    progress: float          # 0..1
+    eta: float
+    sample: str              # one of the answers, to read along
+
+
+@dataclass
+class Done:
+    steps: int
+    reason: str              # "done", "time", "cancelled"
+    elapsed: float
+
+
+Event = Status | RewardStep | RewardModelReady | PolicyStep | Done
+
+
+# --------------------------------------------------------------------------------------------------
+# Bad input: what is missing before we can learn
+
+def check_ratings(ratings: Sequence[Rating]) -> str | None:
+    """Why these ratings cannot train a reward model yet, or None if they can.
+
+    >>> check_ratings([])
+    'There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated rater rate 200.'
+    """
+    n = len(ratings)
+    up = sum(r.rating > 0 for r in ratings)
+    if n == 0:
+        return ("There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated "
+                "rater rate 200.")
+    if up == n:
+        return (f"All {n} ratings are 👍: the reward model cannot learn what a bad answer looks "
+                f"like. Give at least {MIN_EACH} 👎 too.")
+    if up == 0:
+        return (f"All {n} ratings are 👎: the reward model cannot learn what a good answer looks "
+                f"like. Give at least {MIN_EACH} 👍 too.")
+    if n < MIN_RATINGS:
+        return (f"Only {n} rating{'s' if n != 1 else ''} so far: the reward model needs at least "
+                f"{MIN_RATINGS} (some of them are kept aside to test it).")
+    if min(up, n - up) < MIN_EACH:
+        few = "👎" if up > n - up else "👍"
+        return f"Only {min(up, n - up)} {few} so far: give at least {MIN_EACH} of each."
+    if len({r.prompt for r in ratings}) < 2:
+        return "All ratings are for one question: rate answers to at least two different questions."
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampling answers, many at once
+
+def answer_head(tok, prompt: str, max_new_tokens: int, block_size: int) -> list[int]:
+    """The chat prompt's ids, cut so that prompt + answer fit the context."""
+    ids, _ = chat.prompt_ids(tok, prompt, max(1, block_size - max_new_tokens - 3))
+    return ids
+
+
+@torch.no_grad()
+def sample_batch(model: GPT, tok, heads: Sequence[Sequence[int]], max_new_tokens: int,
+                 temperature: float = 1.0, gen: torch.Generator | None = None) -> list[list[int]]:
+    """One answer after each head, all sampled side by side (one batch, KV cache). The heads must
+    have the same length (the positions are shared). Each answer is a list of ids, ending with
+    <|end|> if the model closed it. Example: 32 answers of 64 tokens take 64 forward passes of a
+    batch of 32, not 2,048 passes of one."""
+    gen = gen or torch.Generator().manual_seed(0)
+    sp = chat.special_ids(tok)
+    stop = {sp[chat.END], sp[chat.EOT]}
+    if len({len(h) for h in heads}) != 1:
+        raise ValueError("sample_batch needs heads of one length")
+    max_new_tokens = min(max_new_tokens, model.config.block_size - len(heads[0]))  # tiny context
+    was = model.training
+    model.eval()
+    out = model(torch.tensor([list(h) for h in heads]))
+    cache, logits = out.kv_cache, out.logits[:, -1]                       # (B, V)
+    seqs: list[list[int]] = [[] for _ in heads]
+    done = [False] * len(heads)
+    for t in range(max_new_tokens):
+        if temperature <= 0:
+            nxt = logits.argmax(-1)
+        else:
+            nxt = torch.multinomial((logits.float() / temperature).softmax(-1), 1, generator=gen)[:, 0]
+        for i, tid in enumerate(nxt.tolist()):
+            if not done[i]:
+                seqs[i].append(tid)
+                done[i] = tid in stop
+        if all(done) or t == max_new_tokens - 1:
+            break
+        out = model(nxt[:, None], kv_cache=cache)                          # one new token each
+        cache, logits = out.kv_cache, out.logits[:, -1]
+    model.train(was)
+    return seqs
+
+
+def sample_answers(model: GPT, tok, prompt: str, k: int, max_new_tokens: int = chat.MAX_NEW_TOKENS,
+                   temperature: float = 1.0, gen: torch.Generator | None = None) -> list[list[int]]:
+    """k answers to one prompt, sampled side by side."""
+    head = answer_head(tok, prompt, max_new_tokens, model.config.block_size)
+    return sample_batch(model, tok, [head] * k, max_new_tokens, temperature, gen)
+
+
+CUT = " …"   # marks an answer that was cut off before the model closed it with <|end|>
+
+
+def answer_text(tok, ids: Sequence[int]) -> str:
+    """The answer as text, without special tokens; one that did not close with <|end|> gets " …"
+    at the end, so that raters (people and rules) see that it was cut off."""
+    sp = chat.special_ids(tok)
+    text = tok.decode([i for i in ids if i not in sp.values()]).strip()
+    return text if ids and ids[-1] == sp[chat.END] else text + CUT
+
+
+def sample_texts(loaded: LoadedModel, prompt: str, k: int = 4, seed: int = 0,
+                 temperature: float = 1.0, max_new_tokens: int = chat.MAX_NEW_TOKENS) -> list[str]:
+    """k sampled answers as text (the page's "4 answers to rate")."""
+    gen = torch.Generator().manual_seed(seed)
+    return [answer_text(loaded.tokenizer, s) for s in
+            sample_answers(loaded.model, loaded.tokenizer, prompt, k, max_new_tokens, temperature, gen)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Simulated raters fill the database
+
+@dataclass
+class Rated:
+    done: int
+    total: int
+
+
+def training_prompts(seed: int = 0) -> list[str]:
+    """Distinct prompts of the instruction data's training split (never the held-out ones)."""
+    return list(_training_prompts(seed))
+
+
+@functools.lru_cache(maxsize=4)
+def _training_prompts(seed: int) -> tuple[str, ...]:
+    return tuple(sorted({p.prompt for p in ins.instruction_data(seed).train}))
+
+
+def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200, *, seed: int = 0,
+             session: str = "simulated", per_prompt: int = 4,
+             cancel: threading.Event | None = None) -> Iterator[Rated]:
+    """Sample answers from `loaded` to random training prompts, `per_prompt` per prompt, rate them
+    with the simulated rater, and store them marked 'sim:<rater>'. An answer that comes out twice
+    for the same prompt is rated once, so this samples until it has `n` different ones (or has
+    asked every training prompt). Yields progress; returns how many ratings were new."""
+    rule = get_rater(rater)
+    prompts = training_prompts()
+    random.Random(seed).shuffle(prompts)
+    gen = torch.Generator().manual_seed(seed)
+    rows: dict[tuple[str, str], tuple] = {}
+    for prompt in prompts:
+        if len(rows) >= n or (cancel is not None and cancel.is_set()):
+            break
+        for ids in sample_answers(loaded.model, loaded.tokenizer, prompt, per_prompt, gen=gen):
+            text = answer_text(loaded.tokenizer, ids)
+            if len(rows) < n and (prompt, text) not in rows:
+                rows[prompt, text] = (prompt, text, rule.rate(prompt, text), loaded.name, session,
+                                      sim_rater(rater))
+        yield Rated(len(rows), n)
+    return store.add_many(rows.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# The reward model
+
+def trunk(gpt: GPT, idx: torch.Tensor) -> torch.Tensor:
+    """The transformer without its output layer: ids (B, T) -> hidden states after ln_f (B, T, C)."""
+    x = gpt.wte(idx) + gpt.wpe(torch.arange(idx.size(1)))                 # (B, T, C)
+    for block in gpt.h:
+        x, _, _ = block(x)
+    return gpt.ln_f(x)
+
+
+class RewardModel(nn.Module):
+    """The tuned model's trunk, frozen, + a linear head: (question, answer) -> a score (the logit
+    of 👍).
+
+    The head reads five things: the answer's hidden states averaged; the state at the answer's
+    last token (it has seen everything); the product of the averaged question and answer states
+    (large where they agree: "is the answer about the question?"); the answer's length (log
+    tokens: an average cannot count); and how natural the answer is to the tuned model (its mean
+    log-probability per token: gibberish is improbable). Only the head learns: with a few hundred
+    ratings, fine-tuning the trunk too just memorises them (measured: no better on held-out
+    ratings), and a frozen trunk means the features are computed once."""
+
+    def __init__(self, gpt: GPT):
+        super().__init__()
+        self.gpt = copy.deepcopy(gpt).eval().requires_grad_(False)
+        n = 3 * gpt.config.n_embd + 2
+        self.head = nn.Linear(n, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.register_buffer("mu", torch.zeros(n))                        # feature scaling, set
+        self.register_buffer("sd", torch.ones(n))                         # from the training set
+
+    @torch.no_grad()
+    def features(self, idx: torch.Tensor, roles: torch.Tensor) -> torch.Tensor:
+        """idx (B, T), roles (B, T) (1 = question, 2 = answer) -> features (B, 3C + 2)."""
+        h = trunk(self.gpt, idx)                                           # (B, T, C)
+        a, q = (roles == 2).unsqueeze(-1).float(), (roles == 1).unsqueeze(-1).float()
+        n = a.sum(1)                                                       # (B, 1) answer tokens
+        mean_a = (h * a).sum(1) / n.clamp(min=1.0)                         # (B, C)
+        mean_q = (h * q).sum(1) / q.sum(1).clamp(min=1.0)
+        last = h[torch.arange(h.size(0)), (roles == 2).long().cumsum(1).argmax(1)]
+        logp = self.gpt.lm_head(h[:, :-1]).log_softmax(-1).gather(-1, idx[:, 1:, None])[..., 0]
+        per_token = (logp * a[:, 1:, 0]).sum(1, keepdim=True) / n.clamp(min=1.0)  # (B, 1)
+        return torch.cat([mean_a, last, mean_a * mean_q, torch.log1p(n), per_token], dim=-1)
+
+    def score_features(self, f: torch.Tensor) -> torch.Tensor:
+        return self.head((f - self.mu) / self.sd).squeeze(-1)
+
+    def forward(self, idx: torch.Tensor, roles: torch.Tensor) -> torch.Tensor:
+        return self.score_features(self.features(idx, roles))
+
+
+def encode_rated(tok, prompt: str, answer: str, block_size: int) -> tuple[list[int], list[int]]:
+    """(ids, roles) for the reward model: the chat template with the answer and <|end|>, cut to
+    the context; roles are 1 for the question's tokens, 2 for the answer's (and <|end|>), 0 for
+    the other special tokens. Example: "Hi", "Hello." -> roles [0, 0, 1, 0, 2, 2, 2]."""
+    sp = chat.special_ids(tok)
+    a = tok.encode(answer)[: block_size // 2 - 1] + [sp[chat.END]]
+    head = answer_head(tok, prompt, len(a), block_size)
+    return head + a, [0, 0] + [1] * (len(head) - 3) + [0] + [2] * len(a)
+
+
+def pad(rows: Sequence[Sequence[int]], value: int = 0) -> torch.Tensor:
+    """Right-pad to one length: [[1, 2], [3]] -> tensor([[1, 2], [3, 0]]). With causal attention
+    the padding after a sequence never changes what its real tokens see."""
+    T = max(len(r) for r in rows)
+    return torch.tensor([list(r) + [value] * (T - len(r)) for r in rows], dtype=torch.long)
+
+
+def split_heldout(ratings: Sequence[Rating], share: float, seed: int) -> tuple[list[Rating], list[Rating]]:
+    """(train, held out), split by prompt: all ratings of a held-out prompt are held out."""
+    prompts = sorted({r.prompt for r in ratings})
+    random.Random(seed).shuffle(prompts)
+    n_out = min(len(prompts) - 1, max(1, round(share * len(prompts))))
+    out = set(prompts[:n_out])
+    return [r for r in ratings if r.prompt not in out], [r for r in ratings if r.prompt in out]
+
+
+def train_reward_model(loaded: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec,
+                       cancel: threading.Event | None = None) -> Iterator:
+    """Fit the reward model's head to the ratings (binary cross-entropy, 👍 = 1, 👎 = 0, a little
+    L2); yields RewardStep events and a RewardModelReady, returns the RewardModel."""
+    t0 = time.perf_counter()
+    tok, bs = loaded.tokenizer, loaded.config.block_size
+    train, held = split_heldout(ratings, spec.rm_heldout, spec.seed)
+    rm = RewardModel(loaded.model)
+
+    def tensors(rs):
+        enc = [encode_rated(tok, r.prompt, r.answer, bs) for r in rs]
+        f = torch.cat([rm.features(pad([e[0] for e in enc[i:i + 64]], tok.eot_id),
+                                   pad([e[1] for e in enc[i:i + 64]])) for i in range(0, len(enc), 64)])
+        return f, torch.tensor([1.0 if r.rating > 0 else 0.0 for r in rs])
+
+    x, y = tensors(train)
+    hx, hy = tensors(held) if held else (None, None)
+    rm.mu.copy_(x.mean(0))
+    rm.sd.copy_(x.std(0) + 1e-4)
+    with torch.no_grad():
+        p = y.mean().clamp(0.02, 0.98)
+        rm.head.bias.fill_(math.log(p / (1 - p)))                        # start at the base rate
+    opt = torch.optim.Adam(rm.head.parameters(), lr=spec.rm_lr)
+    for step in range(1, spec.rm_steps + 1):                              # full batch: it is small
+        if cancel is not None and cancel.is_set():
+            break
+        loss = F.binary_cross_entropy_with_logits(rm.score_features(x), y)
+        opt.zero_grad(set_to_none=True)
+        (loss + spec.rm_l2 * rm.head.weight.square().sum()).backward()
+        opt.step()
+        if step % 25 == 0 or step == spec.rm_steps:
+            yield RewardStep(step, loss.item(), _accuracy(rm, x, y))
+    rm.eval()
+    majority = float(max(hy.mean(), 1 - hy.mean())) if held else float("nan")
+    yield RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
+                           _accuracy(rm, hx, hy) if held else float("nan"), majority,
+                           time.perf_counter() - t0)
+    return rm
+
+
+@torch.no_grad()
+def _accuracy(rm: RewardModel, x, y) -> float:
+    return float(((rm.score_features(x) > 0).float() == y).float().mean())
+
+
+@torch.no_grad()
+def reward(rm: RewardModel, tok, prompt: str, answers: Sequence[str], block_size: int) -> torch.Tensor:
+    """The reward of each answer: sigmoid(score), the reward model's chance of a 👍. (len(answers),)"""
+    enc = [encode_rated(tok, prompt, a, block_size) for a in answers]
+    return torch.sigmoid(rm(pad([e[0] for e in enc], tok.eot_id), pad([e[1] for e in enc])))
+
+
+# --------------------------------------------------------------------------------------------------
+# Policy optimisation
+
+def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
+                    answers: Sequence[Sequence[int]], eot: int, temperature: float = 1.0):
+    """Per answer: the sum of its tokens' log-probabilities under `model` (with gradients), the
+    number of tokens, and the exact per-token KL(model || ref) summed over the answer. With a
+    temperature, both models are the distributions that temperature samples from.
+
+    Returns (logp_sum (B,), n_tokens (B,), kl_sum (B,) or None)."""
+    rows = [list(h) + list(a) for h, a in zip(heads, answers)]
+    idx = pad(rows, eot)                                                   # (B, T)
+    B, T = idx.shape
+    # position j predicts token j+1: the answer's tokens are predicted from len(head)-1 on
+    tgt_mask = torch.zeros(B, T - 1)
+    for i, (h, a) in enumerate(zip(heads, answers)):
+        tgt_mask[i, len(h) - 1: len(h) - 1 + len(a)] = 1.0
+    tau = temperature if temperature > 0 else 1.0
+    logits = model(idx).logits[:, :-1]                                     # (B, T-1, V)
+    logp_all = (logits.float() / tau).log_softmax(-1)
+    logp = logp_all.gather(-1, idx[:, 1:, None]).squeeze(-1)               # (B, T-1)
+    kl_sum = None
+    if ref is not None:
+        with torch.no_grad():
+            ref_logp = (ref(idx).logits[:, :-1].float() / tau).log_softmax(-1)
+        kl = (logp_all.exp() * (logp_all - ref_logp)).sum(-1)              # (B, T-1) exact KL
+        kl_sum = (kl * tgt_mask).sum(1)
+    return (logp * tgt_mask).sum(1), tgt_mask.sum(1), kl_sum
+
+
+def policy_step(model: GPT, ref: GPT, rm: RewardModel, tok, prompts: Sequence[str],
+                opt: torch.optim.Optimizer, spec: FeedbackSpec, gen: torch.Generator) -> dict:
+    """One REINFORCE update on K fresh answers to each prompt. Returns the step's figures."""
+    bs, K = model.config.block_size, spec.samples_per_prompt
+    heads = [answer_head(tok, p, spec.max_new_tokens, bs) for p in prompts]
+    by_length: dict[int, list[int]] = {}                 # prompts of one length: one batch
+    for i, h in enumerate(heads):
+        by_length.setdefault(len(h), []).append(i)
+    answers: list[list[int]] = [[] for _ in range(len(prompts) * K)]
+    for group in by_length.values():
+        batch = sample_batch(model, tok, [heads[i] for i in group for _ in range(K)],
+                             spec.max_new_tokens, spec.temperature, gen)
+        for j, i in enumerate(group):
+            answers[i * K:(i + 1) * K] = batch[j * K:(j + 1) * K]
+    texts = [answer_text(tok, a) for a in answers]
+    rewards, advantages = [], []
+    for i, prompt in enumerate(prompts):
+        r = reward(rm, tok, prompt, texts[i * K:(i + 1) * K], bs)          # (K,)
+        baseline = (r.sum() - r) / max(1, K - 1)                           # mean of the others
+        rewards.append(r)
+        advantages.append(r - baseline)
+    heads = [h for h in heads for _ in range(K)]
+    rewards, adv = torch.cat(rewards), torch.cat(advantages)
+    if spec.whiten:                        # a step of near-equal rewards still moves a little
+        adv = adv / (adv.std() + 0.05)
+    model.train()
+    logp, n_tok, kl = answer_logprobs(model, ref, heads, answers, tok.eot_id, spec.temperature)
+    pg = -(adv * logp).sum() / len(answers)
+    kl_tok = kl.sum() / n_tok.sum().clamp(min=1.0)                     # reported: nats per token
+    loss = pg + spec.kl_coef * kl.sum() / len(answers)                 # penalised: nats per answer
+    if not torch.isfinite(loss):
+        raise TrainingError("The policy update diverged (the loss is not a number). Try a lower "
+                            f"learning rate (now {spec.lr:g}).")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+    opt.step()
+    model.eval()
+    sp = chat.special_ids(tok)
+    return {"reward": float(rewards.mean()), "kl": float(kl_tok.detach()), "length": float(n_tok.mean()),
+            "ended": sum(a[-1] == sp[chat.END] for a in answers if a) / len(answers),
+            "sample": texts[0]}
+
+
+def prompt_buckets(tok, prompts: Sequence[str], max_new_tokens: int, block_size: int) -> list[list[str]]:
+    """The prompts grouped by the length of their chat head, so one step's answers can be sampled
+    in one batch."""
+    out: dict[int, list[str]] = {}
+    for p in prompts:
+        out.setdefault(len(answer_head(tok, p, max_new_tokens, block_size)), []).append(p)
+    return [out[k] for k in sorted(out)]
+
+
+def pick_prompts(buckets: Sequence[Sequence[str]], n: int, rng: random.Random) -> list[str]:
+    """n prompts for one step, of one length when possible: a bucket is drawn in proportion to
+    its size (so every prompt is equally likely), then filled up from the others if too small."""
+    bucket = rng.choices(buckets, weights=[len(b) for b in buckets])[0]
+    picked = rng.sample(list(bucket), min(n, len(bucket)))
+    rest = [p for b in buckets if b is not bucket for p in b]
+    return picked + rng.sample(rest, min(n - len(picked), len(rest)))
+
+
+def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
+        prompts: Sequence[str] | None = None, base_name: str | None = None,
+        cancel: threading.Event | None = None) -> Iterator[Event]:
+    """Reward model, then policy optimisation of a copy of `tuned`. Returns a LoadedModel
+    (facts kind="feedback"), or raises TrainingError when the ratings cannot train anything."""
+    problem = check_ratings(ratings)
+    if problem:
+        raise TrainingError(problem)
+    chat.special_ids(tuned.tokenizer)                                     # ChatError: not a chat model
+    t0 = time.perf_counter()
+    budget = spec.minutes * 60 if spec.minutes else None
+    tok = tuned.tokenizer
+    yield Status(f"Training the reward model on {len(ratings):,} ratings ...")
+    rm = yield from train_reward_model(tuned, ratings, spec, cancel)
+
+    policy, ref = copy.deepcopy(tuned.model), tuned.model
+    ref.eval()
+    pool = sorted(set(prompts if prompts is not None else training_prompts(spec.seed))
+                  | {r.prompt for r in ratings})
+    buckets = prompt_buckets(tok, pool, spec.max_new_tokens, tuned.config.block_size)
+    rng = random.Random(spec.seed)
+    gen = torch.Generator().manual_seed(spec.seed)
+    opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
+    yield Status("Practising: the model answers training questions, the reward model scores "
+                 "the answers, and the model leans towards the better ones ...")
+    step, reason, first, last = 0, "done", None, None
+    while True:
+        elapsed = time.perf_counter() - t0
+        progress = max(step / spec.steps, elapsed / budget if budget else 0.0)
+        if progress >= 1.0:
+            reason = "time" if budget and elapsed >= budget else "done"
+            break
+        if cancel is not None and cancel.is_set():
+            reason = "cancelled"
+            break
+        figures = policy_step(policy, ref, rm, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
+                              opt, spec, gen)
+        step += 1
+        elapsed = time.perf_counter() - t0
+        progress = min(1.0, max(step / spec.steps, elapsed / budget if budget else 0.0))
+        first = first or figures
+        last = figures
+        yield PolicyStep(step, figures["reward"], figures["kl"], figures["length"], figures["ended"],
+                         elapsed, progress, elapsed / max(progress, 1e-9) * (1 - progress),
+                         figures["sample"])
+    policy.eval()
+    yield Done(step, reason, time.perf_counter() - t0)
+    raters = sorted({r.rater for r in ratings})
+    facts = {
+        "kind": "feedback",
+        "name": "feedback",
+        "base_model": base_name or tuned.name,
+        "corpus": f"{tuned.facts.get('corpus', 'a tuned model')} + {len(ratings):,} ratings",
+        "preset": tuned.facts.get("preset"),
+        "parameters": policy.num_params(),
+        "tokens_trained": tuned.facts.get("tokens_trained"),
+        "ratings": len(ratings),
+        "ratings_up": sum(r.rating > 0 for r in ratings),
+        "raters": raters,
+        "method": "REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model",
+        "policy_steps": step,
+        "stop_reason": reason,
+        "reward_first_step": round(first["reward"], 4) if first else None,
+        "reward_last_step": round(last["reward"], 4) if last else None,
+        "kl_last_step": round(last["kl"], 4) if last else None,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "seed": spec.seed,
+        "spec": asdict(spec),
+        "chat_template": chat.TEMPLATE,
+        "special_tokens": chat.special_ids(tok),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return LoadedModel(policy, tok, tuned.config, facts, None)
+
+
+def job(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
+        base_name: str | None = None):
+    """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
+    ratings = list(ratings)
+
+    def fn(cancel: threading.Event):
+        loaded = yield from run(tuned, ratings, spec, base_name=base_name, cancel=cancel)
+        loaded.facts["name"] = f"feedback {time.strftime('%H:%M')}"
+        return loaded
+    return fn
+
+
+def simulate_job(store_path: str, tuned: LoadedModel, rater: str, n: int = 200, seed: int = 0):
+    """JobManager generator function: simulated ratings into the database; returns how many."""
+    def fn(cancel: threading.Event):
+        return (yield from simulate(RatingsStore(store_path), tuned, rater, n, seed=seed, cancel=cancel))
+    return fn
+
+
+# --------------------------------------------------------------------------------------------------
+# Before and after
+
+@dataclass
+class Summary:
+    """What the page draws from a feedback job's events."""
+    status: str | None = None
+    rm_steps: list[int] = field(default_factory=list)
+    rm_loss: list[float] = field(default_factory=list)
+    rm: RewardModelReady | None = None
+    steps: list[int] = field(default_factory=list)
+    reward: list[float] = field(default_factory=list)
+    kl: list[float] = field(default_factory=list)
+    progress: float = 0.0
+    eta: float | None = None
+    sample: str | None = None
+    done: Done | None = None
+
+
+def summarize(events: Sequence) -> Summary:
+    s = Summary()
+    for ev in events:
+        if isinstance(ev, Status):
+            s.status = ev.message
+        elif isinstance(ev, RewardStep):
+            s.rm_steps.append(ev.step)
+            s.rm_loss.append(ev.loss)
+        elif isinstance(ev, RewardModelReady):
+            s.rm = ev
+        elif isinstance(ev, PolicyStep):
+            s.steps.append(ev.step)
+            s.reward.append(ev.reward)
+            s.kl.append(ev.kl)
+            s.progress, s.eta, s.sample = ev.progress, ev.eta, ev.sample
+        elif isinstance(ev, Done):
+            s.done, s.progress, s.eta = ev, 1.0, 0.0
+    return s
+
+
+@torch.no_grad()
+def logprob_per_token(loaded: LoadedModel, prompt: str, answer: str) -> float:
+    """Mean log-probability of the answer's tokens (and <|end|>) after the prompt: how likely the
+    model is to write exactly this answer, per token. exp() of it is the typical token's chance."""
+    tok = loaded.tokenizer
+    ids, roles = encode_rated(tok, prompt, answer, loaded.config.block_size)
+    head_len = roles.index(2)
+    logp, n, _ = answer_logprobs(loaded.model, None, [ids[:head_len]], [ids[head_len:]], tok.eot_id)
+    return float(logp[0] / n[0])
+
+
+@dataclass
+class Judged:
+    prompt: str
+    topic: str
+    answers: list[str]
+    verdicts: list[int]          # +1 / -1 from the rater
+
+
+def judge(loaded: LoadedModel, rater: str, prompts: Sequence[tuple[str, str]], samples: int = 4,
+          seed: int = 0, temperature: float = 1.0,
+          max_new_tokens: int = chat.MAX_NEW_TOKENS) -> list[Judged]:
+    """`samples` answers to each (prompt, topic), rated by the simulated rater (temperature 0:
+    the greedy answer, as the chat shows it). Prompts of one length are answered in one batch;
+    the same seed and prompts give every model the same dice."""
+    rule, tok = get_rater(rater), loaded.tokenizer
+    gen = torch.Generator().manual_seed(seed)
+    bs = loaded.config.block_size
+    heads = [answer_head(tok, p, max_new_tokens, bs) for p, _ in prompts]
+    texts: list[list[str]] = [[] for _ in prompts]
+    by_length: dict[int, list[int]] = {}
+    for i, h in enumerate(heads):
+        by_length.setdefault(len(h), []).append(i)
+    for L in sorted(by_length):
+        group = by_length[L]
+        batch = sample_batch(loaded.model, tok, [heads[i] for i in group for _ in range(samples)],
+                             max_new_tokens, temperature, gen)
+        for j, i in enumerate(group):
+            texts[i] = [answer_text(tok, a) for a in batch[j * samples:(j + 1) * samples]]
+    return [Judged(p, t, texts[i], [rule.rate(p, a) for a in texts[i]])
+            for i, (p, t) in enumerate(prompts)]
+
+
+def approval(judged: Sequence[Judged]) -> float:
+    """Share of 👍 among all judged answers."""
+    v = [x for j in judged for x in j.verdicts]
+    return sum(x > 0 for x in v) / max(1, len(v))
+
+
+@torch.no_grad()
+def mean_kl(model: GPT, ref: GPT, tok, prompts: Sequence[str], samples: int = 4, seed: int = 0,
+            max_new_tokens: int = chat.MAX_NEW_TOKENS) -> float:
+    """Mean per-token KL(model || ref) on the model's own sampled answers (nats per token)."""
+    gen = torch.Generator().manual_seed(seed)
+    total, n = 0.0, 0.0
+    for prompt in prompts:
+        ans = sample_answers(model, tok, prompt, samples, max_new_tokens, 1.0, gen)
+        head = answer_head(tok, prompt, max_new_tokens, model.config.block_size)
+        _, n_tok, kl = answer_logprobs(model, ref, [head] * len(ans), ans, tok.eot_id)
+        total, n = total + float(kl.sum()), n + float(n_tok.sum())
+    return total / max(n, 1.0)
+
+
+def compare_table(tuned: LoadedModel, fb: LoadedModel | None, rater: str,
+                  prompts: Sequence[tuple[str, str]], seed: int = 0) -> list[dict]:
+    """One sampled answer per prompt from each model (same seed), with the rater's verdict."""
+    a = judge(tuned, rater, prompts, 1, seed)
+    b = judge(fb, rater, prompts, 1, seed) if fb is not None else None
+    mark = {1: "👍", -1: "👎"}
+    rows = []
+    for i, j in enumerate(a):
+        row = {"question": j.prompt, "tuned model": f"{mark[j.verdicts[0]]} {j.answers[0]}"}
+        if b is not None:
+            row["after feedback"] = f"{mark[b[i].verdicts[0]]} {b[i].answers[0]}"
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Benchmark
+
+def default_tuned_path() -> Path:
+    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models") / "tuned.safetensors"
+
+
+def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: float = 2.0,
+              seed: int = 0, per_topic: int = 10, samples: int = 4, spec: FeedbackSpec | None = None) -> dict:
+    """Simulated ratings -> reward model -> policy, and the rater's verdicts on held-out prompts
+    before and after, with the same sampling seeds for both models."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        store = RatingsStore(Path(d) / "ratings.sqlite")
+        t0 = time.perf_counter()
+        _drain(simulate(store, tuned, rater, n_ratings, seed=seed))
+        rate_seconds = time.perf_counter() - t0
+        ratings = store.ratings()
+    spec = spec or FeedbackSpec(seed=seed, minutes=minutes)
+    t0 = time.perf_counter()
+    events = []
+    gen = run(tuned, ratings, spec)
+    fb = _drain(gen, events)
+    train_seconds = time.perf_counter() - t0
+    rm = next(e for e in events if isinstance(e, RewardModelReady))
+    steps = [e for e in events if isinstance(e, PolicyStep)]
+    data = ins.instruction_data(seed)
+    every = ins.heldout_prompts(data, 10_000, seed)                 # all distinct held-out prompts
+    sampled = ins.heldout_prompts(data, per_topic, seed)
+    t0 = time.perf_counter()
+    greedy_before, greedy_after = judge(tuned, rater, every, 1, seed, 0.0), judge(fb, rater, every, 1, seed, 0.0)
+    before, after = judge(tuned, rater, sampled, samples, seed), judge(fb, rater, sampled, samples, seed)
+    kl = mean_kl(fb.model, tuned.model, tuned.tokenizer, [p for p, _ in sampled], samples, seed)
+    eval_seconds = time.perf_counter() - t0
+    out = {
+        "rater": rater, "ratings": len(ratings), "ratings_up_share": round(
+            sum(r.rating > 0 for r in ratings) / max(1, len(ratings)), 3),
+        "rate_seconds": round(rate_seconds, 1), "train_seconds": round(train_seconds, 1),
+        "eval_seconds": round(eval_seconds, 1),
+        "rm_heldout_accuracy": round(rm.heldout_acc, 3), "rm_majority_baseline": round(rm.majority, 3),
+        "rm_train_accuracy": round(rm.train_acc, 3), "policy_steps": len(steps),
+        "reward_first": round(steps[0].reward, 3) if steps else None,
+        "reward_last": round(steps[-1].reward, 3) if steps else None,
+        "greedy": {"prompts": len(every), "approved_before": round(approval(greedy_before), 3),
+                   "approved_after": round(approval(greedy_after), 3)},
+        "sampled": {"prompts": len(sampled), "answers": len(sampled) * samples, "temperature": 1.0,
+                    "approved_before": round(approval(before), 3),
+                    "approved_after": round(approval(after), 3)},
+        "mean_token_kl": round(kl, 4),
+    }
+    return out
+
+
+def target_met(rater: str, before: float, after: float) -> bool:
+    """The issue's targets: helpful +30 points (or >= 95% from > 65%); safe: <= 5% unsafe."""
+    if rater == "safe":
+        return 1 - after <= 0.05
+    return after - before >= 0.30 or (before > 0.65 and after >= 0.95)
+
+
+def _drain(gen, events: list | None = None):
+    while True:
+        try:
+            ev = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if events is not None:
+            events.append(ev)
+
+
+def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, minutes: float = 2.0,
+                   n_ratings: int = 300, threads: int = 2, per_topic: int = 10, samples: int = 4) -> dict:
+    """The issue's benchmark, measured: with the "helpful" rater and 300 ratings, the approved
+    share on held-out prompts must rise by >= 30 points (or reach >= 95% from above 65%) within
+    2 minutes of training; with the "safe" rater, unsafe answers must fall to <= 5%. The mean
+    per-token KL to the tuned model is reported. Nothing here is hard-coded."""
+    path = Path(tuned_path) if tuned_path else default_tuned_path()
+    tuned = load_model(path)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    try:
+        helpful = bench_one(tuned, "helpful", n_ratings, minutes, seed, per_topic, samples)
+        safe = bench_one(tuned, "safe", n_ratings, minutes, seed, per_topic, samples)
+    finally:
+        torch.set_num_threads(old)
+    limit = minutes * 60 + 15                  # the time check allows the last step to finish
+    met = {name: {how: bool(target_met(name, r[how]["approved_before"], r[how]["approved_after"])
+                            and r["train_seconds"] <= limit) for how in ("greedy", "sampled")}
+           for name, r in (("helpful", helpful), ("safe", safe))}
+    return {
+        "tuned_model": str(path), "seed": seed, "threads": threads, "minutes_budget": minutes,
+        "helpful": helpful, "safe": safe,
+        "targets": {"helpful": "approved share +30 points (or >= 0.95 from > 0.65)",
+                    "safe": "unsafe share (1 - approved) <= 0.05", "train_seconds": f"<= {minutes * 60:.0f}"},
+        "met": met,
+        "load_average_1min": {"before": load_before,
+                              "after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
+        "cpu_count": os.cpu_count(),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line: `python -m explainer feedback ...` (registered by cli.build_parser)
+
+def add_cli(sub) -> None:
+    """Add the `feedback` subcommand to the CLI's subparsers."""
+    s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
+    s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
+                   "else data/ratings.sqlite)")
+    s.add_argument("--base", default="tuned", help="the tuned model to improve (file, or a name in models/)")
+    s.add_argument("--out", help="where to save the feedback-trained model (.safetensors)")
+    s.add_argument("--simulate", type=int, default=0, metavar="N",
+                   help="first add N ratings by the simulated --rater (answers sampled from --base)")
+    s.add_argument("--rater", default="helpful", choices=list(RATERS),
+                   help="the simulated rater for --simulate and --eval")
+    s.add_argument("--use", default="all",
+                   help="which ratings to learn from: all, person, sim, or sim:<rater> (e.g. sim:safe)")
+    s.add_argument("--minutes", type=float, default=2.0, help="time budget for training (0 = no limit)")
+    s.add_argument("--steps", type=int, default=FeedbackSpec.steps, help="at most this many policy steps")
+    s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
+    s.add_argument("--kl", type=float, default=FeedbackSpec.kl_coef, help="beta: weight of the KL penalty")
+    s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
+    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--eval", type=int, default=0, metavar="N",
+                   help="afterwards, judge both models with --rater on N held-out questions per topic")
+    s.set_defaults(fn=cmd_feedback)
+
+
+def cmd_feedback(args) -> int:
+    from .cli import CLIError, load
+    from .paramfile import save_model
+    from .ratings import RatingsError
+    torch.set_num_threads(args.threads)
+    tuned = load(args.base)
+    try:
+        store = RatingsStore(args.ratings)
+        if args.simulate:
+            n = _drain(simulate(store, tuned, args.rater, args.simulate, seed=args.seed))
+            print(f"stored {n} new simulated '{args.rater}' ratings in {store.path}")
+        if store.notice:
+            print(store.notice, file=sys.stderr)
+        ratings = store.ratings(rater=None if args.use == "all" else args.use)
+    except (RatingsError, ValueError) as e:
+        raise CLIError(str(e)) from None
+    problem = check_ratings(ratings)
+    if problem:
+        raise CLIError(f"{store.path} ({args.use}): {problem}")
+    spec = FeedbackSpec(seed=args.seed, minutes=args.minutes or None, steps=args.steps, lr=args.lr,
+                        kl_coef=args.kl)
+    print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
+          f"in {store.path}")
+    gen = run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None)
+    try:
+        while True:
+            ev = next(gen)
+            if isinstance(ev, Status):
+                print(ev.message)
+            elif isinstance(ev, RewardModelReady):
+                print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
+                      f"(always guessing the commoner rating: {ev.majority:.0%}), training "
+                      f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
+            elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
+                print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f} nats/token  "
+                      f"{ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
+            elif isinstance(ev, Done):
+                print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
+    except StopIteration as stop:
+        loaded = stop.value
+    except TrainingError as e:
+        raise CLIError(str(e)) from None
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing saved")
+        return 130
+    if args.out:
+        path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.eval:
+        prompts = ins.heldout_prompts(ins.instruction_data(args.seed), args.eval, args.seed)
+        before, after = judge(tuned, args.rater, prompts, 4, args.seed), judge(loaded, args.rater, prompts, 4, args.seed)
+        kl = mean_kl(loaded.model, tuned.model, tuned.tokenizer, [p for p, _ in prompts], 4, args.seed)
+        print(f"'{args.rater}' approves {approval(before):.0%} of the tuned model's answers and "
+              f"{approval(after):.0%} after feedback ({len(prompts) * 4} sampled answers to held-out "
+              f"questions each); mean KL to the tuned model {kl:.4f} nats/token")
+    return 0

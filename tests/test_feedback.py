@@ -1,0 +1,197 @@
+"""Learning from feedback on tiny models: the reward model learns a rule from synthetic ratings,
+a policy update raises the reward, batched sampling matches the chat module, bad input is
+explained, and a run ends in a parameter file of kind "feedback"."""
+import random
+
+import pytest
+import torch
+import torch.nn as nn
+
+from explainer import chat, cli, corpus
+from explainer import feedback as fb
+from explainer.model import GPT, preset
+from explainer.paramfile import LoadedModel, load_model, save_model
+from explainer.ratings import Rating, RatingsStore
+from explainer.tokenizer import train_bpe
+from explainer.training import TrainingError
+
+SPEC = dict(max_new_tokens=16, minutes=None)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.set_num_threads(1)
+    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:60_000], 400)
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=3))
+    model.eval()
+    return LoadedModel(model, tok, model.config, {"kind": "tuned", "name": "tiny"}, None)
+
+
+SUNNY = "sunny warm happy bright lovely garden picnic smile".split()
+STORMY = "storm thunder flood cold dark wind rain grey".split()
+
+
+def synthetic(n_prompts=24, per_prompt=6, seed=0):
+    """👍 when the answer's words are sunny, 👎 when they are stormy: a rule the reward model must find."""
+    rng = random.Random(seed)
+    out = []
+    for p in range(n_prompts):
+        for i in range(per_prompt):
+            good = i % 2 == 0
+            words = rng.choices(SUNNY if good else STORMY, k=rng.randint(4, 8))
+            out.append(Rating(f"Question number {p}?", " ".join(words) + ".", 1 if good else -1, "tiny", "t"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Bad input
+
+def r(rating, prompt="Q?", answer="A."):
+    return Rating(prompt, answer, rating, "m", "s")
+
+
+def test_check_ratings_says_what_is_missing():
+    assert "no ratings yet" in fb.check_ratings([])
+    assert "All 30 ratings are 👍" in fb.check_ratings([r(1, answer=str(i)) for i in range(30)])
+    assert "All 30 ratings are 👎" in fb.check_ratings([r(-1, answer=str(i)) for i in range(30)])
+    assert "Only 4 ratings" in fb.check_ratings([r(1), r(-1), r(1), r(-1)])
+    assert "Only 1 👎" in fb.check_ratings([r(1, f"P{i}?") for i in range(25)] + [r(-1)])
+    assert "one question" in fb.check_ratings([r(i % 2 * 2 - 1, answer=str(i)) for i in range(30)])
+    assert fb.check_ratings(synthetic()) is None
+
+
+def test_run_refuses_bad_ratings(tiny):
+    with pytest.raises(TrainingError, match="no ratings"):
+        next(fb.run(tiny, [], fb.FeedbackSpec(**SPEC)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampling and log-probabilities
+
+def test_batched_greedy_sampling_matches_the_chat_module(tiny):
+    prompt = "What should I eat today?"
+    ids = fb.sample_answers(tiny.model, tiny.tokenizer, prompt, 3, max_new_tokens=12, temperature=0)
+    ref = list(chat.stream(tiny.model, tiny.tokenizer, prompt, 12))
+    assert ids == [ref] * 3
+
+
+def test_sampling_is_seeded(tiny):
+    a = fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)
+    assert a == fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)
+    assert len(set(a)) > 1 and all(t.endswith(fb.CUT) or t for t in a)
+
+
+def test_log_probabilities_and_kl(tiny):
+    tok, m = tiny.tokenizer, tiny.model
+    head = fb.answer_head(tok, "Hi", 16, m.config.block_size)
+    answer = tok.encode("Hello there.") + [chat.special_ids(tok)[chat.END]]
+    with torch.no_grad():
+        logp, n, kl = fb.answer_logprobs(m, m, [head, head], [answer, answer[:2]], tok.eot_id)
+        full = m(torch.tensor([head + answer])).logits[0].log_softmax(-1)
+    direct = sum(float(full[len(head) - 1 + i, t]) for i, t in enumerate(answer))
+    assert float(logp[0]) == pytest.approx(direct, abs=1e-4)
+    assert n.tolist() == [len(answer), 2]
+    assert kl.abs().max() < 1e-5                                          # KL to itself is 0
+    per_token = fb.logprob_per_token(tiny, "Hi", "Hello there.")
+    assert per_token == pytest.approx(direct / len(answer), abs=1e-4)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reward model
+
+def test_reward_model_learns_a_simple_rule(tiny):
+    spec = fb.FeedbackSpec(rm_heldout=0.25, **SPEC)
+    events = []
+    rm = fb._drain(fb.train_reward_model(tiny, synthetic(), spec), events)
+    ready = events[-1]
+    assert isinstance(ready, fb.RewardModelReady)
+    assert ready.n_heldout == 36 and ready.n_train == 108                 # 6 of 24 prompts held out
+    assert ready.heldout_acc >= 0.9, ready
+    good = fb.reward(rm, tiny.tokenizer, "A new question?", ["sunny lovely picnic smile."], 64)
+    bad = fb.reward(rm, tiny.tokenizer, "A new question?", ["thunder flood dark rain."], 64)
+    assert float(good) > 0.5 > float(bad)
+
+
+def test_held_out_split_is_by_prompt():
+    train, held = fb.split_heldout(synthetic(), 0.25, 0)
+    assert {x.prompt for x in train}.isdisjoint({x.prompt for x in held})
+    assert len(held) == 36
+
+
+# --------------------------------------------------------------------------------------------------
+# Policy optimisation
+
+class ShortIsGood(nn.Module):
+    """A stand-in reward model: the shorter the answer, the higher the score."""
+
+    def forward(self, idx, roles):
+        return 3.5 - (roles == 2).sum(1).float() / 4
+
+
+def fresh_reward(model, tok, prompts, rm):
+    gen = torch.Generator().manual_seed(123)
+    rewards = []
+    for p in prompts:
+        texts = [fb.answer_text(tok, a) for a in fb.sample_answers(model, tok, p, 8, 16, 1.0, gen)]
+        rewards.append(fb.reward(rm, tok, p, texts, 64))
+    return float(torch.cat(rewards).mean())
+
+
+def test_a_policy_update_raises_the_reward(tiny):
+    tok, prompts = tiny.tokenizer, ["Hi", "What should I eat today?", "Tell me a story.", "Is it cold?"]
+    policy, rm = GPT(tiny.config), ShortIsGood()
+    policy.load_state_dict(tiny.model.state_dict())
+    spec = fb.FeedbackSpec(lr=3e-3, kl_coef=0.01, **SPEC)
+    opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
+    gen = torch.Generator().manual_seed(0)
+    before = fresh_reward(policy, tok, prompts, rm)
+    figures = [fb.policy_step(policy, tiny.model, rm, tok, prompts, opt, spec, gen) for _ in range(12)]
+    after = fresh_reward(policy, tok, prompts, rm)
+    assert after > before + 0.1, (before, after)
+    assert figures[-1]["kl"] > 0 and figures[0]["kl"] == pytest.approx(0, abs=1e-6)
+    assert fb.mean_kl(policy, tiny.model, tok, prompts[:2], 2, 0, 16) > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole run, the simulated raters and the CLI
+
+def test_run_returns_a_feedback_model(tiny, tmp_path):
+    spec = fb.FeedbackSpec(steps=3, rm_steps=20, prompts_per_step=2, samples_per_prompt=4, **SPEC)
+    events = []
+    out = fb._drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"]), events)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "Status" and "RewardModelReady" in kinds and kinds[-1] == "Done"
+    assert kinds.count("PolicyStep") == 3
+    s = fb.summarize(events)
+    assert s.steps == [1, 2, 3] and s.rm is not None and s.done.reason == "done"
+    assert out.facts["kind"] == "feedback" and out.facts["ratings"] == 144
+    save_model(tmp_path / "fb.safetensors", out.model, out.tokenizer, out.facts)
+    back = load_model(tmp_path / "fb.safetensors")
+    assert chat.is_chat_model(back) and back.facts["policy_steps"] == 3
+    assert not torch.equal(back.model.wte.weight, tiny.model.wte.weight)   # it moved
+    assert fb.logprob_per_token(back, "Hi", "Hello.") != fb.logprob_per_token(tiny, "Hi", "Hello.")
+
+
+def test_simulated_ratings_are_marked(tiny, tmp_path):
+    store = RatingsStore(tmp_path / "r.sqlite")
+    events = []
+    n = fb._drain(fb.simulate(store, tiny, "safe", 10, seed=1, per_prompt=4), events)
+    assert n == 10 and events[-1] == fb.Rated(10, 10)
+    rows = store.ratings()
+    assert len(rows) == 10 and {x.rater for x in rows} == {"sim:safe"}
+    assert len({x.prompt for x in rows}) == 3
+    assert not {x.prompt for x in rows} & {p for p, _ in fb.ins.heldout_prompts(fb.ins.instruction_data(0), 50)}
+
+
+def test_cli_explains_missing_ratings_and_trains(tiny, tmp_path, capsys):
+    model = tmp_path / "tiny.safetensors"
+    save_model(model, tiny.model, tiny.tokenizer, tiny.facts)
+    db = tmp_path / "r.sqlite"
+    assert cli.main(["feedback", "--ratings", str(db), "--base", str(model)]) == 2
+    assert "no ratings yet" in capsys.readouterr().err
+    RatingsStore(db).add_many([(x.prompt, x.answer, x.rating, x.model, x.session) for x in synthetic()])
+    out = tmp_path / "fb.safetensors"
+    assert cli.main(["feedback", "--ratings", str(db), "--base", str(model), "--steps", "2",
+                     "--minutes", "0", "--threads", "1", "--out", str(out)]) == 0
+    assert "reward model: held-out accuracy" in capsys.readouterr().out
+    assert load_model(out).facts["kind"] == "feedback"

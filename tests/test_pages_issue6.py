@@ -1,0 +1,138 @@
+"""The Human feedback page under AppTest: without a model, with a tiny tuned model (rate with
+the thumbs, simulated raters, train from the ratings, before/after), and with a broken ratings
+database (a message, never a crash)."""
+import functools
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explainer import corpus
+from explainer import feedback as fb
+from explainer.model import GPT, preset
+from explainer.paramfile import save_model
+from explainer.ratings import RatingsStore
+from explainer.tokenizer import train_bpe
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages/4_Human_feedback.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def tuned_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:60_000], 400)
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=4))
+    save_model(d / "tuned.safetensors", model, tok, {"kind": "tuned", "corpus": "tiny test"})
+    return d
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("EXPLAINER_RATINGS_DB", str(tmp_path / "ratings.sqlite"))
+    # a short run: the page's "about 2 minutes" would make a slow test
+    monkeypatch.setattr(fb, "FeedbackSpec", functools.partial(
+        fb.FeedbackSpec, steps=2, minutes=None, max_new_tokens=12, rm_steps=20,
+        prompts_per_step=2, samples_per_prompt=2))
+    yield monkeypatch, tmp_path / "ratings.sqlite"
+    torch.set_num_threads(old)
+
+
+def run(models_dir, monkeypatch) -> AppTest:
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_without_a_model_the_page_says_so(env, tmp_path):
+    monkeypatch, _ = env
+    at = run(tmp_path, monkeypatch)
+    assert "No tuned model yet" in texts(at.info)
+    assert [m.label for m in at.metric] == ["Your ratings", "The whole class", "Simulated raters"]
+    assert all(b.disabled for b in at.button if "Train the reward model" in b.label)
+    assert len(at.latex) == 1
+
+
+def test_rate_with_the_thumbs(env, tuned_dir):
+    monkeypatch, db = env
+    at = run(tuned_dir, monkeypatch)
+    assert len(at.feedback) == 4 and len(at.text) == 4
+    assert "no ratings yet" in texts(at.info)
+    at.feedback[0].set_value(1).run()
+    at.feedback[1].set_value(0).run()
+    at.feedback[1].set_value(0).run()                       # a double click
+    rows = RatingsStore(db).ratings()
+    assert [(r.rating, r.rater, r.model) for r in rows] == [(1, "person", "tuned"), (-1, "person", "tuned")]
+    assert at.metric[0].value == "2 (1 👍 · 1 👎)" and at.metric[1].value == "2 (1 👍 · 1 👎)"
+    assert "Only 2 ratings" in texts(at.info)
+    at.button[0].click().run()                               # four new answers
+    assert len(at.feedback) == 4 and all(f.value is None for f in at.feedback)
+    assert "helpful" in texts(at.markdown) and "👍 when the answer" in texts(at.markdown)
+
+
+def wait_for(at, done, tries=120):
+    for _ in range(tries):
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return at
+        time.sleep(0.5)
+    raise AssertionError("the job did not finish")
+
+
+def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
+    monkeypatch, db = env
+    at = run(tuned_dir, monkeypatch)
+    at.radio(key="fb_rater").set_value("safe").run()
+    next(b for b in at.button if b.label.startswith("Rate 200")).click().run()
+    wait_for(at, lambda a: RatingsStore(db).counts().total >= 200)
+    assert RatingsStore(db).counts(rater="sim:safe").total == 200
+    at.run()
+    assert at.metric[2].value.startswith("200")
+    # random answers are all safe: the page explains that nothing bad was rated
+    at.radio(key="fb_src").set_value("sim:safe").run()
+    assert "All 200 ratings are 👍" in texts(at.info)
+    # add a mix the reward model can learn from, then train
+    RatingsStore(db).add_many([(f"Question {i}?", f"answer {j}.", 1 if j % 2 else -1, "tuned", "t")
+                               for i in range(10) for j in range(4)])
+    at.radio(key="fb_src").set_value("person").run()
+    train = next(b for b in at.button if b.label.startswith("Train the reward model"))
+    assert not train.disabled
+    train.click().run()
+    wait_for(at, lambda a: any("ready" in str(s.value) for s in a.success))
+    assert any("held-out" in m.label for m in at.metric)
+    assert "after feedback" in at.table[0].value.columns
+    assert "Chance per token" in texts(at.markdown)
+
+
+def test_a_corrupt_database_is_set_aside_and_the_page_works(env, tuned_dir):
+    monkeypatch, db = env
+    db.write_bytes(b"not a database at all " * 100)
+    at = run(tuned_dir, monkeypatch)
+    assert "kept as" in texts(at.warning)
+    assert any(".corrupt-" in p.name for p in db.parent.iterdir())
+
+
+def test_an_unusable_database_gives_a_message(env, tuned_dir, tmp_path):
+    monkeypatch, _ = env
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("EXPLAINER_RATINGS_DB", str(blocker / "ratings.sqlite"))
+    at = run(tuned_dir, monkeypatch)
+    assert "Cannot create the folder" in texts(at.warning)
+    assert len(at.feedback) == 4                              # rating UI still drawn
+    at.feedback[0].set_value(1).run()
+    assert not at.exception and "keeps working" in texts(at.warning)
