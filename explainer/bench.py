@@ -193,10 +193,10 @@ def main(args) -> int:
     res["matmul_peak_gflops_1thread"] = round(peak1, 1)
     row("fp32 matmul peak, 1 thread (GFLOP/s)", f"{peak1:.1f}")
 
-    steps = 12 if quick else 40
     res["training"] = {}
     for name in ("tiny", "small", "medium"):
         cfg = preset(name)
+        steps = (8 if quick else 20) if name == "medium" else (12 if quick else 40)
         with threads(1):
             ours = loop_tokens_per_s(cfg, steps)
             ref = reference_tokens_per_s(cfg, steps)
@@ -252,6 +252,15 @@ def main(args) -> int:
                     f"{c['mb']:.2f} (x{c['size_vs_fp32']:.2f}) | {c['bpb_change']:+.4f} | #{c['night_rank']}")
     else:
         row("ranking latency / generation", "skipped: no models/base.safetensors")
+    # The later phases train for minutes each, so they run when asked: --with sft feedback
+    if "sft" in args.with_:
+        from .sft import bench_sft
+        res["sft"] = bench_sft()
+        row("instruction tuning (see JSON: end-token and on-topic shares)", "done")
+    if "feedback" in args.with_:
+        from .feedback import bench_feedback
+        res["feedback"] = bench_feedback()
+        row("human feedback (see JSON: approved shares, KL)", "done")
     return finish(res, args)
 
 
