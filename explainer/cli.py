@@ -64,12 +64,33 @@ def read_corpus(args) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------------------
 # Commands
 
+def drive(gen, show, bar):
+    """Run a training generator to its end, showing each event; returns its result.
+
+    A diverged run becomes one clear CLIError line; Ctrl-C says that nothing was saved.
+    """
+    from .training import TrainingError
+    try:
+        while True:
+            show(next(gen))
+    except StopIteration as stop:
+        return stop.value
+    except TrainingError as e:
+        raise CLIError(str(e)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        print("\ninterrupted: nothing saved")
+        raise SystemExit(130) from None
+    finally:
+        bar.close()
+
+
 def cmd_pretrain(args):
     import torch
     from tqdm import tqdm
     from . import pretrain
     from .paramfile import save_model
-    from .training import Eval, RankSnapshot, Sample, Step, TrainingError
+    from .training import Eval, RankSnapshot, Sample, Step
     torch.set_num_threads(args.threads)
     text, name = read_corpus(args)
     spec = pretrain.PretrainSpec(preset=args.preset, steps=args.steps, minutes=args.minutes,
@@ -78,30 +99,22 @@ def cmd_pretrain(args):
     tok = load(args.tokenizer_from).tokenizer if args.tokenizer_from else None
     gen = pretrain.run(text, spec, tokenizer=tok, corpus_name=name, candidates=args.candidates)
     bar = tqdm(total=args.steps if not args.minutes else None, unit="step", disable=args.quiet)
-    try:
-        while True:
-            ev = next(gen)
-            if isinstance(ev, pretrain.Status):
-                bar.write(ev.message)
-            elif isinstance(ev, Step):
-                bar.update(1)
-                bar.set_postfix(loss=f"{ev.train_loss:.3f}", tok_s=f"{ev.tokens_per_s:,.0f}")
-            elif isinstance(ev, Eval):
-                bar.write(f"step {ev.step:5d}  val loss {ev.val_loss:.3f}  bits/byte {ev.val_bpb:.3f}")
-            elif isinstance(ev, Sample):
-                bar.write(f"step {ev.step:5d}  sample: {ev.text[:150]!r}")
-            elif isinstance(ev, RankSnapshot) and ev.step % (spec.rank_every * 4) == 0:
-                top = ", ".join(f"{w.strip()} {p:.2f}" for w, _, p in ev.ranking.top[:3])
-                bar.write(f"step {ev.step:5d}  '{ev.ranking.prompt} ___': {top}")
-    except StopIteration as stop:
-        loaded = stop.value
-    except TrainingError as e:
-        raise CLIError(str(e)) from None
-    except KeyboardInterrupt:
-        bar.close()
-        print("\ninterrupted: nothing saved")
-        return 130
-    bar.close()
+
+    def show(ev):
+        if isinstance(ev, pretrain.Status):
+            bar.write(ev.message)
+        elif isinstance(ev, Step):
+            bar.update(1)
+            bar.set_postfix(loss=f"{ev.train_loss:.3f}", tok_s=f"{ev.tokens_per_s:,.0f}")
+        elif isinstance(ev, Eval):
+            bar.write(f"step {ev.step:5d}  val loss {ev.val_loss:.3f}  bits/byte {ev.val_bpb:.3f}")
+        elif isinstance(ev, Sample):
+            bar.write(f"step {ev.step:5d}  sample: {ev.text[:150]!r}")
+        elif isinstance(ev, RankSnapshot) and ev.step % (spec.rank_every * 4) == 0:
+            top = ", ".join(f"{w.strip()} {p:.2f}" for w, _, p in ev.ranking.top[:3])
+            bar.write(f"step {ev.step:5d}  '{ev.ranking.prompt} ___': {top}")
+
+    loaded = drive(gen, show, bar)
     if args.out:
         path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -226,7 +239,7 @@ def cmd_sft(args):
     from . import sft
     from .corpus import instructions as ins
     from .paramfile import save_model
-    from .training import Eval, Sample, Step, TrainingError
+    from .training import Eval, Sample, Step
     torch.set_num_threads(args.threads)
     base = load(args.base)
     data = ins.instruction_data(args.seed)
@@ -249,27 +262,19 @@ def cmd_sft(args):
     val = [p for p in data.heldout if p.quality == "good"]
     gen = sft.run(base, pairs, spec, val_pairs=val, base_name=Path(base.path).stem)
     bar = tqdm(total=args.steps if not args.minutes else None, unit="step", disable=args.quiet)
-    try:
-        while True:
-            ev = next(gen)
-            if isinstance(ev, sft.Status):
-                bar.write(ev.message)
-            elif isinstance(ev, Step):
-                bar.update(1)
-                bar.set_postfix(loss=f"{ev.train_loss:.3f}")
-            elif isinstance(ev, Eval):
-                bar.write(f"step {ev.step:5d}  val loss on held-out answers {ev.val_loss:.3f}")
-            elif isinstance(ev, Sample):
-                bar.write(f"step {ev.step:5d}  '{sft.WATCH_QUESTION}' -> {ev.text[:120]!r}")
-    except StopIteration as stop:
-        tuned = stop.value
-    except TrainingError as e:
-        raise CLIError(str(e)) from None
-    except KeyboardInterrupt:
-        bar.close()
-        print("\ninterrupted: nothing saved")
-        return 130
-    bar.close()
+
+    def show(ev):
+        if isinstance(ev, sft.Status):
+            bar.write(ev.message)
+        elif isinstance(ev, Step):
+            bar.update(1)
+            bar.set_postfix(loss=f"{ev.train_loss:.3f}")
+        elif isinstance(ev, Eval):
+            bar.write(f"step {ev.step:5d}  val loss on held-out answers {ev.val_loss:.3f}")
+        elif isinstance(ev, Sample):
+            bar.write(f"step {ev.step:5d}  '{sft.WATCH_QUESTION}' -> {ev.text[:120]!r}")
+
+    tuned = drive(gen, show, bar)
     print(f"fine-tuned {tuned.facts['steps']} steps in {tuned.facts['train_seconds']} s on "
           f"{tuned.facts['pairs']:,} pairs ({tuned.facts['weak_pairs']:,} weak)")
     if args.eval:
