@@ -38,6 +38,7 @@ def test_context_window_page(page, tiny_server, artifacts):
         slider.press("ArrowLeft")
     wait_idle(page)
     page.wait_for_function(f"() => document.querySelectorAll('.cw-tok.cw-out').length > {before}")
+    page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)  # plotly draws after the text
     assert page.locator(".js-plotly-plot").count() >= 4         # two rankings, the curve, attention
     assert page.locator(".cw-turn.cw-out").count() >= 1         # the chat lost its first turn
     no_exceptions(page)
@@ -50,6 +51,7 @@ def test_two_files_page(page, tiny_server, artifacts):
     wait_idle(page, timeout=120_000)
     no_exceptions(page)
     page.get_by_text("Smaller files").wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)  # plotly draws after the text
     assert page.locator(".js-plotly-plot").count() >= 3         # parts, histogram, scale
     assert page.locator(".tf-file").count() == 4                # the two-file picture, two rows
     with page.expect_download() as dl:
