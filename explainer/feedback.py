@@ -81,7 +81,7 @@ from .model import GPT
 from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
-from .training import TrainingError
+from .training import TrainingError, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
@@ -565,19 +565,15 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
                  "the answers, and the model leans towards the better ones ...")
     step, reason, first, last = 0, "done", None, None
     while True:
-        elapsed = time.perf_counter() - t0
-        progress = max(step / spec.steps, elapsed / budget if budget else 0.0)
-        if progress >= 1.0:
-            reason = "time" if budget and elapsed >= budget else "done"
-            break
-        if cancel is not None and cancel.is_set():
-            reason = "cancelled"
+        _, stop = progress_and_stop(step, spec.steps, time.perf_counter() - t0, budget, cancel)
+        if stop:
+            reason = stop
             break
         figures = policy_step(policy, ref, rm, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
                               opt, spec, gen)
         step += 1
         elapsed = time.perf_counter() - t0
-        progress = min(1.0, max(step / spec.steps, elapsed / budget if budget else 0.0))
+        progress, _ = progress_and_stop(step, spec.steps, elapsed, budget)
         first = first or figures
         last = figures
         yield PolicyStep(step, figures["reward"], figures["kl"], figures["length"], figures["ended"],

@@ -154,6 +154,21 @@ def lr_at(progress: float, step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
 
 
+def progress_and_stop(step: int, steps: int, elapsed: float, budget: float | None,
+                      cancel: threading.Event | None = None) -> tuple[float, str | None]:
+    """Where a run stands (0..1, by steps or by its time budget, whichever is further) and why it
+    must stop now, if it must: "time", "done" or "cancelled".
+
+    Example: progress_and_stop(50, 100, 30.0, 60.0) == (0.5, None).
+    """
+    progress = max(step / steps, elapsed / budget if budget else 0.0)
+    if progress >= 1.0:
+        return 1.0, "time" if budget and elapsed >= budget else "done"
+    if cancel is not None and cancel.is_set():
+        return progress, "cancelled"
+    return progress, None
+
+
 def make_optimizer(model: GPT, cfg: TrainConfig) -> torch.optim.AdamW:
     # weight decay on matrices (embeddings, linear weights) only; never on biases and norms
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -228,13 +243,9 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
     train_time = 0.0        # time spent in optimiser steps only: an honest tokens/s
     step, reason = 0, "done"
     while True:
-        elapsed = time.perf_counter() - t0
-        progress = max(step / cfg.steps, elapsed / budget if budget else 0.0)
-        if progress >= 1.0:
-            reason = "time" if budget and elapsed >= budget else "done"
-            break
-        if cancel is not None and cancel.is_set():
-            reason = "cancelled"
+        progress, stop = progress_and_stop(step, cfg.steps, time.perf_counter() - t0, budget, cancel)
+        if stop:
+            reason = stop
             break
         lr = lr_at(progress, step, cfg)
         for g in opt.param_groups:
@@ -252,10 +263,10 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
         train_time += time.perf_counter() - ts
         step += 1
         elapsed = time.perf_counter() - t0
-        progress = max(step / cfg.steps, elapsed / budget if budget else 0.0)
-        eta = elapsed / max(progress, 1e-9) * (1 - min(progress, 1.0))
+        progress, _ = progress_and_stop(step, cfg.steps, elapsed, budget)
+        eta = elapsed / max(progress, 1e-9) * (1 - progress)
         yield Step(step, loss.item(), lr, step * tokens_per_step / max(train_time, 1e-9),
-                   step * tokens_per_step, elapsed, eta, min(progress, 1.0))
+                   step * tokens_per_step, elapsed, eta, progress)
         if step % cfg.eval_every == 0:
             val_loss, val_bpb = evaluate(model, val_set, byte_len)
             if not math.isfinite(val_loss):
