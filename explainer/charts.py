@@ -133,6 +133,29 @@ def chance_text(p: float) -> str:
     return f"1 in {round(1 / p):,}"
 
 
+def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[float],
+                    max_points: int = 300) -> tuple[go.Figure, go.Figure]:
+    """Learning from feedback, one figure per number: the reward (should rise) and the KL to the
+    tuned model (the price paid for it: how far the assistant has drifted from where it started).
+
+    Reward is the reward model's mean chance of 👍 for the step's answers (0 to 1); KL is in nats
+    per answer token. Neither is ever negative, so neither axis goes below 0; a single step is
+    drawn as a dot, since a line needs two points. (The axis says "thumbs up" in words: a rotated
+    👍 on a vertical axis reads as a pointing hand.)
+    """
+    figs = []
+    for values, title, y_label, color in (
+            (reward, "Reward: the reward model's chance of 👍, per policy step", "chance of a thumbs up",
+             PALETTE[0]),
+            (kl, "KL to the tuned model (nats per token)", "KL (nats per token)", PALETTE[1])):
+        xs, ys = downsample(steps, values, max_points)
+        line = dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers", name=y_label,
+                    line=dict(color=color, width=2), marker=dict(color=color, size=8),
+                    hovertemplate="policy step %{x}: %{y:.3f}<extra></extra>")
+        figs.append(_figure([line], title, "policy step", y_label, yaxis=dict(rangemode="nonnegative")))
+    return figs[0], figs[1]
+
+
 # ---------------------------------------------------------------------------------------------
 # Tokens and embeddings
 

@@ -2,7 +2,6 @@
 import streamlit as st
 
 from explainer import chat, sft
-from explainer.app import models as registry
 from explainer.app import panels, runs, ui
 from explainer.charts import TOKEN_CSS
 from explainer.corpus import instructions as ins
@@ -20,18 +19,11 @@ st.markdown(
     "It picks up the habit: read the question, answer it, then stop.")
 
 data = st.cache_resource(ins.instruction_data)(0)
-
-
-def shipped(name):
-    path = registry.models_dir() / f"{name}.safetensors"
-    return ui.load_model_file(str(path)) if path.is_file() else None
-
-
 active = ui.active_model()
-base = active if active is not None and not chat.is_chat_model(active) else shipped("base")
+base = active if active is not None and not chat.is_chat_model(active) else ui.shipped_model("base")
 if view is not None and view.ended and view.result is not None:
     st.session_state.tuned_model = view.result
-tuned = st.session_state.get("tuned_model") or shipped("tuned")
+tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
 
 st.header("1 · The examples it learns from")
 s = data.stats

@@ -1,15 +1,12 @@
 """Step 4: human feedback. Thumbs up or down on the assistant's answers; the model adjusts."""
 
-import math
-
 import streamlit as st
 
 from explainer import feedback as fb, raters, sft
-from explainer.app import models as registry
+from explainer.app import feedback_panels as fp
 from explainer.app import panels, ui
-from explainer.charts import downsample
 from explainer.corpus import instructions as ins
-from explainer.ratings import RatingsError, RatingsStore, sim_rater
+from explainer.ratings import RatingsStore, sim_rater
 
 ui.page_setup("Human feedback", ":material/thumb_up:")
 jm = ui.get_job_manager()
@@ -20,32 +17,15 @@ st.markdown(
     "*reward model*, learns from those ratings to guess what people like; then the assistant "
     "practises on many questions and leans towards the answers the reward model scores high.")
 
-
-def shipped(name):
-    path = registry.models_dir() / f"{name}.safetensors"
-    return ui.load_model_file(str(path)) if path.is_file() else None
-
-
 store = RatingsStore()
 active = ui.active_model()
-tuned = st.session_state.get("tuned_model") or shipped("tuned") or \
+tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
     (active if active is not None and active.facts.get("kind") == "tuned" else None)
 view, sim_view = ui.attached_job("fb_job"), ui.attached_job("sim_job")
 if view is not None and view.ended and view.result is not None:
     st.session_state.feedback_model = view.result
-after = st.session_state.get("feedback_model") or shipped("feedback")
-shown = set()
-
-
-def db(fn, *args, default=None, **kw):
-    """Call the ratings store; a broken database gives a message (once), never a crashed page."""
-    try:
-        return fn(*args, **kw)
-    except RatingsError as e:
-        if str(e) not in shown:
-            shown.add(str(e))
-            st.warning(f"{e} The rest of the page keeps working.", icon=":material/database:")
-        return default
+after = st.session_state.get("feedback_model") or ui.shipped_model("feedback")
+db = fp.ratings_guard()             # db(store.fn, ...): a broken database warns, never crashes
 
 
 @st.cache_data(max_entries=64, show_spinner="The assistant is writing 4 answers ...")
@@ -90,20 +70,14 @@ st.subheader("Simulated raters, for demos that can't wait for 300 clicks")
 name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
 st.markdown(f"**{name}:** {raters.RATERS[name].rule}")
 sim_busy = sim_view is not None and not sim_view.ended
-if tuned is not None and st.button(f"Rate 200 answers automatically ({name})", disabled=sim_busy):
-    done = db(store.counts, rater=sim_rater(name))
-    job_id = jm.submit(ui.owner_id(), f"simulated {name} ratings",
-                       fb.simulate_job(store.path, tuned, name, 200, seed=done.total if done else 0))
-    ui.follow_job(job_id, "sim_job")
+if tuned is not None and st.button(f"Rate {fp.SIM_RATINGS} answers automatically ({name})",
+                                   disabled=sim_busy):
+    done = db(store.counts, rater=sim_rater(name))           # a fresh seed for every batch
+    job = fb.simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
+    ui.follow_job(jm.submit(ui.owner_id(), f"simulated {name} ratings", job), "sim_job")
     st.rerun()
 if sim_view is not None:
-    def sim_panel(v):
-        last = v.events[-1] if v.events else None
-        st.progress(last.done / last.total if last else 0.0,
-                    text=f"{v.state}: rated {last.done if last else 0} of {last.total if last else 200}")
-        if v.error:
-            st.error(v.error)
-    ui.poll(sim_view.id, sim_panel)
+    ui.poll(sim_view.id, fp.sim_panel)
 
 st.header("2 · Learn from the ratings")
 sources = {"all": "all ratings", "person": "people only", **{sim_rater(r): f"simulated {r} only"
@@ -126,31 +100,8 @@ if busy and st.button("Stop", icon=":material/stop:"):
 st.latex(fb.FORMULA)
 st.caption(fb.FORMULA_LEGEND)
 
-
-def fb_panel(v):
-    s = fb.summarize(v.events)
-    if v.state == "queued":
-        st.info(f"Waiting in line: number {v.queue_position}.")
-    if v.error:
-        st.error(f"The training stopped with a problem: {v.error}")
-    st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · "
-                f"{'done' if v.ended else f'about {s.eta or 0:.0f} s left'}")
-    m = st.columns(3)
-    if s.rm:
-        m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
-                    help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
-                         f"guessing the commoner rating would score {s.rm.majority:.0%}.")
-    if s.steps:
-        m[1].metric("Reward (chance of 👍)", f"{s.reward[-1]:.2f}", f"{s.reward[-1] - s.reward[0]:+.2f}")
-        m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
-        left, right = st.columns(2)
-        left.line_chart(dict(zip(("step", "reward"), downsample(s.steps, s.reward))), x="step", y="reward")
-        right.line_chart(dict(zip(("step", "KL"), downsample(s.steps, s.kl))), x="step", y="KL", color="#E69F00")
-        st.caption(f"A fresh answer at the latest step: “{s.sample}”")
-
-
 if view is not None:
-    ui.poll(view.id, fb_panel)
+    ui.poll(view.id, fp.fb_panel)
     if view.ended and view.result is not None:
         st.success("The feedback-trained model is ready: compare it below.")
         panels.save_panel(view.result)
@@ -167,11 +118,6 @@ if tuned is not None:
                "dice for both models. The mark is the simulated rater's verdict.")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
-        r = st.selectbox("A rated answer", rated[::-1][:50], key="fb_rated",
-                         format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {r.answer[:80]}")
-        lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
-        st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
-                    f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback); log-prob per token "
-                    f"{lp[0]:.2f} → {lp[1]:.2f}.")
+        fp.rated_answer(tuned, after, rated)
 
 ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.policy_step)

@@ -3,8 +3,8 @@ import doctest
 import pytest
 
 from explainer import charts
-from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, loss_chart,
-                              next_word_bars, token_pieces_html)
+from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, feedback_charts,
+                              loss_chart, next_word_bars, token_pieces_html)
 
 
 def titled(fig):
@@ -35,6 +35,36 @@ def test_loss_chart_titled_two_traces_downsampled():
     assert len(fig.data[0].x) <= 300 and fig.data[0].x[-1] == 1999
     assert fig.data[0].line.color in PALETTE and fig.data[1].line.color in PALETTE
     assert titled(loss_chart([], [])) and len(loss_chart([], []).data) == 1
+
+
+def test_feedback_charts_reward_and_kl_per_policy_step():
+    reward_fig, kl_fig = feedback_charts([1, 2, 3], [0.40, 0.55, 0.70], [0.0, 0.012, 0.031])
+    assert reward_fig.layout.title.text == "Reward: the reward model's chance of 👍, per policy step"
+    assert kl_fig.layout.title.text == "KL to the tuned model (nats per token)"
+    assert reward_fig.layout.xaxis.title.text == kl_fig.layout.xaxis.title.text == "policy step"
+    assert reward_fig.layout.yaxis.title.text == "chance of a thumbs up"
+    assert kl_fig.layout.yaxis.title.text == "KL (nats per token)"
+    (reward,), (kl,) = reward_fig.data, kl_fig.data
+    assert list(reward.x) == list(kl.x) == [1, 2, 3] and reward.mode == kl.mode == "lines"
+    assert list(reward.y) == [0.40, 0.55, 0.70] and list(kl.y) == [0.0, 0.012, 0.031]
+    assert (reward.line.color, kl.line.color) == (PALETTE[0], PALETTE[1])
+    assert list(reward_fig.layout.colorway) == PALETTE
+    assert reward_fig.layout.yaxis.rangemode == kl_fig.layout.yaxis.rangemode == "nonnegative"
+
+
+def test_feedback_charts_downsample_long_runs_and_draw_one_step_as_a_dot():
+    steps = list(range(1, 1001))
+    reward_fig, kl_fig = feedback_charts(steps, [s / 1000 for s in steps], [s / 10 for s in steps],
+                                         max_points=100)
+    for fig, scale in ((reward_fig, 1000), (kl_fig, 10)):
+        xs, ys = list(fig.data[0].x), list(fig.data[0].y)
+        assert len(xs) <= 100 and xs[0] == 1 and xs[-1] == 1000 and xs == sorted(xs)
+        assert ys == [x / scale for x in xs]              # each point keeps its own step
+    assert len(feedback_charts(steps, steps, steps)[0].data[0].x) <= 300      # the default cap
+    one, _ = feedback_charts([1], [0.5], [0.0])
+    assert one.data[0].mode == "markers" and list(one.data[0].y) == [0.5]
+    with pytest.raises(ValueError):
+        feedback_charts([1, 2], [0.5], [0.0, 0.1])
 
 
 def test_next_word_bars_order_and_highlight():

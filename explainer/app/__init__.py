@@ -1,3 +1,4 @@
 """Streamlit side of the app: helpers the pages call (the only part of `explainer` that imports
-streamlit, and only in ui.py and panels.py; models.py, runs.py and progress.py are plain Python).
+streamlit, and only in ui.py, panels.py and feedback_panels.py; models.py, runs.py and
+progress.py are plain Python).
 """

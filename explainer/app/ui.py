@@ -49,6 +49,13 @@ def load_model_file(path: str):
     return _load_file(path, os.path.getmtime(path))
 
 
+def shipped_model(name: str):
+    """models/<name>.safetensors, loaded once per server, or None if there is no such file.
+    shipped_model("tuned") is the instruction-tuned assistant the feedback page starts from."""
+    path = registry.models_dir() / f"{name}.safetensors"
+    return load_model_file(str(path)) if path.is_file() else None
+
+
 @st.cache_data(show_spinner=False, ttl=30)
 def _list_models(directory: str) -> list[registry.ModelInfo]:
     return registry.list_models(Path(directory))

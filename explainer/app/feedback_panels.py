@@ -1,0 +1,89 @@
+"""Page sections for the Human feedback page: the guard around the ratings database, the two
+background jobs the page follows (simulated raters, and learning from the ratings) and the
+before/after likelihood of one rated answer. Kept here so the page stays short; like
+panels.run_panel, the job panels take the JobView that `ui.poll` hands them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import streamlit as st
+
+from .. import charts
+from .. import feedback as fb
+from ..jobs import JobView
+from ..paramfile import LoadedModel
+from ..ratings import Rating, RatingsError
+from . import ui
+
+SIM_RATINGS = 200           # answers one click of "Rate ... automatically" has the simulated rater judge
+
+
+def ratings_guard() -> Callable:
+    """A caller for the ratings store: a broken database gives a message (each one once per
+    guard), never a crashed page. Make one per page run.
+
+        db = ratings_guard()
+        db(store.counts, rater="person")           # the counts, or None (and a warning)
+        db(store.ratings, default=[])              # the ratings, or []
+    """
+    shown: set[str] = set()
+
+    def db(fn: Callable, *args, default=None, **kw):
+        try:
+            return fn(*args, **kw)
+        except RatingsError as e:
+            if str(e) not in shown:
+                shown.add(str(e))
+                st.warning(f"{e} The rest of the page keeps working.", icon=":material/database:")
+            return default
+    return db
+
+
+def sim_panel(view: JobView) -> None:
+    """Progress of a simulated rater judging answers."""
+    last = view.events[-1] if view.events else None
+    st.progress(last.done / last.total if last else 0.0,
+                text=f"{view.state}: rated {last.done if last else 0} of "
+                     f"{last.total if last else SIM_RATINGS}")
+    if view.error:
+        st.error(view.error)
+
+
+def fb_panel(view: JobView) -> None:
+    """Learning from the ratings: queue, progress, the reward model's accuracy, then the policy's
+    reward and KL per step, and a fresh answer to read along."""
+    s = fb.summarize(view.events)
+    if view.state == "queued":
+        st.info(f"Waiting in line: number {view.queue_position}.")
+    if view.error:
+        st.error(f"The training stopped with a problem: {view.error}")
+    time_left = "done" if view.ended else f"about {charts.eta_text(s.eta)} left"
+    st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · {time_left}")
+    m = st.columns(3)
+    if s.rm:
+        m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
+                    help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
+                         f"guessing the commoner rating would score {s.rm.majority:.0%}.")
+    if s.steps:
+        m[1].metric("Reward (chance of 👍)", f"{s.reward[-1]:.2f}", f"{s.reward[-1] - s.reward[0]:+.2f}")
+        m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
+        reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
+        left, right = st.columns(2)
+        with left:
+            ui.plot(reward_fig, key="reward_chart")
+        with right:
+            ui.plot(kl_fig, key="kl_chart")
+        st.caption(f"A fresh answer at the latest step: “{s.sample}”")
+
+
+def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]) -> None:
+    """Pick one rated answer (newest first): how likely the tuned model and the feedback-trained
+    model are to write exactly it, per token."""
+    r = st.selectbox("A rated answer", rated[::-1][:50], key="fb_rated",
+                     format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {r.answer[:80]}")
+    lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
+    st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
+                f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback); log-prob per token "
+                f"{lp[0]:.2f} → {lp[1]:.2f}.")
