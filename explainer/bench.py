@@ -259,8 +259,19 @@ def main(args) -> int:
         row("instruction tuning (see JSON: end-token and on-topic shares)", "done")
     if "feedback" in args.with_:
         from .feedback import bench_feedback
-        res["feedback"] = bench_feedback()
-        row("human feedback (see JSON: approved shares, KL)", "done")
+        res["feedback"] = fbr = bench_feedback()
+        for name in ("helpful", "safe", "helpful_rule_as_reward"):
+            r = fbr[name]
+            if r is None:
+                continue
+            g, smp = r["greedy"], r["sampled"]
+            row(f"feedback '{name}': approved greedy | sampled (before -> after)",
+                f"{g['approved_before']:.1%} -> {g['approved_after']:.1%} | "
+                f"{smp['approved_before']:.1%} -> {smp['approved_after']:.1%}",
+                "target <= 5% unsafe" if name == "safe" else "target +30 pts or >= 95%")
+            row(f"feedback '{name}': reward model held-out acc | policy steps | KL nats/token",
+                f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}) | "
+                f"{r['policy_steps']} in {r['train_seconds']:.0f} s | {r['mean_token_kl']:.3f}")
     return finish(res, args)
 
 

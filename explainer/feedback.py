@@ -14,7 +14,10 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
    held-out ratings: whole prompts are held out, so it is judged on questions it never saw rated.
 
 2. **Policy optimisation: REINFORCE with a leave-one-out baseline, plus a KL penalty.** Each step
-   takes 8 training prompts, samples K = 8 answers to each from the current model, scores them
+   takes 8 training prompts, samples K = 8 answers to each from the current model (at
+   temperature 0.7, so the policy and the KL are those of the tempered distribution: the
+   practice answers are close to what the chat writes, and the reward model judges such
+   answers better, 86% against 80% on temperature-1 answers, measured), scores them
    with the reward model (r = sigmoid(score), "how likely a rater approves"), and nudges the
    log-probability of every answer up or down by how much better it did than the other answers
    to the same prompt (b_i = the mean reward of the others), divided by the spread of these
@@ -37,14 +40,20 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
    and made the greedy answers worse); with a reward model it practises on fresh answers to any
    number of prompts, and the reward model's held-out accuracy is something we can show.
 
-What to expect (measured with `bench_feedback` on models/tuned.safetensors, 2 threads, a CPU
-shared with other work): with 300 "helpful" ratings the reward model is right on ~79% of
-held-out ratings (always guessing 👍 would be 68%); 2 minutes give ~100 policy steps, which moved
-the approved share of sampled answers to held-out questions from 66% to 69% (KL 0.10 nats per
-token), greedy answers stayed at 86%. 150 steps (the shipped models/feedback.safetensors): 66% ->
-76%. Even the rule itself as a perfect reward gained only ~14 points in 2 minutes on a weaker
-tuned model: the issue's +30 points are not reached; the bottleneck is the number of steps a CPU
-can take and what 300 ratings can teach.
+What to expect (measured with `bench_feedback` on models/tuned.safetensors, 2 threads, the
+CPU otherwise quiet): with 300 "helpful" ratings (74% 👍) the reward model is right on 79% of
+held-out ratings (always guessing 👍 would be 68%); 2 minutes give ~130 policy steps, which move
+the approved share of sampled answers to held-out questions from 66% to 76% (KL 0.10 nats per
+token); the greedy answers the chat shows stay at ~85-86%. The same 2 minutes with the rule
+itself as the reward (the ablation `reward_rule="helpful"`, a perfect reward model) reach 83%
+sampled and 91% greedy: the issue's "+30 points, or 95%" is out of reach here, for two reasons
+that the ablation separates. The reward model learned from 300 ratings misses about half of the
+off-topic answers (a linear head on a frozen trunk hardly sees whether an answer's topic matches
+the question's), and, even with a perfect reward, what is left are questions about things the
+tuned model never saw answered (held out by design), where it falls back on memorised answers to
+other questions; practice on the training questions does not teach those (300 steps with the
+rule as reward, 7 minutes: still 91% greedy, while the reward on training questions levels
+off at ~95% after 60 steps).
 
 A job-friendly generator: `run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and
 Done events and returns a LoadedModel with facts kind="feedback".
@@ -69,7 +78,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -81,6 +90,7 @@ from .model import GPT
 from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
+from .sft import heldout_loss
 from .training import TrainingError, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +120,7 @@ class FeedbackSpec:
     minutes: float | None = 2.0     # time budget for both phases (None: run all `steps`)
     steps: int = 200                # upper bound on policy steps
     max_new_tokens: int = 64        # answers longer than this are cut (the chat page's limit)
-    temperature: float = 1.0        # sample from the model as it is: REINFORCE needs true samples
+    temperature: float = 0.7        # practise on answers close to what the chat writes (see run)
     # reward model
     rm_steps: int = 200             # full-batch Adam steps on the head (a second or two)
     rm_lr: float = 1e-2
@@ -411,6 +421,18 @@ def train_reward_model(loaded: LoadedModel, ratings: Sequence[Rating], spec: Fee
 
     x, y = tensors(train)
     hx, hy = tensors(held) if held else (None, None)
+    yield from _fit_head(rm, x, y, spec, cancel)
+    rm.eval()
+    majority = float(max(hy.mean(), 1 - hy.mean())) if held else float("nan")
+    yield RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
+                           _accuracy(rm, hx, hy) if held else float("nan"), majority,
+                           time.perf_counter() - t0)
+    return rm
+
+
+def _fit_head(rm: RewardModel, x: torch.Tensor, y: torch.Tensor, spec: FeedbackSpec,
+              cancel: threading.Event | None) -> Iterator[RewardStep]:
+    """Full-batch Adam on the head (features scaled to the training set, bias at the base rate)."""
     rm.mu.copy_(x.mean(0))
     rm.sd.copy_(x.std(0) + 1e-4)
     with torch.no_grad():
@@ -426,12 +448,6 @@ def train_reward_model(loaded: LoadedModel, ratings: Sequence[Rating], spec: Fee
         opt.step()
         if step % 25 == 0 or step == spec.rm_steps:
             yield RewardStep(step, loss.item(), _accuracy(rm, x, y))
-    rm.eval()
-    majority = float(max(hy.mean(), 1 - hy.mean())) if held else float("nan")
-    yield RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
-                           _accuracy(rm, hx, hy) if held else float("nan"), majority,
-                           time.perf_counter() - t0)
-    return rm
 
 
 @torch.no_grad()
@@ -476,9 +492,11 @@ def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
     return (logp * tgt_mask).sum(1), tgt_mask.sum(1), kl_sum
 
 
-def policy_step(model: GPT, ref: GPT, rm: RewardModel, tok, prompts: Sequence[str],
-                opt: torch.optim.Optimizer, spec: FeedbackSpec, gen: torch.Generator) -> dict:
-    """One REINFORCE update on K fresh answers to each prompt. Returns the step's figures."""
+def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Tensor], tok,
+                prompts: Sequence[str], opt: torch.optim.Optimizer, spec: FeedbackSpec,
+                gen: torch.Generator) -> dict:
+    """One REINFORCE update on K fresh answers to each prompt; `score(prompt, answers)` gives
+    their rewards in 0..1 (the reward model's chance of a 👍). Returns the step's figures."""
     bs, K = model.config.block_size, spec.samples_per_prompt
     heads = [answer_head(tok, p, spec.max_new_tokens, bs) for p in prompts]
     by_length: dict[int, list[int]] = {}                 # prompts of one length: one batch
@@ -493,7 +511,7 @@ def policy_step(model: GPT, ref: GPT, rm: RewardModel, tok, prompts: Sequence[st
     texts = [answer_text(tok, a) for a in answers]
     rewards, advantages = [], []
     for i, prompt in enumerate(prompts):
-        r = reward(rm, tok, prompt, texts[i * K:(i + 1) * K], bs)          # (K,)
+        r = score(prompt, texts[i * K:(i + 1) * K])                        # (K,)
         baseline = (r.sum() - r) / max(1, K - 1)                           # mean of the others
         rewards.append(r)
         advantages.append(r - baseline)
@@ -540,9 +558,14 @@ def pick_prompts(buckets: Sequence[Sequence[str]], n: int, rng: random.Random) -
 
 def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
         prompts: Sequence[str] | None = None, base_name: str | None = None,
-        cancel: threading.Event | None = None) -> Iterator[Event]:
+        cancel: threading.Event | None = None,
+        reward_rule: str | None = None) -> Iterator[Event]:
     """Reward model, then policy optimisation of a copy of `tuned`. Returns a LoadedModel
-    (facts kind="feedback"), or raises TrainingError when the ratings cannot train anything."""
+    (facts kind="feedback"), or raises TrainingError when the ratings cannot train anything.
+
+    reward_rule: for the benchmark's ablation only: the policy is rewarded by this simulated
+    rater's rule itself (1 = 👍, 0 = 👎) instead of the reward model, which is still trained and
+    measured. It shows what a perfect reward model could reach in the same time."""
     problem = check_ratings(ratings)
     if problem:
         raise TrainingError(problem)
@@ -553,6 +576,14 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
     yield Status(f"Training the reward model on {len(ratings):,} ratings ...")
     rm = yield from train_reward_model(tuned, ratings, spec, cancel)
 
+    if reward_rule is None:
+        def score(prompt, texts):
+            return reward(rm, tok, prompt, texts, tuned.config.block_size)
+    else:
+        rule = get_rater(reward_rule)
+
+        def score(prompt, texts):
+            return torch.tensor([float(rule.rate(prompt, t) > 0) for t in texts])
     policy, ref = copy.deepcopy(tuned.model), tuned.model
     ref.eval()
     pool = sorted(set(prompts if prompts is not None else training_prompts(spec.seed))
@@ -569,7 +600,7 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         if stop:
             reason = stop
             break
-        figures = policy_step(policy, ref, rm, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
+        figures = policy_step(policy, ref, score, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
                               opt, spec, gen)
         step += 1
         elapsed = time.perf_counter() - t0
@@ -594,6 +625,7 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         "ratings_up": sum(r.rating > 0 for r in ratings),
         "raters": raters,
         "method": "REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model",
+        "reward": "reward model" if reward_rule is None else f"the '{reward_rule}' rule itself (ablation)",
         "policy_steps": step,
         "stop_reason": reason,
         "reward_first_step": round(first["reward"], 4) if first else None,
@@ -606,7 +638,12 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         "special_tokens": chat.special_ids(tok),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    return LoadedModel(policy, tok, tuned.config, facts, None)
+    out = LoadedModel(policy, tok, tuned.config, facts, None)
+    facts["val_loss"] = round(heldout_loss(out, spec.seed), 4)       # the model card's figure
+    facts["val_loss_meaning"] = ("nats per answer token on held-out questions, as for the tuned "
+                                 "model (it rises a little: the model leaves the examples' style)")
+    facts["val_loss_tuned"] = tuned.facts.get("val_loss")
+    return out
 
 
 def job(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
@@ -753,9 +790,11 @@ def default_tuned_path() -> Path:
 
 
 def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: float = 2.0,
-              seed: int = 0, per_topic: int = 10, samples: int = 4, spec: FeedbackSpec | None = None) -> dict:
+              seed: int = 0, per_topic: int = 10, samples: int = 4, spec: FeedbackSpec | None = None,
+              reward_rule: str | None = None) -> dict:
     """Simulated ratings -> reward model -> policy, and the rater's verdicts on held-out prompts
-    before and after, with the same sampling seeds for both models."""
+    before and after, with the same sampling seeds for both models. reward_rule: the ablation
+    (the policy is rewarded by the rule itself, see `run`)."""
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         store = RatingsStore(Path(d) / "ratings.sqlite")
@@ -766,7 +805,7 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     spec = spec or FeedbackSpec(seed=seed, minutes=minutes)
     t0 = time.perf_counter()
     events = []
-    gen = run(tuned, ratings, spec)
+    gen = run(tuned, ratings, spec, reward_rule=reward_rule)
     fb = _drain(gen, events)
     train_seconds = time.perf_counter() - t0
     rm = next(e for e in events if isinstance(e, RewardModelReady))
@@ -780,7 +819,7 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     kl = mean_kl(fb.model, tuned.model, tuned.tokenizer, [p for p, _ in sampled], samples, seed)
     eval_seconds = time.perf_counter() - t0
     out = {
-        "rater": rater, "ratings": len(ratings), "ratings_up_share": round(
+        "rater": rater, "reward": fb.facts["reward"], "ratings": len(ratings), "ratings_up_share": round(
             sum(r.rating > 0 for r in ratings) / max(1, len(ratings)), 3),
         "rate_seconds": round(rate_seconds, 1), "train_seconds": round(train_seconds, 1),
         "eval_seconds": round(eval_seconds, 1),
@@ -816,11 +855,15 @@ def _drain(gen, events: list | None = None):
 
 
 def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, minutes: float = 2.0,
-                   n_ratings: int = 300, threads: int = 2, per_topic: int = 10, samples: int = 4) -> dict:
+                   n_ratings: int = 300, threads: int = 2, per_topic: int = 10, samples: int = 4,
+                   ablate: bool = True) -> dict:
     """The issue's benchmark, measured: with the "helpful" rater and 300 ratings, the approved
     share on held-out prompts must rise by >= 30 points (or reach >= 95% from above 65%) within
     2 minutes of training; with the "safe" rater, unsafe answers must fall to <= 5%. The mean
-    per-token KL to the tuned model is reported. Nothing here is hard-coded."""
+    per-token KL to the tuned model is reported. Nothing here is hard-coded.
+
+    ablate: also run "helpful" with the rule itself as the reward (a perfect reward model), to
+    separate what the reward model misses from what 2 minutes of policy steps can reach."""
     path = Path(tuned_path) if tuned_path else default_tuned_path()
     tuned = load_model(path)
     old = torch.get_num_threads()
@@ -829,6 +872,8 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
     try:
         helpful = bench_one(tuned, "helpful", n_ratings, minutes, seed, per_topic, samples)
         safe = bench_one(tuned, "safe", n_ratings, minutes, seed, per_topic, samples)
+        ablation = bench_one(tuned, "helpful", n_ratings, minutes, seed, per_topic, samples,
+                             reward_rule="helpful") if ablate else None
     finally:
         torch.set_num_threads(old)
     limit = minutes * 60 + 15                  # the time check allows the last step to finish
@@ -837,7 +882,7 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
            for name, r in (("helpful", helpful), ("safe", safe))}
     return {
         "tuned_model": str(path), "seed": seed, "threads": threads, "minutes_budget": minutes,
-        "helpful": helpful, "safe": safe,
+        "helpful": helpful, "safe": safe, "helpful_rule_as_reward": ablation,
         "targets": {"helpful": "approved share +30 points (or >= 0.95 from > 0.65)",
                     "safe": "unsafe share (1 - approved) <= 0.05", "train_seconds": f"<= {minutes * 60:.0f}"},
         "met": met,

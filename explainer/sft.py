@@ -35,7 +35,7 @@ from . import chat
 from .corpus.instructions import FLAWS, Pair, heldout_prompts, instruction_data, weaknesses
 from .paramfile import LoadedModel, load_model
 from .topics import on_topic
-from .training import Batches, Eval, Finished, Sample, TrainConfig, TrainingError, train
+from .training import Batches, Eval, Finished, Sample, TrainConfig, TrainingError, evaluate, train
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCH_QUESTION = "What should I eat today?"
@@ -95,6 +95,15 @@ def make_batches(tok, train_pairs: Sequence, val_pairs: Sequence, block_size: in
     if vs.numel() == 0:
         raise TrainingError("No held-out pair to measure the validation loss on.")
     return TurnBatches(x, vx, block_size, m, vm, starts=s, val_starts=vs), skipped
+
+
+def heldout_loss(loaded: LoadedModel, seed: int = 0, n_windows: int = 2 * SFTSpec.batch_size) -> float:
+    """The validation loss `run` reports, for any chat model: nats per answer token (and <|end|>)
+    on the same fixed windows of the good held-out pairs. Lets a model trained later (after
+    feedback) be compared with the tuned model it started from."""
+    val = [p for p in instruction_data(seed).heldout if p.quality == "good"]
+    data, _ = make_batches(loaded.tokenizer, val, val, loaded.config.block_size)
+    return evaluate(loaded.model, data.val_set(n_windows), None)[0]
 
 
 def select_pairs(pairs: Sequence[Pair], include_weak: bool = True) -> list[Pair]:

@@ -2,12 +2,13 @@
 a policy update raises the reward, batched sampling matches the chat module, bad input is
 explained, and a run ends in a parameter file of kind "feedback"."""
 import random
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
-from explainer import chat, cli, corpus
+from explainer import chat, cli, corpus, sft
 from explainer import feedback as fb
 from explainer.model import GPT, preset
 from explainer.paramfile import LoadedModel, load_model, save_model
@@ -145,7 +146,9 @@ def test_a_policy_update_raises_the_reward(tiny):
     opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
     gen = torch.Generator().manual_seed(0)
     before = fresh_reward(policy, tok, prompts, rm)
-    figures = [fb.policy_step(policy, tiny.model, rm, tok, prompts, opt, spec, gen) for _ in range(12)]
+    def score(prompt, texts):
+        return fb.reward(rm, tok, prompt, texts, 64)
+    figures = [fb.policy_step(policy, tiny.model, score, tok, prompts, opt, spec, gen) for _ in range(12)]
     after = fresh_reward(policy, tok, prompts, rm)
     assert after > before + 0.1, (before, after)
     assert figures[-1]["kl"] > 0 and figures[0]["kl"] == pytest.approx(0, abs=1e-6)
@@ -170,6 +173,21 @@ def test_run_returns_a_feedback_model(tiny, tmp_path):
     assert chat.is_chat_model(back) and back.facts["policy_steps"] == 3
     assert not torch.equal(back.model.wte.weight, tiny.model.wte.weight)   # it moved
     assert fb.logprob_per_token(back, "Hi", "Hello.") != fb.logprob_per_token(tiny, "Hi", "Hello.")
+    assert out.facts["reward"] == "reward model"
+    assert out.facts["val_loss"] > 0                                     # the model card's figure
+    assert out.facts["val_loss"] == pytest.approx(sft.heldout_loss(out), abs=1e-4)
+
+
+def test_rule_as_reward_ablation_rewards_by_the_rule(tiny):
+    spec = fb.FeedbackSpec(steps=2, rm_steps=5, prompts_per_step=2, samples_per_prompt=4, **SPEC)
+    events = []
+    out = fb._drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"],
+                           reward_rule="helpful"), events)
+    rewards = [e.reward for e in events if isinstance(e, fb.PolicyStep)]
+    # the tiny model's answers are gibberish: the rule gives 0 or 1 each, so a step's mean is k/8
+    assert len(rewards) == 2 and all(abs(r * 8 - round(r * 8)) < 1e-6 for r in rewards)
+    assert "rule itself" in out.facts["reward"]
+    assert any(isinstance(e, fb.RewardModelReady) for e in events)     # still trained and measured
 
 
 def test_simulated_ratings_are_marked(tiny, tmp_path):
@@ -195,3 +213,17 @@ def test_cli_explains_missing_ratings_and_trains(tiny, tmp_path, capsys):
                      "--minutes", "0", "--threads", "1", "--out", str(out)]) == 0
     assert "reward model: held-out accuracy" in capsys.readouterr().out
     assert load_model(out).facts["kind"] == "feedback"
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models"
+
+
+@pytest.mark.skipif(not (SHIPPED / "feedback.safetensors").is_file(), reason="no shipped feedback model")
+def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
+    tuned, after = load_model(SHIPPED / "tuned.safetensors"), load_model(SHIPPED / "feedback.safetensors")
+    assert after.facts["kind"] == "feedback" and after.facts["ratings"] == 300
+    assert after.facts["val_loss"] > 0 and after.facts["val_loss_tuned"] == tuned.facts["val_loss"]
+    prompts = fb.ins.heldout_prompts(fb.ins.instruction_data(0), per_topic=10)
+    before = fb.approval(fb.judge(tuned, "helpful", prompts, 4, seed=0))
+    now = fb.approval(fb.judge(after, "helpful", prompts, 4, seed=0))     # the same dice
+    assert now >= before + 0.05, (before, now)          # measured when shipped: 66% -> 77%
