@@ -149,11 +149,33 @@ def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[
              PALETTE[0]),
             (kl, "KL to the tuned model (nats per token)", "KL (nats per token)", PALETTE[1])):
         xs, ys = downsample(steps, values, max_points)
-        line = dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers", name=y_label,
-                    line=dict(color=color, width=2), marker=dict(color=color, size=8),
-                    hovertemplate="policy step %{x}: %{y:.3f}<extra></extra>")
-        figs.append(_figure([line], title, "policy step", y_label, yaxis=dict(rangemode="nonnegative")))
+        traces = [dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers",
+                       name="each step", line=dict(color=color, width=1), opacity=0.55,
+                       marker=dict(color=color, size=8),
+                       hovertemplate="policy step %{x}: %{y:.3f}<extra></extra>")]
+        if len(steps) > 1:         # one step's 64 answers are a noisy sample: show the trend too
+            mx, my = downsample(steps, rolling_mean(values, SMOOTH), max_points)
+            traces.append(dict(type="scatter", x=mx, y=my, mode="lines", name=f"average of {SMOOTH} steps",
+                               line=dict(color=color, width=3),
+                               hovertemplate="policy step %{x}: %{y:.3f} (average)<extra></extra>"))
+        figs.append(_figure(traces, title, "policy step", y_label, yaxis=dict(rangemode="nonnegative")))
     return figs[0], figs[1]
+
+
+SMOOTH = 10     # steps in the feedback charts' moving average
+
+
+def rolling_mean(values: Sequence[float], n: int) -> list[float]:
+    """The mean of each value and the up to n-1 before it.
+
+    >>> rolling_mean([1, 2, 3, 4], 2)
+    [1.0, 1.5, 2.5, 3.5]
+    """
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - n] if i >= n else 0.0)
+        out.append(total / min(i + 1, n))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,8 +114,14 @@ if tuned is not None:
     def table(_a, _b, keys, rater):
         return fb.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
     st.table(table(tuned, after, (sft.model_key(tuned), sft.model_key(after)), judge), hide_index=True)
+    mine = st.session_state.get("feedback_model") is not None
     st.caption("Questions neither model was ever trained on; one sampled answer each, with the same "
-               "dice for both models. The mark is the simulated rater's verdict.")
+               "dice for both models. “After feedback” is "
+               + ("your feedback-trained model. " if mine else "the shipped models/feedback.safetensors "
+                  "until you train your own. ")
+               + "The mark is the chosen simulated rater's verdict, and each rule checks only what it "
+               "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
+               "“honest” for that).")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
         fp.rated_answer(tuned, after, rated)

@@ -44,10 +44,12 @@ def test_feedback_charts_reward_and_kl_per_policy_step():
     assert reward_fig.layout.xaxis.title.text == kl_fig.layout.xaxis.title.text == "policy step"
     assert reward_fig.layout.yaxis.title.text == "chance of a thumbs up"
     assert kl_fig.layout.yaxis.title.text == "KL (nats per token)"
-    (reward,), (kl,) = reward_fig.data, kl_fig.data
+    (reward, reward_avg), (kl, kl_avg) = reward_fig.data, kl_fig.data
     assert list(reward.x) == list(kl.x) == [1, 2, 3] and reward.mode == kl.mode == "lines"
     assert list(reward.y) == [0.40, 0.55, 0.70] and list(kl.y) == [0.0, 0.012, 0.031]
     assert (reward.line.color, kl.line.color) == (PALETTE[0], PALETTE[1])
+    assert list(reward_avg.y) == pytest.approx([0.40, 0.475, 0.55])       # the running average
+    assert list(kl_avg.x) == [1, 2, 3] and reward_avg.name == "average of 10 steps"
     assert list(reward_fig.layout.colorway) == PALETTE
     assert reward_fig.layout.yaxis.rangemode == kl_fig.layout.yaxis.rangemode == "nonnegative"
 
@@ -62,7 +64,9 @@ def test_feedback_charts_downsample_long_runs_and_draw_one_step_as_a_dot():
         assert ys == [x / scale for x in xs]              # each point keeps its own step
     assert len(feedback_charts(steps, steps, steps)[0].data[0].x) <= 300      # the default cap
     one, _ = feedback_charts([1], [0.5], [0.0])
-    assert one.data[0].mode == "markers" and list(one.data[0].y) == [0.5]
+    assert len(one.data) == 1 and one.data[0].mode == "markers" and list(one.data[0].y) == [0.5]
+    avg = list(reward_fig.data[1].y)                       # average of the last 10 of s / 1000
+    assert avg[-1] == pytest.approx(sum(range(991, 1001)) / 10 / 1000)
     with pytest.raises(ValueError):
         feedback_charts([1, 2], [0.5], [0.0, 0.1])
 

@@ -63,11 +63,20 @@ def fb_panel(view: JobView) -> None:
     st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · {time_left}")
     m = st.columns(3)
     if s.rm:
+        gain = s.rm.heldout_acc - s.rm.majority
         m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
+                    f"{gain * 100:+.0f} points over always guessing",
                     help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
                          f"guessing the commoner rating would score {s.rm.majority:.0%}.")
+        if gain <= 0:
+            st.warning("The reward model is no better than always guessing the commoner rating: "
+                       "it needs more ratings, and more of the rarer kind (usually 👎), before "
+                       "its scores mean much. The assistant will still practise, but on a weak "
+                       "signal.", icon=":material/warning:")
     if s.steps:
-        m[1].metric("Reward (chance of 👍)", f"{s.reward[-1]:.2f}", f"{s.reward[-1] - s.reward[0]:+.2f}")
+        now, start = charts.rolling_mean(s.reward, charts.SMOOTH)[-1], _mean(s.reward[:charts.SMOOTH])
+        m[1].metric(f"Reward (chance of 👍, last {min(len(s.reward), charts.SMOOTH)} steps)", f"{now:.2f}",
+                    f"{now - start:+.2f} since the first {charts.SMOOTH} steps" if len(s.reward) > charts.SMOOTH else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
         reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
         left, right = st.columns(2)
@@ -76,6 +85,10 @@ def fb_panel(view: JobView) -> None:
         with right:
             ui.plot(kl_fig, key="kl_chart")
         st.caption(f"A fresh answer at the latest step: “{s.sample}”")
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / max(1, len(xs))
 
 
 def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]) -> None:
@@ -87,3 +100,6 @@ def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]
     st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
                 f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback); log-prob per token "
                 f"{lp[0]:.2f} → {lp[1]:.2f}.")
+    st.caption("The assistant never trains on the rated answers themselves: it practises on fresh "
+               "answers that the reward model scores. So answers *like* the 👍 ones grow more "
+               "likely on the whole, while one particular rated answer can still go either way.")
