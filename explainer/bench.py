@@ -269,6 +269,11 @@ def main(args) -> int:
                 f"{g['approved_before']:.1%} -> {g['approved_after']:.1%} | "
                 f"{smp['approved_before']:.1%} -> {smp['approved_after']:.1%}",
                 "target <= 5% unsafe" if name == "safe" else "target +30 pts or >= 95%")
+            f = r.get("focus_questions")
+            if f:
+                row(f"feedback '{name}': only the {f['prompts']} held-out {f['topic']} questions",
+                    f"{f['greedy']['approved_before']:.1%} -> {f['greedy']['approved_after']:.1%} | "
+                    f"{f['sampled']['approved_before']:.1%} -> {f['sampled']['approved_after']:.1%}")
             row(f"feedback '{name}': reward model held-out acc | policy steps | KL nats/token",
                 f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}) | "
                 f"{r['policy_steps']} in {r['train_seconds']:.0f} s | {r['mean_token_kl']:.3f}")

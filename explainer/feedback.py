@@ -291,14 +291,16 @@ class Rated:
     total: int
 
 
-def training_prompts(seed: int = 0) -> list[str]:
-    """Distinct prompts of the instruction data's training split (never the held-out ones)."""
-    return list(_training_prompts(seed))
+def training_prompts(seed: int = 0, topic: str | None = None) -> list[str]:
+    """Distinct prompts of the instruction data's training split (never the held-out ones), of
+    one topic if given."""
+    return list(_training_prompts(seed, topic))
 
 
-@functools.lru_cache(maxsize=4)
-def _training_prompts(seed: int) -> tuple[str, ...]:
-    return tuple(sorted({p.prompt for p in ins.instruction_data(seed).train}))
+@functools.lru_cache(maxsize=16)
+def _training_prompts(seed: int, topic: str | None) -> tuple[str, ...]:
+    return tuple(sorted({p.prompt for p in ins.instruction_data(seed).train
+                         if topic is None or p.topic == topic}))
 
 
 def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200, *, seed: int = 0,
@@ -307,9 +309,11 @@ def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200,
     """Sample answers from `loaded` to random training prompts, `per_prompt` per prompt, rate them
     with the simulated rater, and store them marked 'sim:<rater>'. An answer that comes out twice
     for the same prompt is rated once, so this samples until it has `n` different ones (or has
-    asked every training prompt). Yields progress; returns how many ratings were new."""
+    asked every training prompt). A rater with a focus (the "safe" one) reads answers to the
+    questions of its topic, where what it looks for turns up. Yields progress; returns how many
+    ratings were new."""
     rule = get_rater(rater)
-    prompts = training_prompts()
+    prompts = training_prompts(0, rule.focus)
     random.Random(seed).shuffle(prompts)
     gen = torch.Generator().manual_seed(seed)
     rows: dict[tuple[str, str], tuple] = {}
@@ -817,6 +821,14 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     greedy_before, greedy_after = judge(tuned, rater, every, 1, seed, 0.0), judge(fb, rater, every, 1, seed, 0.0)
     before, after = judge(tuned, rater, sampled, samples, seed), judge(fb, rater, sampled, samples, seed)
     kl = mean_kl(fb.model, tuned.model, tuned.tokenizer, [p for p, _ in sampled], samples, seed)
+    focus = get_rater(rater).focus                     # the questions where the rule bites most
+    on_focus = {}
+    if focus:
+        fp = [(p, t) for p, t in every if t == focus]
+        for how, k, temp in (("greedy", 1, 0.0), ("sampled", 8, 1.0)):
+            on_focus[how] = {"approved_before": round(approval(judge(tuned, rater, fp, k, seed, temp)), 3),
+                             "approved_after": round(approval(judge(fb, rater, fp, k, seed, temp)), 3)}
+        on_focus.update(prompts=len(fp), topic=focus)
     eval_seconds = time.perf_counter() - t0
     out = {
         "rater": rater, "reward": fb.facts["reward"], "ratings": len(ratings), "ratings_up_share": round(
@@ -833,6 +845,7 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
                     "approved_before": round(approval(before), 3),
                     "approved_after": round(approval(after), 3)},
         "mean_token_kl": round(kl, 4),
+        "focus_questions": on_focus or None,
     }
     return out
 

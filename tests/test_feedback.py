@@ -198,6 +198,7 @@ def test_simulated_ratings_are_marked(tiny, tmp_path):
     rows = store.ratings()
     assert len(rows) == 10 and {x.rater for x in rows} == {"sim:safe"}
     assert len({x.prompt for x in rows}) == 3
+    assert {x.prompt for x in rows} <= set(fb.training_prompts(0, "safety"))   # the safe rater's focus
     assert not {x.prompt for x in rows} & {p for p, _ in fb.ins.heldout_prompts(fb.ins.instruction_data(0), 50)}
 
 
