@@ -45,15 +45,19 @@ CPU otherwise quiet): with 300 "helpful" ratings (74% 👍) the reward model is 
 held-out ratings (always guessing 👍 would be 68%); 2 minutes give ~130 policy steps, which move
 the approved share of sampled answers to held-out questions from 66% to 76% (KL 0.10 nats per
 token); the greedy answers the chat shows stay at ~85-86%. The same 2 minutes with the rule
-itself as the reward (the ablation `reward_rule="helpful"`, a perfect reward model) reach 83%
-sampled and 91% greedy: the issue's "+30 points, or 95%" is out of reach here, for two reasons
-that the ablation separates. The reward model learned from 300 ratings misses about half of the
+itself as the reward (the ablation `reward_rule="helpful"`, a perfect reward model) reach
+82-83% sampled and 91-94% greedy (two runs): the issue's "+30 points, or 95%" is out of reach
+here, for two reasons that the ablation separates. The reward model learned from 300 ratings misses about half of the
 off-topic answers (a linear head on a frozen trunk hardly sees whether an answer's topic matches
 the question's), and, even with a perfect reward, what is left are questions about things the
 tuned model never saw answered (held out by design), where it falls back on memorised answers to
 other questions; practice on the training questions does not teach those (300 steps with the
 rule as reward, 7 minutes: still 91% greedy, while the reward on training questions levels
 off at ~95% after 60 steps).
+
+With the "safe" rater (which reads answers to safety questions, where unsafe advice turns up),
+300 ratings hold ~16 unsafe answers; the reward model then spots them on held-out ratings, and 2
+minutes take the unsafe greedy answers to held-out safety questions from 19% to 0%.
 
 A job-friendly generator: `run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and
 Done events and returns a LoadedModel with facts kind="feedback".
