@@ -95,7 +95,7 @@ from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
 from .sft import heldout_loss
-from .training import TrainingError, progress_and_stop
+from .training import TrainingError, model_job, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
@@ -657,13 +657,7 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
 def job(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
         base_name: str | None = None):
     """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
-    ratings = list(ratings)
-
-    def fn(cancel: threading.Event):
-        loaded = yield from run(tuned, ratings, spec, base_name=base_name, cancel=cancel)
-        loaded.facts["name"] = f"feedback {time.strftime('%H:%M')}"
-        return loaded
-    return fn
+    return model_job(run, tuned, list(ratings), spec, name="feedback", base_name=base_name)
 
 
 def simulate_job(store_path: str, tuned: LoadedModel, rater: str, n: int = 200, seed: int = 0):

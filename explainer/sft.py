@@ -35,7 +35,8 @@ from . import chat
 from .corpus.instructions import FLAWS, Pair, heldout_prompts, instruction_data, weaknesses
 from .paramfile import LoadedModel, load_model
 from .topics import on_topic
-from .training import Batches, Eval, Finished, Sample, TrainConfig, TrainingError, evaluate, train
+from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, evaluate,
+                       model_job, train)
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCH_QUESTION = "What should I eat today?"
@@ -180,13 +181,7 @@ def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
 def job(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
         base_name: str | None = None):
     """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
-    pairs = list(pairs)
-
-    def fn(cancel: threading.Event):
-        loaded = yield from run(base, pairs, spec, base_name=base_name, cancel=cancel)
-        loaded.facts["name"] = f"tuned {time.strftime('%H:%M')}"
-        return loaded
-    return fn
+    return model_job(run, base, list(pairs), spec, name="tuned", base_name=base_name)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -289,3 +289,15 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
     done = Finished(step, reason, val_loss, val_bpb, time.perf_counter() - t0, step * tokens_per_step)
     yield done
     return done
+
+
+def model_job(run, *args, name: str, **kwargs):
+    """The generator function a JobManager runs for a phase whose `run(*args, cancel=..., **kwargs)`
+    generator returns a LoadedModel (instruction tuning, feedback): it passes the job's cancel
+    event and names the result "<name> HH:MM", the time it finished, for the model picker."""
+    def fn(cancel):
+        loaded = yield from run(*args, cancel=cancel, **kwargs)
+        loaded.facts["name"] = f"{name} {time.strftime('%H:%M')}"
+        return loaded
+    return fn
+

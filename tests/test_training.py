@@ -1,5 +1,6 @@
 """The training loop: events, learning, determinism, divergence, cancel, bits per byte."""
 import math
+import re
 import threading
 
 import pytest
@@ -100,3 +101,22 @@ def test_bits_per_byte_is_loss_over_bytes(setup):
 def test_too_short_text_is_a_clear_error(setup):
     with pytest.raises(TrainingError, match="too short"):
         Batches(torch.arange(10), torch.arange(100), 64)
+
+
+def test_model_job_passes_cancel_and_names_the_result():
+    from types import SimpleNamespace
+    from explainer.training import model_job
+
+    def run(x, *, cancel, scale):
+        yield x * scale
+        return SimpleNamespace(facts={"stopped": cancel.is_set()})
+
+    fn = model_job(run, 3, name="tuned", scale=2)
+    cancel = threading.Event()
+    gen = fn(cancel)
+    assert next(gen) == 6
+    cancel.set()
+    with pytest.raises(StopIteration) as done:
+        next(gen)
+    facts = done.value.value.facts
+    assert facts["stopped"] is True and re.fullmatch(r"tuned \d\d:\d\d", facts["name"])
