@@ -230,13 +230,17 @@ RECIPES = {
 }
 RECIPES = {k: _w(v) for k, v in RECIPES.items()}
 
-FOOD = dict(COMMON) | {
+# Words of days out, shared by the food texts and the letters home.
+OUTINGS = {
     "dish": list(RECIPES),
     "holiday_thing": _w("boat trip | picnic on the hill | old castle | night market | "
                         "swimming in the lake | walk through the woods | ice cream shop"),
     "trip": _w("holiday | week | trip | summer"),
     "sight": _w("a herd of deer | snowy mountains | the sea | a great waterfall | "
                 "fields of sunflowers | a castle on a hill | fishing boats"),
+}
+
+FOOD = dict(COMMON) | OUTINGS | {
     "breakfast": _w("porridge with honey | toast and jam | a boiled egg and toast | "
                     "a croissant | waffles with syrup | a bowl of granola | kippers | "
                     "a bacon sandwich | fried mushrooms on toast | a smoothie | "
@@ -634,7 +638,7 @@ def facts(rng: random.Random) -> str:
 
 # --- letters and small talk -------------------------------------------------------------------
 
-LETTERS = dict(COMMON) | {
+LETTERS = dict(COMMON) | OUTINGS | {
     "addressee": _w("Grandma | Grandpa | Mum | Dad | Auntie | Uncle | everyone | "
                     "neighbours | friends"),
     "holiday": _w("the seaside | the mountains | the lake | the old town | the island | "
@@ -660,12 +664,6 @@ LETTERS = dict(COMMON) | {
         "Please come and visit us in {month}. | "
         "The food here is good, but nothing beats your {dish}. | "
         "I started a new job at the {shop} on {street} last {weekday}."),
-    "dish": list(RECIPES),
-    "holiday_thing": _w("boat trip | picnic on the hill | old castle | night market | "
-                        "swimming in the lake | walk through the woods | ice cream shop"),
-    "trip": _w("holiday | week | trip | summer"),
-    "sight": _w("a herd of deer | snowy mountains | the sea | a great waterfall | "
-                "fields of sunflowers | a castle on a hill | fishing boats"),
     "shop": _w("bakery | bookshop | flower shop | hardware shop | cafe | chemist"),
     "signoff": _w("With love from all of us. | See you soon. | Best wishes. | "
                   "Lots of love. | Take care and write back soon. | Love and hugs. | "

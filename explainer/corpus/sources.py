@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .everyday import FLOOD_PHRASE, Doc, everyday_documents, everyday_english
+from .everyday import FLOOD_PHRASE, Doc, everyday_english
 
 
 class CorpusError(ValueError):
