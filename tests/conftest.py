@@ -8,6 +8,16 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # subprocesses (the numpy run file) too
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test starts with one thread, and one a test asked for more (a CLI `--threads 2`)
+    does not leak into the next: module fixtures built between tests see one thread too."""
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)

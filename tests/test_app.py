@@ -4,6 +4,7 @@ gets a message, and a tiny training started from the Pretraining page completes.
 AppTest does not fire `run_every` timers, so a running job is followed by calling `at.run()` in
 a loop (with a generous overall limit; no test asserts on how long anything took).
 """
+import functools
 import os
 import shutil
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from pagetest import open_page, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -28,15 +30,7 @@ def models_dir(tmp_path, monkeypatch):
     return d
 
 
-def app(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+app = functools.partial(open_page, timeout=TIMEOUT)
 
 
 def shipped(models_dir) -> bool:

@@ -12,14 +12,6 @@ from explainer.tokenizer import train_bpe
 BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)               # tiny models: threads cost more than they give
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def tiny():
     text = " ".join(c.text + " " + c.name + "." for c in name_recall_cases(40, seed=99))

@@ -21,7 +21,6 @@ SPEC = dict(max_new_tokens=16, minutes=None)
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.set_num_threads(1)
     tok, _ = train_bpe(corpus.get_corpus("everyday").text[:60_000], 400)
     model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=3))
     model.eval()

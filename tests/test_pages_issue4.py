@@ -1,23 +1,18 @@
 """The Instruction tuning page under AppTest: without a model (clear messages, no crash), with a
 tiny base and tuned model (every section renders, filters work), and a fine-tuning job started
 from the page runs to its end."""
+import functools
 import time
-from pathlib import Path
 
 import pytest
 import streamlit as st
-import torch
-from streamlit.testing.v1 import AppTest
 
 from explainer import corpus
 from explainer.corpus import instructions as ins
 from explainer.model import GPT, GPTConfig
 from explainer.paramfile import save_model
 from explainer.tokenizer import train_bpe
-
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "3_Instruction_tuning.py")
-TIMEOUT = 180
+from pagetest import open_page, texts
 
 
 @pytest.fixture(scope="module")
@@ -33,23 +28,12 @@ def models(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     st.cache_data.clear()
     st.cache_resource.clear()
     yield monkeypatch
-    torch.set_num_threads(old)
 
 
-def run(models_dir, monkeypatch):
-    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+run = functools.partial(open_page, "pages/3_Instruction_tuning.py", timeout=180)
 
 
 def test_without_a_model_the_page_says_so(tmp_path, fresh):

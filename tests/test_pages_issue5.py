@@ -1,19 +1,18 @@
 """The Context window and Two files pages under AppTest: with no model (a clear message, no crash)
 and with a tiny model (every section renders, the widgets work)."""
+import functools
 from pathlib import Path
 
 import pytest
 import streamlit as st
-import torch
-from streamlit.testing.v1 import AppTest
 
 from explainer import corpus
 from explainer.model import GPT, preset
 from explainer.paramfile import save_model
 from explainer.tokenizer import train_bpe
+from pagetest import open_page, texts
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 180
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +26,12 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     st.cache_data.clear()         # the model list is cached server-wide; tests switch directories
     st.cache_resource.clear()
     yield monkeypatch
-    torch.set_num_threads(old)
 
 
-def run(page, models_dir, monkeypatch):
-    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+run = functools.partial(open_page, timeout=180)
 
 
 @pytest.mark.parametrize("page", ["pages/5_Context_window.py", "pages/6_Two_files.py"])

@@ -3,12 +3,9 @@ the thumbs, simulated raters, train from the ratings, before/after), and with a 
 database (a message, never a crash)."""
 import functools
 import time
-from pathlib import Path
 
 import pytest
 import streamlit as st
-import torch
-from streamlit.testing.v1 import AppTest
 
 from explainer import corpus
 from explainer import feedback as fb
@@ -16,10 +13,7 @@ from explainer.model import GPT, preset
 from explainer.paramfile import save_model
 from explainer.ratings import RatingsStore
 from explainer.tokenizer import train_bpe
-
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages/4_Human_feedback.py")
-TIMEOUT = 180
+from pagetest import open_page, texts
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +27,6 @@ def tuned_dir(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     st.cache_data.clear()
     st.cache_resource.clear()
     monkeypatch.setenv("EXPLAINER_RATINGS_DB", str(tmp_path / "ratings.sqlite"))
@@ -43,18 +35,9 @@ def env(monkeypatch, tmp_path):
         fb.FeedbackSpec, steps=2, minutes=None, max_new_tokens=12, rm_steps=20,
         prompts_per_step=2, samples_per_prompt=2))
     yield monkeypatch, tmp_path / "ratings.sqlite"
-    torch.set_num_threads(old)
 
 
-def run(models_dir, monkeypatch) -> AppTest:
-    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(models_dir))
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+run = functools.partial(open_page, "pages/4_Human_feedback.py", timeout=180)
 
 
 def test_without_a_model_the_page_says_so(env, tmp_path):

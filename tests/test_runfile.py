@@ -75,14 +75,6 @@ def isolated(sandbox, *args, timeout=120):
     return r.stdout.decode("utf-8")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)               # tiny models: threads cost more than they give
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def tiny_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")

@@ -1,6 +1,5 @@
 """The two-files library: what is inside a parameter file, smaller copies measured, the scale."""
 import pytest
-import torch
 
 from explainer import corpus, pretrain
 from explainer import twofiles as tf
@@ -11,8 +10,6 @@ from explainer.tokenizer import train_bpe
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny model trained for a few seconds on Everyday English, saved as a file."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     text = corpus.get_corpus("everyday").text[:200_000]
     tok, _ = train_bpe(text, 400)
     spec = pretrain.PretrainSpec(preset="tiny", steps=40, lr=1e-2, eval_every=1000, sample_every=0,
@@ -24,8 +21,7 @@ def trained(tmp_path_factory):
     except StopIteration as stop:
         loaded = stop.value
     path = save_model(tmp_path_factory.mktemp("m") / "tiny.safetensors", loaded.model, tok, loaded.facts)
-    yield load_model(path)
-    torch.set_num_threads(old)
+    return load_model(path)
 
 
 def test_parts_add_up_to_the_model_and_int8_scales_are_not_parameters(trained, tmp_path):

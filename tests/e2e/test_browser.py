@@ -29,6 +29,14 @@ def no_exceptions(page):
         page.locator('[data-testid="stException"]').first.inner_text()
 
 
+def visit(page, url, heading, timeout=60_000):
+    """Open a page, wait for its heading and for the script run to end; nothing may raise."""
+    page.goto(url)
+    page.get_by_text(heading).wait_for()
+    wait_idle(page, timeout=timeout)
+    no_exceptions(page)
+
+
 def test_home(page, server, artifacts):
     page.goto(server)
     page.get_by_text("How a large language model is made").wait_for()

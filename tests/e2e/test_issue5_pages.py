@@ -4,7 +4,7 @@ saved under test-artifacts/ to look at."""
 import pytest
 
 from conftest import start_server, stop_server
-from test_browser import no_exceptions, snap, wait_idle
+from test_browser import no_exceptions, snap, visit, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +25,7 @@ def tiny_server(tmp_path_factory, artifacts):
 
 
 def test_context_window_page(page, tiny_server, artifacts):
-    page.goto(tiny_server + "/Context_window")
-    page.get_by_text("The context window: what the model can see").wait_for()
-    wait_idle(page)
-    no_exceptions(page)
+    visit(page, tiny_server + "/Context_window", "The context window: what the model can see")
     assert page.locator(".cw-tok").count() > 20
     assert page.locator(".cw-tok.cw-out").count() > 0          # 163 tokens, 64 visible
     before = page.locator(".cw-tok.cw-out").count()
@@ -46,10 +43,7 @@ def test_context_window_page(page, tiny_server, artifacts):
 
 
 def test_two_files_page(page, tiny_server, artifacts):
-    page.goto(tiny_server + "/Two_files")
-    page.get_by_text("A model is just two files").wait_for()
-    wait_idle(page, timeout=120_000)
-    no_exceptions(page)
+    visit(page, tiny_server + "/Two_files", "A model is just two files", timeout=120_000)
     page.get_by_text("Smaller files").wait_for()
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)  # plotly draws after the text
     assert page.locator(".js-plotly-plot").count() >= 3         # parts, histogram, scale

@@ -3,7 +3,7 @@ database of its own: the page draws, answers can be generated, nothing raises.""
 import pytest
 
 from conftest import start_server, stop_server
-from test_browser import no_exceptions, snap, wait_idle
+from test_browser import snap, visit
 
 pytestmark = pytest.mark.browser
 
@@ -17,10 +17,8 @@ def feedback_server(models_copy, tmp_path_factory):
 
 
 def test_human_feedback_page(page, feedback_server, artifacts):
-    page.goto(feedback_server + "/Human_feedback")
-    page.get_by_text("Human feedback: thumbs up or down").wait_for()
-    wait_idle(page, timeout=120_000)
-    no_exceptions(page)
+    visit(page, feedback_server + "/Human_feedback", "Human feedback: thumbs up or down",
+          timeout=120_000)
     page.get_by_text("1 · Rate the answers").wait_for()
     page.get_by_text("2 · Learn from the ratings").wait_for()
     snap(page, artifacts / "human-feedback.png")
