@@ -13,11 +13,7 @@ st.markdown(
     "and is simply gone, as if it had never been written. Slide the window below and watch the "
     "model forget the name it needs at the end of the story.")
 
-loaded = ui.active_model()
-if loaded is None:
-    st.info("No model yet. The shipped model appears here once models/base.safetensors exists, "
-            "or train your own on the Pretraining page.")
-    st.stop()
+loaded = ui.require_model()
 model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
 model_key = f"{loaded.path}:{id(model)}"
 

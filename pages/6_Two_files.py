@@ -17,11 +17,7 @@ st.markdown(
     "is a short program that knows how to multiply those numbers with your text to guess the "
     "next token. Put them side by side and you have a model that writes, on any computer.")
 
-loaded = ui.active_model()
-if loaded is None:
-    st.info("No model yet. The shipped model appears here once models/base.safetensors exists, "
-            "or train your own on the Pretraining page.")
-    st.stop()
+loaded = ui.require_model()
 key = (f"{Path(loaded.path).stem}-{int(os.path.getmtime(loaded.path))}" if loaded.path
        else f"session-{id(loaded.model)}")
 

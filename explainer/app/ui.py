@@ -131,6 +131,17 @@ def active_model():
         return None
 
 
+def require_model():
+    """The active model, or, if there is none yet, a message saying where one comes from and the
+    end of this page run (pages that show nothing without a model)."""
+    loaded = active_model()
+    if loaded is None:
+        st.info("No model yet. The shipped model appears here once models/base.safetensors "
+                "exists, or train your own on the Pretraining page.")
+        st.stop()
+    return loaded
+
+
 def shipped_tokenizer(corpus_title: str):
     """The vocabulary of a shipped model trained on this corpus, if there is one: a new run on
     the same text can start training at once instead of learning the same vocabulary again."""
