@@ -6,6 +6,7 @@ panels.run_panel, the job panels take the JobView that `ui.poll` hands them.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Callable, Sequence
 
 import streamlit as st
@@ -74,9 +75,10 @@ def fb_panel(view: JobView) -> None:
                        "its scores mean much. The assistant will still practise, but on a weak "
                        "signal.", icon=":material/warning:")
     if s.steps:
-        now, start = charts.rolling_mean(s.reward, charts.SMOOTH)[-1], _mean(s.reward[:charts.SMOOTH])
-        m[1].metric(f"Reward (chance of 👍, last {min(len(s.reward), charts.SMOOTH)} steps)", f"{now:.2f}",
-                    f"{now - start:+.2f} since the first {charts.SMOOTH} steps" if len(s.reward) > charts.SMOOTH else None)
+        n = charts.SMOOTH
+        now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
+        m[1].metric(f"Reward (chance of 👍, last {min(len(s.reward), n)} steps)", f"{now:.2f}",
+                    f"{now - start:+.2f} since the first {n} steps" if len(s.reward) > n else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
         reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
         left, right = st.columns(2)
@@ -85,10 +87,6 @@ def fb_panel(view: JobView) -> None:
         with right:
             ui.plot(kl_fig, key="kl_chart")
         st.caption(f"A fresh answer at the latest step: “{s.sample}”")
-
-
-def _mean(xs: Sequence[float]) -> float:
-    return sum(xs) / max(1, len(xs))
 
 
 def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]) -> None:
