@@ -352,6 +352,18 @@ def cmd_bench(args):
 # --------------------------------------------------------------------------------------------------
 # Parser
 
+def positive_int(text: str) -> int:
+    """argparse type for step counts: a whole number of at least 1 (0 steps would train nothing
+    and has no progress to show)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is too few: use at least 1")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,
@@ -364,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
     s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
     s.add_argument("--preset", default="small", choices=["tiny", "small", "medium"], help="model size")
-    s.add_argument("--steps", type=int, default=600, help="optimiser steps (the schedule length)")
+    s.add_argument("--steps", type=positive_int, default=600, help="optimiser steps (the schedule length)")
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=0, help="seed for weights and batch order")
     s.add_argument("--vocab-size", type=int, default=2048, help="BPE vocabulary size")
@@ -425,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sft", help="instruction tuning: teach a base model to answer, then stop")
     s.add_argument("--base", default="base", help="the model to start from (file, or a name in models/)")
     s.add_argument("--out", help="where to save the tuned model (.safetensors)")
-    s.add_argument("--steps", type=int, default=400, help="optimiser steps (the schedule length)")
+    s.add_argument("--steps", type=positive_int, default=400, help="optimiser steps (the schedule length)")
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=0, help="seed for the generated pairs and batch order")
     s.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
@@ -455,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="speed and quality figures, measured side by side")
     s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
     s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
-    s.add_argument("--steps", type=int, default=2000, help="steps for --text")
+    s.add_argument("--steps", type=positive_int, default=2000, help="steps for --text")
     s.add_argument("--seconds", type=float, default=None, help="or a time budget for --text")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],

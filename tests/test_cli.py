@@ -71,3 +71,14 @@ def test_bad_text_file_is_explained(tmp_path, capsys):
 def test_module_entry_point_prints_help():
     out = subprocess.run([sys.executable, "-m", "explainer", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "pretrain" in out.stdout and "bench" in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["pretrain", "--steps", "0"], ["sft", "--steps", "0"],
+                                  ["feedback", "--steps", "-1"], ["bench", "--steps", "many"]])
+def test_step_counts_below_one_are_refused_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --steps" in err and ("too few: use at least 1" in err or "not a whole number" in err)
+    assert "Traceback" not in err
