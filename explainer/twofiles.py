@@ -12,6 +12,7 @@ The two-file picture is Karpathy's ("Intro to Large Language Models", 2023: Llam
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -173,6 +174,14 @@ def bench_compression(loaded: LoadedModel, directory: str | Path | None = None) 
 
 # --------------------------------------------------------------------------------------------------
 # The run file and the scale
+
+
+def download_name(model_name: str, dtype: str) -> str:
+    """The file name a parameter-file download gets, and the name the run command uses, so the
+    command on the page works on the downloaded file as it is. Safe on every system (no spaces or
+    colons): download_name("feedback 17:05", "int8") -> 'feedback-17-05-int8.safetensors'."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model_name).strip("-.") or "model"
+    return f"{stem}-{dtype}.safetensors"
 
 
 def runfile_source() -> str:

@@ -79,7 +79,7 @@ cols = st.columns(3)
 for col, r in zip(cols, rows):
     p = files[r["dtype"]]
     col.download_button(f"Download {r['dtype']} ({tf.mb(r['bytes'])})", data=lambda p=p: p.read_bytes(),
-                        file_name=f"{loaded.name}-{r['dtype']}.safetensors", on_click="ignore",
+                        file_name=tf.download_name(loaded.name, r["dtype"]), on_click="ignore",
                         icon=":material/download:", key=f"tf_dl_{r['dtype']}")
 ui.explain(quantize_int8, tf.compression)
 
@@ -90,8 +90,10 @@ st.markdown(
     f"This is the whole program: **{n_lines} lines** of Python that need only numpy. It reads the "
     "parameter file (numbers, config and tokenizer all come from it), rebuilds the network, and "
     "writes text. With temperature 0 it gives exactly the tokens this app's model gives.")
-st.code(f"python run.py {loaded.name}.safetensors \"A flash flood watch will be in effect all\"",
-        language="bash")
+st.code(f"python run.py {tf.download_name(loaded.name, 'int8')} \"A flash flood watch will be in "
+        "effect all\"", language="bash")
+st.caption("Download run.py and any of the three parameter files above into one folder, then run "
+           "this (pip install numpy first). Any of the three files works: put its name in.")
 st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
                    on_click="ignore", icon=":material/download:", key="tf_dl_run")
 st.code(source, language="python", line_numbers=True)
@@ -102,7 +104,7 @@ st.markdown(
     "small; the parameter file grows enormously. Each step on the chart is 10 times bigger.")
 ui.plot(tf.scale_chart([(f"{loaded.name} (this model, fp32)", rows[0]["bytes"]),
                         (f"{loaded.name} (int8)", rows[2]["bytes"])]), key="tf_scale")
-st.caption("Red bars are published reference figures, not measured here: "
+st.caption("Orange bars are published reference figures, not measured here: "
            + "; ".join(r[3] for r in tf.REFERENCES) + ".")
 st.html(tf.two_files_html([
     (f"This model ({loaded.name})", f"{loaded.name}.safetensors", tf.mb(rows[0]["bytes"]), "run.py",

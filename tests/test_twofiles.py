@@ -80,3 +80,9 @@ def test_sizes_and_two_file_picture():
 def test_tokenizer_summary_leaves_out_the_token_list(trained):
     s = tf.tokenizer_summary(trained.tokenizer.to_metadata())
     assert s["kind"] == "bpe" and s["ordinary tokens stored"] == 396 and "<|endoftext|>" in s["special tokens"]
+
+
+def test_download_names_are_what_the_run_command_uses():
+    assert tf.download_name("base", "int8") == "base-int8.safetensors"
+    assert tf.download_name("feedback 17:05", "fp16") == "feedback-17-05-fp16.safetensors"
+    assert tf.download_name("../..", "fp32") == "model-fp32.safetensors"
