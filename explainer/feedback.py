@@ -103,9 +103,11 @@ MIN_EACH = 3              # at least this many thumbs up AND thumbs down
 
 
 # The policy loss as the page shows it (st.latex), and what its letters mean.
-FORMULA = (r"\mathcal{L}(\theta) = -\frac{1}{N}\sum_{i=1}^{N} A_i \sum_t \log\pi_\theta(y_{i,t}\mid "
-           r"x_i, y_{i,<t}) \;+\; \frac{\beta}{N}\sum_{i=1}^{N}\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,"
-           r"\pi_{\mathrm{tuned}}\big)_{i,t}, \qquad A_i = \frac{r_i - b_i}{\sigma}")
+# Three lines (KaTeX "aligned"), so it fits a narrow screen or a projector at large text.
+FORMULA = (r"\begin{aligned} \mathcal{L}(\theta) &= -\frac{1}{N}\sum_{i=1}^{N} A_i \sum_t "
+           r"\log\pi_\theta(y_{i,t}\mid x_i, y_{i,<t}) \\ &\quad + \frac{\beta}{N}\sum_{i=1}^{N}"
+           r"\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{tuned}}\big)_{i,t} \\ "
+           r"A_i &= \frac{r_i - b_i}{\sigma} \end{aligned}")
 FORMULA_LEGEND = (
     "x = a question, y = one of the K = 8 answers the model writes to it, N = all answers of the "
     "step. r = the reward model's chance of a 👍 for answer i; b = the average reward of the "

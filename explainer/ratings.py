@@ -88,7 +88,11 @@ class Counts:
 
     def text(self) -> str:
         """'12 (9 👍 · 3 👎)'."""
-        return f"{self.total:,} ({self.up:,} 👍 · {self.down:,} 👎)"
+        return f"{self.total:,} ({self.split()})"
+
+    def split(self) -> str:
+        """'9 👍 · 3 👎'."""
+        return f"{self.up:,} 👍 · {self.down:,} 👎"
 
 
 def default_path() -> Path:
@@ -277,6 +281,13 @@ class RatingsStore:
                 "rating = excluded.rating, rater = excluded.rater, updated = excluded.updated", clean)
             return conn.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] - before
         return self._do(write)
+
+    def withdraw(self, prompt: str, answer: str, model: str, session: str) -> bool:
+        """Take back this session's rating of one answer (a thumb clicked off again); True if
+        there was one. Only a person's own rating: the session is part of the key."""
+        return self._do(lambda conn: conn.execute(
+            "DELETE FROM ratings WHERE session = ? AND prompt = ? AND answer = ? AND model = ? "
+            "AND rater = ?", (session, prompt[:MAX_TEXT], answer[:MAX_TEXT], model, PERSON)).rowcount) > 0
 
     def delete_rater(self, rater: str) -> int:
         """Remove every rating of one simulated rater ('sim:helpful'); people's are kept."""

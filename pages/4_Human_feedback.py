@@ -17,6 +17,9 @@ st.markdown(
     "*reward model*, learns from those ratings to guess what people like; then the assistant "
     "practises on many questions and leans towards the answers the reward model scores high.")
 
+st.sidebar.caption("This page rates and improves the tuned assistant "
+                   "(models/tuned.safetensors, or the one you tuned on the Instruction tuning page), "
+                   "whichever model is picked above.")
 store = RatingsStore()
 active = ui.active_model()
 tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
@@ -34,8 +37,10 @@ def answers(_m, key, prompt, seed):
 
 
 def rate(prompt, answer, key):
-    value = st.session_state.get(key)
-    if value is not None:
+    value = st.session_state.get(key)                   # None: the thumb was clicked off again
+    if value is None:
+        db(store.withdraw, prompt, answer, tuned.name, ui.owner_id())
+    else:
         db(store.add, prompt, answer, 1 if value == 1 else -1, tuned.name, ui.owner_id())
 
 
@@ -62,11 +67,12 @@ for col, (label, kw) in zip(c, [("Your ratings", {"session": ui.owner_id()}),
                                 ("The whole class", {"rater": "person"}),
                                 ("Simulated raters", {"rater": "sim"})]):
     n = db(store.counts, **kw)
-    col.metric(label, n.text() if n else "—")
+    col.metric(label, f"{n.total:,}" if n else "—")       # the split below: a narrow column cuts
+    col.caption(n.split() if n else "the database cannot be read")  # long metric values
 if store.notice:                             # set once the file was opened (a damaged one moved)
     st.warning(store.notice, icon=":material/database:")
 
-st.subheader("Simulated raters, for demos that can't wait for 300 clicks")
+st.subheader("Simulated raters, for demos that can't wait for hundreds of clicks")
 name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
 st.markdown(f"**{name}:** {raters.RATERS[name].rule}")
 sim_busy = sim_view is not None and not sim_view.ended
@@ -122,6 +128,11 @@ if tuned is not None:
                + "The mark is the chosen simulated rater's verdict, and each rule checks only what it "
                "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
                "“honest” for that).")
+    st.info("**Watch for reward hacking.** The model learns whatever earns a 👍, not what the "
+            "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
+            "well-ended answer that makes little sense: read the answers, not only the marks. Real "
+            "labs use many different raters and keep checking the answers for the same reason.",
+            icon=":material/visibility:")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
         fp.rated_answer(tuned, after, rated)

@@ -59,8 +59,12 @@ def test_rate_with_the_thumbs(env, tuned_dir):
     at.feedback[1].set_value(0).run()                       # a double click
     rows = RatingsStore(db).ratings()
     assert [(r.rating, r.rater, r.model) for r in rows] == [(1, "person", "tuned"), (-1, "person", "tuned")]
-    assert at.metric[0].value == "2 (1 👍 · 1 👎)" and at.metric[1].value == "2 (1 👍 · 1 👎)"
+    assert at.metric[0].value == "2" and at.metric[1].value == "2"
+    assert texts(at.caption).count("1 👍 · 1 👎") == 2          # the split, of the person and the class
     assert "Only 2 ratings" in texts(at.info)
+    at.feedback[0].set_value(None).run()                    # clicked off again: taken back
+    assert [r.rating for r in RatingsStore(db).ratings()] == [-1]
+    assert at.metric[0].value == "1" and "0 👍 · 1 👎" in texts(at.caption)
     at.button[0].click().run()                               # four new answers
     assert len(at.feedback) == 4 and all(f.value is None for f in at.feedback)
     assert "helpful" in texts(at.markdown) and "👍 when the answer" in texts(at.markdown)

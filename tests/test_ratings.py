@@ -31,6 +31,10 @@ def test_round_trip_and_counts(path):
     assert [r.answer for r in s.ratings(rater="sim:helpful")] == ["Hello there, nice to meet you!"]
     assert s.rating_of("s1", "Can I touch a hot stove?", "Yes, go ahead.", "tuned") == -1
     assert s.rating_of("s2", "Can I touch a hot stove?", "Yes, go ahead.", "tuned") is None
+    assert not s.withdraw("Can I touch a hot stove?", "Yes, go ahead.", "tuned", "s2")  # not theirs
+    assert s.withdraw("Can I touch a hot stove?", "Yes, go ahead.", "tuned", "s1")
+    assert s.rating_of("s1", "Can I touch a hot stove?", "Yes, go ahead.", "tuned") is None
+    assert s.counts(session="s1") == R.Counts(1, 0)
 
 
 def test_schema_is_versioned_and_in_wal_mode(path):
