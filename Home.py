@@ -25,13 +25,26 @@ def stage_card(stage: journey.Stage, number: int | None) -> None:
             st.caption("Coming soon")
 
 
+# Four cards in a row with arrows between them; where that row is narrow (a projector at 1024
+# pixels with the sidebar open, large text, a tablet) the cards wrap two by two and the arrows go,
+# instead of breaking every word over three lines.
+st.html("""<style>
+.st-key-journey { container-type: inline-size; }
+@container (max-width: 920px) {
+  .st-key-journey [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 1rem; }
+  .st-key-journey [data-testid="stColumn"] { flex: 1 1 calc(50% - 1rem) !important; min-width: 0; }
+  .st-key-journey [data-testid="stColumn"]:has(.journey-arrow) { display: none; }
+}
+</style>""")
 st.subheader("The journey")
-cols = st.columns([4, 1, 4, 1, 4, 1, 4], vertical_alignment="center")
-for i, stage in enumerate(journey.ROAD):
-    with cols[2 * i]:
-        stage_card(stage, i + 1)
-    if i < len(journey.ROAD) - 1:
-        cols[2 * i + 1].markdown("## :material/arrow_forward:", text_alignment="center")
+with st.container(key="journey"):
+    cols = st.columns([4, 1, 4, 1, 4, 1, 4], vertical_alignment="center")
+    for i, stage in enumerate(journey.ROAD):
+        with cols[2 * i]:
+            stage_card(stage, i + 1)
+        if i < len(journey.ROAD) - 1:
+            cols[2 * i + 1].html('<div class="journey-arrow" style="text-align:center; font-size:2rem">'
+                                 '&rarr;</div>')
 
 st.markdown("**Along the way**")
 side = st.columns(2)
@@ -59,5 +72,8 @@ if rows:
 for m in models:
     if m.error:
         st.warning(f"{m.name}: {m.error}")
+st.caption("Validation loss: how surprised a model is by text it never trained on (lower is "
+           "better). A pretrained model is measured on every word of new text, a tuned one only on "
+           "the answers to new questions, so compare the numbers within one kind, not across.")
 st.caption("Pick the model every page uses in the sidebar. Presentation mode (sidebar) makes "
            "everything larger for a projector.")

@@ -28,12 +28,14 @@ tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
 st.header("1 · The examples it learns from")
 s = data.stats
 c = st.columns(4)
-c[0].metric("Question/answer pairs", f"{s['pairs']:,}")
+c[0].metric("Q/A pairs", f"{s['pairs']:,}", help="Question/answer pairs to train on.")
 c[1].metric("Topics", len(s["topics"]))
-c[2].metric("Deliberately weaker answers", f"{s['weak_share']:.0%}",
-            help="Curt, off topic, wrong or unsafe, and labelled so: real data is never perfect. "
-                 "The human-feedback step later teaches the model to avoid them.")
-c[3].metric("Held-out questions (never trained on)", f"{len({p.prompt for p in data.heldout}):,}")
+c[2].metric("Weaker answers", f"{s['weak_share']:.0%}",
+            help="Deliberately curt, off topic, wrong or unsafe, and labelled so: real data is never "
+                 "perfect. The human-feedback step later teaches the model to avoid them.")
+c[3].metric("Held-out questions", f"{len({p.prompt for p in data.heldout}):,}",
+            help="Questions the model never trains on: they test whether it learned to answer, "
+                 "or only memorised.")
 f1, f2 = st.columns(2)
 topic = f1.selectbox("Topic", ["all", *ins.TOPICS], format_func=lambda t: ins.TOPIC_TITLES.get(t, "All topics"))
 label = f2.selectbox("Label", ["all", "good", *ins.FLAWS], format_func=lambda q: q.replace("_", " "))
@@ -128,10 +130,14 @@ else:
     prompts = tuple(ins.heldout_prompts(data, per_topic=1))
     rows = ask(base, tuned, (key(base), key(tuned)), prompts)
     st.table(sft.table(rows), border="horizontal", hide_index=True)
+    st.caption("⏹ = the model stopped by itself with <|end|>. The base model was never shown the "
+               "question/answer format: it just continues the text, so its part often starts in the "
+               "middle of a word and runs on.")
     for which in ("base", "tuned"):
         sc = sft.scores(rows, which)
         if sc["n"]:
             st.caption(f"{which.title()} model: {sc['end_share']:.0%} of answers end with <|end|>, "
-                       f"{sc['on_topic_share']:.0%} stay on the question's topic (keyword check).")
+                       f"{sc['on_topic_share']:.0%} stay on the question's topic (a keyword check: it "
+                       "counts shared topic words, not whether the answer is true or sensible).")
 
 ui.explain(chat.encode_pair, sft.TurnBatches.sample, sft.run, ins.weaknesses)

@@ -25,7 +25,7 @@ ROAD = [
     Stage("tokens", "Tokens", ":material/token:", "Text becomes numbers: pieces of words, each with an ID."),
     Stage("pretraining", "Pretraining", ":material/menu_book:", "A network reads a pile of text and learns to guess the next token."),
     Stage("instructiontuning", "Instruction tuning", ":material/chat:", "Examples of questions and answers turn the text-continuer into an assistant."),
-    Stage("humanfeedback", "Human feedback", ":material/thumb_up:", "People prefer one answer over another; the model learns what they like."),
+    Stage("humanfeedback", "Human feedback", ":material/thumb_up:", "People give its answers a thumbs up or down; the model learns what they like."),
 ]
 SIDE = [
     Stage("contextwindow", "Context window", ":material/visibility:", "What the model can see at once, and what falls out of view."),

@@ -55,7 +55,9 @@ def list_models(directory: Path | None = None) -> list[ModelInfo]:
                        if not name.endswith(".scale"))
         out.append(ModelInfo(path.stem, str(path), meta["config"], meta["facts"], n_params,
                              int(meta["config"].get("vocab_size", 0))))
-    return sorted(out, key=lambda m: (m.error is not None, not m.shipped, m.name != "base", m.name))
+    stage = {"tuned": 1, "feedback": 2}                 # the journey's order: base, tuned, feedback
+    return sorted(out, key=lambda m: (m.error is not None, not m.shipped, m.name != "base",
+                                      stage.get(m.facts.get("kind"), 0), m.name))
 
 
 def _prod(shape) -> int:
