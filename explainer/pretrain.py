@@ -42,6 +42,7 @@ class PretrainSpec:
     lr: float = 3e-3
     eval_every: int = 50
     sample_every: int = 100
+    sample_seconds: float = 15.0     # also a sample after this long: early progress is visible
     rank_every: int = 25
 
 
@@ -101,7 +102,7 @@ def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer 
     model = GPT(cfg)
     tc = TrainConfig(steps=spec.steps, minutes=spec.minutes, batch_size=spec.batch_size,
                      lr=spec.lr, eval_every=spec.eval_every, sample_every=spec.sample_every,
-                     rank_every=spec.rank_every, seed=spec.seed)
+                     sample_seconds=spec.sample_seconds, rank_every=spec.rank_every, seed=spec.seed)
     finished: Finished = yield from train(model, data, tc, tokenizer=tokenizer,
                                           watch_prompts=watch_prompts, candidates=candidates,
                                           cancel=cancel)

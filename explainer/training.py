@@ -46,6 +46,11 @@ class TrainConfig:
     eval_every: int = 50         # steps between validation losses (and ranking snapshots)
     eval_batches: int = 4        # validation set = eval_batches x batch_size fixed windows
     sample_every: int = 200      # steps between sample texts (0 = never)
+    sample_seconds: float = 15.0 # ...or this many seconds since the last one, whichever comes
+                                 # first: a slow run shows its writing improve early (0 = steps only)
+    sample_spread: float = 0.2   # ...but later on, wait this share of the time trained so far:
+                                 # often early, when the writing changes fastest, then ever rarer
+    max_samples: int = 30        # and never more than this many timed samples in one run
     sample_tokens: int = 48
     rank_every: int = 25         # steps between next-word ranking snapshots
     seed: int = 0                # batch order; the model's init seed lives in GPTConfig
@@ -169,6 +174,20 @@ def progress_and_stop(step: int, steps: int, elapsed: float, budget: float | Non
     return progress, None
 
 
+def sample_due(since_last: float, elapsed: float, timed_so_far: int, cfg: TrainConfig) -> bool:
+    """Whether to write a sample now because of time rather than the step count: once
+    cfg.sample_seconds have passed since the last sample, or cfg.sample_spread x the time trained
+    so far if that is longer, and never more than cfg.max_samples such samples.
+
+    With the defaults (15 s, 0.2, 30) samples come every 15 s for the first 75 s, then each gap is
+    1.2 times the one before: 10 timed samples in a 4-minute run, 21 in 45 minutes. So
+    sample_due(16.0, 60.0, 3, cfg) is True and sample_due(16.0, 600.0, 3, cfg) is False.
+    """
+    if not cfg.sample_seconds or timed_so_far >= cfg.max_samples:
+        return False
+    return since_last >= max(cfg.sample_seconds, cfg.sample_spread * elapsed)
+
+
 def make_optimizer(model: GPT, cfg: TrainConfig) -> torch.optim.AdamW:
     # weight decay on matrices (embeddings, linear weights) only; never on biases and norms
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -242,6 +261,7 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
     t0 = time.perf_counter()
     train_time = 0.0        # time spent in optimiser steps only: an honest tokens/s
     step, reason = 0, "done"
+    last_sample, timed_samples, sampled_at = t0, 0, 0     # when, how many by time, at which step
     while True:
         progress, stop = progress_and_stop(step, cfg.steps, time.perf_counter() - t0, budget, cancel)
         if stop:
@@ -275,15 +295,18 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
             yield Eval(step, val_loss, val_bpb)
         if cfg.rank_every and step % cfg.rank_every == 0:
             yield from snapshots(step)
-        if cfg.sample_every and step % cfg.sample_every == 0:
+        timed = sample_due(time.perf_counter() - last_sample, elapsed, timed_samples, cfg)
+        if cfg.sample_every and (step % cfg.sample_every == 0 or timed):
+            timed_samples += step % cfg.sample_every != 0
             yield from sample(step)
+            last_sample, sampled_at = time.perf_counter(), step
 
     if step % cfg.eval_every or step == 0:
         val_loss, val_bpb = evaluate(model, val_set, byte_len)
         yield Eval(step, val_loss, val_bpb)
     if step % max(cfg.rank_every, 1):
         yield from snapshots(step)
-    if cfg.sample_every and step % cfg.sample_every:
+    if cfg.sample_every and sampled_at != step:
         yield from sample(step)
     model.eval()
     done = Finished(step, reason, val_loss, val_bpb, time.perf_counter() - t0, step * tokens_per_step)

@@ -10,7 +10,7 @@ from explainer.model import GPT, preset
 from explainer.pretrain import encode_documents
 from explainer.tokenizer import char_tokenizer
 from explainer.training import (Batches, Eval, Finished, RankSnapshot, Sample, Started, Step,
-                                TrainConfig, TrainingError, evaluate, lr_at, train,
+                                TrainConfig, TrainingError, evaluate, lr_at, sample_due, train,
                                 token_byte_lengths)
 
 TEXT = "\n\n".join(f"Story {i}. The cat sat on the mat and the dog ran in the park." for i in range(300))
@@ -26,6 +26,7 @@ def setup():
 def run(setup, steps=60, seed=0, **kw):
     tok, data = setup
     m = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=seed))
+    kw.setdefault("sample_seconds", 0)      # samples by step count only, unless a test asks
     cfg = TrainConfig(steps=steps, batch_size=8, eval_every=20, sample_every=30, rank_every=20,
                       seed=seed, **kw)
     events = list(train(m, data, cfg, tokenizer=tok, watch_prompts=["The cat sat on the"],
@@ -120,3 +121,42 @@ def test_model_job_passes_cancel_and_names_the_result():
         next(gen)
     facts = done.value.value.facts
     assert facts["stopped"] is True and re.fullmatch(r"tuned \d\d:\d\d", facts["name"])
+
+
+def test_timed_samples_come_between_checkpoints_one_per_step_at_most(setup):
+    # sample_seconds tiny and no real cap: every step is "due", so every step gets one sample
+    _, ev = run(setup, 40, sample_seconds=1e-9, sample_spread=0, max_samples=10**6)
+    assert [e.step for e in ev if isinstance(e, Sample)] == list(range(0, 41))
+
+
+def test_timed_samples_are_bounded(setup):
+    _, ev = run(setup, 40, sample_seconds=1e-9, sample_spread=0, max_samples=3)
+    steps = [e.step for e in ev if isinstance(e, Sample)]
+    timed = [s for s in steps if s % 30]                   # 0, 30 and the last step: by the count
+    assert 1 <= len(timed) <= 3 + 1 and steps == sorted(set(steps))   # + the final sample (40)
+    assert {0, 30, 40} <= set(steps)
+
+
+def test_sample_due_every_few_seconds_then_ever_rarer():
+    cfg = TrainConfig(sample_seconds=15, sample_spread=0.2, max_samples=30)
+    assert not sample_due(14.0, 30.0, 0, cfg) and sample_due(15.0, 30.0, 0, cfg)
+    assert not sample_due(100.0, 600.0, 0, cfg) and sample_due(120.0, 600.0, 0, cfg)  # 0.2 x 600
+    assert not sample_due(1e6, 240.0, 30, cfg)                       # the cap
+    assert not sample_due(1e6, 240.0, 0, TrainConfig(sample_seconds=0))
+
+
+@pytest.mark.parametrize("minutes", [1, 4, 45, 600])
+def test_timed_samples_stay_few_however_long_the_run(minutes):
+    """Simulated clock: a step every 0.12 s for `minutes`; gaps never exceed max(15 s, 20% of the
+    time so far) by more than a step, and their number stays under the cap."""
+    cfg = TrainConfig()
+    last, times = 0.0, []
+    for i in range(1, int(minutes * 60 / 0.12) + 1):
+        now = i * 0.12
+        if sample_due(now - last, now, len(times), cfg):
+            last = now
+            times.append(now)
+    gaps = [b - a for a, b in zip([0.0] + times, times)]
+    assert len(times) <= cfg.max_samples
+    assert all(g <= max(cfg.sample_seconds, cfg.sample_spread * t) + 0.13 for g, t in zip(gaps, times))
+    assert times[0] == pytest.approx(cfg.sample_seconds, abs=0.13)          # the first after 15 s

@@ -68,7 +68,7 @@ def known_tokenizer(text: str) -> Tokenizer | None:
 
 def cadence(steps: int) -> dict:
     """How often to evaluate, rank and sample so a run of any length shows ~20 validation points,
-    ~40 ranking snapshots and ~6 samples.
+    ~40 ranking snapshots and ~6 samples by steps (training.sample_due adds some by time).
 
     >>> cadence(600)
     {'eval_every': 30, 'rank_every': 15, 'sample_every': 100}
