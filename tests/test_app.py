@@ -63,7 +63,7 @@ def test_tokens_default_text_three_tokenizers(models_dir):
     assert at.text_area(key="tok_text").value == "What should I eat today?"
     assert at.toggle(key="tok_ws") is not None
     md = texts(at.markdown)
-    assert "GPT-4's cl100k_base" in md and "Characters (one token each)" in md
+    assert "GPT-4's cl100k_base" in md and "Characters (one token each; an unknown one becomes its bytes)" in md
     assert "characters per token" in md
     from explainer.tokenizer import cl100k
     ids = cl100k().encode("What should I eat today?")
@@ -229,7 +229,32 @@ def test_summarize_events_in_order():
     s = summarize(events)
     assert s.train_loss == ([1, 2], [7.5, 7.2]) and s.val_loss == ([0], [7.6])
     assert s.candidate_steps == [0, 2] and s.candidate_probs == {"night": [0.001, 0.2]}
-    assert s.samples == [(0, "gibberish")] and s.finished.reason == "cancelled" and s.progress == 1.0
+    assert s.samples == [(0, "gibberish")] and s.finished.reason == "cancelled"
+    assert s.progress == 0.02                                  # stopped: the share it reached
+    assert summarize(events[:-1] + [Finished(2, "done", 7.0, 2.9, 0.9, 4096)]).progress == 1.0
+
+
+def test_sidebar_names_a_half_trained_session_model():
+    from explainer.app.ui import session_label
+    spec = {"steps": 2000}
+    assert session_label({"kind": "base", "preset": "tiny", "steps": 327, "spec": spec}) == \
+        "your model from this session (tiny, stopped at step 327 of 2,000)"
+    assert session_label({"kind": "base", "preset": "small", "steps": 2000, "spec": spec}) == \
+        "your model from this session (small, 2,000 steps)"
+    assert session_label({"kind": "tuned"}) == "your tuned model from this session"
+
+
+def test_models_are_listed_in_the_journey_order(tmp_path):
+    from explainer.app.models import list_models
+    from explainer.model import GPT, preset
+    from explainer.paramfile import save_model
+    from explainer.pretrain import learn_tokenizer
+
+    tok = learn_tokenizer("hello world, hello there. " * 200)
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab))
+    for name, kind in (("feedback", "feedback"), ("tuned", "tuned"), ("base", "base"), ("aaa", "base")):
+        save_model(tmp_path / f"{name}.safetensors", model, tok, {"kind": kind})
+    assert [m.name for m in list_models(tmp_path)] == ["base", "aaa", "tuned", "feedback"]
 
 
 def test_learn_vocabulary_fits_small_texts():
@@ -335,3 +360,53 @@ def test_training_on_pasted_text():
     assert not at.error, texts(at.error)
     assert "tiny on pasted text, 50 steps" in texts(at.caption)
     assert "Trained on:** pasted text" in texts(at.sidebar.markdown)
+
+
+def test_a_stopped_training_says_stopped_and_shows_how_far_it_got():
+    """Stop at step `k` of `total`: the bar is filled k/total and says "stopped", not "done".
+    The step-0 sample's half letters and control codes show as "�", and a caption explains it."""
+    from explainer.app import ui
+    from explainer.training import Finished, Sample, Started, Step
+
+    total, k = 2000, 327
+
+    def stoppable(cancel):
+        yield Started(total, 1000, 4096, None)
+        yield Sample(0, "gib\x1cber\ufffdi\x7fsh")
+        for i in range(1, k + 1):
+            yield Step(i, 5.0, 1e-3, 1000.0, i * 4096, i * 0.1, (total - i) * 0.1, i / total)
+        cancel.wait(120)                        # running, until the page's Stop button is pressed
+        yield Finished(k, "cancelled", 5.0, 2.0, k * 0.1, k * 4096)
+
+    jm = ui.get_job_manager()
+    job = jm.submit("someone", "a run to stop", stoppable)
+    while (view := jm.get(job)).n_events < k + 2 and not view.ended:
+        time.sleep(0.1)
+    at = AppTest.from_file(str(ROOT / "pages/2_Pretraining.py"), default_timeout=TIMEOUT)
+    at.query_params["job"] = job
+    at.run()
+    bar = at.get("progress")[0].proto
+    assert "left" in bar.text and "done" not in bar.text
+    assert "What is “\ufffd”?" in texts(at.caption)
+    assert "gib\ufffdber\ufffdi\ufffdsh" in texts(at.markdown) and "\x7f" not in texts(at.markdown)
+    at.button(key="pt_stop").click().run()
+    assert jm.wait(job, 60).state == "cancelled"
+    at.run()
+    assert not at.exception
+    assert f"You stopped the training at step {k:,}." in texts(at.warning)
+    bar = at.get("progress")[0].proto
+    assert bar.text == f"Step {k:,} of {total:,} · stopped"
+    assert bar.value == int(k / total * 100)                  # not a full bar
+
+
+def test_progress_line_for_each_way_a_run_ends():
+    from types import SimpleNamespace as NS
+
+    from explainer.app.panels import progress_line
+    s = NS(total_steps=200, step=50, progress=0.25, eta=30.0, finished=None)
+    assert progress_line("running", s) == (0.25, "Step 50 of 200 · about 30 s left")
+    assert progress_line("failed", s) == (0.25, "Step 50 of 200 · stopped by a problem")
+    s.finished, s.progress = NS(reason="cancelled"), 1.0          # summarize() fills the bar on Finished
+    assert progress_line("cancelled", s) == (0.25, "Step 50 of 200 · stopped")
+    s.step, s.finished = 200, NS(reason="done")
+    assert progress_line("done", s) == (1.0, "Step 200 of 200 · done")

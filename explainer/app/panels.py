@@ -3,6 +3,8 @@ or two library functions and draws. Kept here so the pages stay short.
 """
 from __future__ import annotations
 
+import unicodedata
+
 import streamlit as st
 
 from .. import charts, pretrain
@@ -45,7 +47,7 @@ def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
         name = "This app's BPE" if model_tok.kind == "bpe" else "The active model's tokenizer"
         out.append((f"{name} ({model_tok.n_vocab:,} tokens)", model_tok))
     out += [(f"GPT-4's cl100k_base ({gpt4_tok().n_vocab:,} tokens)", gpt4_tok()),
-            ("Characters (one token each)", char_tok())]
+            ("Characters (one token each; an unknown one becomes its bytes)", char_tok())]
     return out
 
 
@@ -187,8 +189,8 @@ def run_panel(view: JobView) -> None:
         if not view.ended:
             st.info(s.status or "Starting ...", icon=":material/hourglass_top:")
         return
-    eta = "done" if view.ended else f"about {charts.eta_text(s.eta)} left"
-    st.progress(min(1.0, s.progress), text=f"Step {s.step:,} of {s.total_steps:,} · {eta}")
+    fraction, line = progress_line(view.state, s)
+    st.progress(fraction, text=line)
     m = st.columns(4)
     m[0].metric("Training loss", f"{s.train_loss[1][-1]:.3f}" if s.train_loss[1] else "…")
     m[1].metric("Validation loss", f"{s.val_loss[1][-1]:.3f}" if s.val_loss[1] else "…")
@@ -198,19 +200,53 @@ def run_panel(view: JobView) -> None:
     with left:
         ui.plot(charts.loss_chart(*s.train_loss, *s.val_loss), key="loss_chart")
     with right:
-        st.markdown("**What the model writes at each checkpoint**")
+        st.markdown("**What the model writes as it learns**")
         shown = s.samples if len(s.samples) <= 6 else s.samples[:1] + s.samples[-5:]   # keep step 0
         for step, text in shown:
             st.markdown(f"*step {step:,}:* {_quote(text)}")
+        if any(BROKEN in _readable(text) for _, text in shown):
+            st.caption(BROKEN_NOTE)
     if s.ranking is not None:
         ranking_view(s.ranking, f"after step {s.ranking_step:,}", key="live_bars")
         if len(s.candidate_steps) > 1 and s.candidate_probs:
             ui.plot(charts.candidates_chart(s.candidate_steps, s.candidate_probs), key="cand_chart")
 
 
+def progress_line(state: str, s) -> tuple[float, str]:
+    """The progress bar's fill (0..1) and its line for a job in `state` with RunSummary `s`.
+
+    A run that was stopped or failed shows how far it really got, not a full bar:
+    ("cancelled", step 327 of 2,000) -> (0.1635, "Step 327 of 2,000 · stopped").
+    """
+    total = max(s.total_steps or 1, 1)
+    if state == "running" or state == "queued":
+        return min(1.0, s.progress), f"Step {s.step:,} of {total:,} · about {charts.eta_text(s.eta)} left"
+    finished = getattr(s.finished, "reason", None)
+    if state == "done" and finished in (None, "done", "time"):
+        return 1.0, f"Step {s.step:,} of {total:,} · done"
+    word = "stopped by a problem" if state == "failed" else "stopped"
+    return min(1.0, s.step / total), f"Step {s.step:,} of {total:,} · {word}"
+
+
+BROKEN = "\ufffd"     # U+FFFD, the replacement character
+BROKEN_NOTE = (f"What is “{BROKEN}”? The model writes in small pieces called bytes, and some "
+               "letters (like é, or an emoji) need two to four of them. When it writes only some "
+               f"of a letter's pieces, or a code that is not a letter at all, your screen shows {BROKEN}. "
+               "As it learns, it stops doing that.")
+
+
+def _readable(text: str) -> str:
+    """Model text with every character a screen cannot draw (control codes, unassigned or private
+    code points) shown as U+FFFD, like the half letters the decoder already shows that way; line
+    breaks and tabs become spaces. "a\x01b\nc" -> "a\ufffdb c"."""
+    text = "".join(BROKEN if c not in "\n\t\r" and unicodedata.category(c) in ("Cc", "Cn", "Co", "Cs")
+                   else c for c in text)
+    return " ".join(text.split())
+
+
 def _escape(text: str) -> str:
     """Model text shown as plain text inside markdown (no accidental bold, code or links)."""
-    text = " ".join(text.split())
+    text = _readable(text)
     for c in "\\*_`[]<>#|$~":
         text = text.replace(c, "\\" + c)
     return text

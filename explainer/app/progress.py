@@ -68,5 +68,7 @@ def summarize(events: Sequence[Any]) -> RunSummary:
                 s.candidate_probs.setdefault(c.word, []).append(c.prob)
                 s.candidate_ranks.setdefault(c.word, []).append(c.rank)
         elif kind == "Finished":
-            s.finished, s.progress, s.eta = ev, 1.0, 0.0
+            s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
+            if ev.reason in ("done", "time"):
+                s.progress = 1.0
     return s

@@ -115,6 +115,18 @@ def set_session_model(loaded, job_id: str | None = None) -> None:
     st.session_state.adopted_job = job_id
 
 
+def session_label(facts: dict) -> str:
+    """How the sidebar names this session's model, so a half-trained one is seen as such:
+    'your model from this session (tiny, stopped at step 327 of 2,000)'."""
+    what = {"tuned": "your tuned model", "feedback": "your feedback-trained model"}.get(
+        facts.get("kind"), "your model")
+    planned, done = (facts.get("spec") or {}).get("steps"), facts.get("steps")
+    size = f"{facts['preset']}, " if facts.get("preset") else ""
+    if done is not None and planned and done < planned:
+        return f"{what} from this session ({size}stopped at step {done:,} of {planned:,})"
+    return f"{what} from this session ({size}{done:,} steps)" if done else f"{what} from this session"
+
+
 def active_model():
     """The LoadedModel the pages use, or None if there is no model at all yet."""
     choice = st.session_state.get("active_model")
@@ -186,7 +198,7 @@ def sidebar() -> None:
             st.info("No model yet. Train one on the Pretraining page.")
             return
         labels = {m.path: f"{m.name}{' (shipped)' if m.shipped else ''}" for m in files}
-        labels["session"] = "your model from this session"
+        labels["session"] = session_label(session_model().facts) if session_model() is not None else ""
         if st.session_state.get("active_model") not in options:
             st.session_state.active_model = options[0]
         st.selectbox("Model the pages use", options, format_func=labels.get,
