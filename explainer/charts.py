@@ -99,13 +99,58 @@ def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next word
     marked = {w.strip() for w in highlight}
     colors = [PALETTE[1] if p.strip() in marked else PALETTE[0] for p, _ in top]
     bar = dict(type="bar", x=probs[::-1], y=list(range(len(labels)))[::-1], orientation="h",
-               marker=dict(color=colors[::-1]), text=[f"{q:.1%}" for q in probs][::-1],
+               marker=dict(color=colors[::-1]), text=[percent_text(q) for q in probs][::-1],
                textposition="outside", cliponaxis=False, textfont=dict(size=13),
-               hovertemplate="%{customdata}: %{x:.2%}<extra></extra>", customdata=labels[::-1])
+               hovertemplate="%{customdata}: %{text}<extra></extra>", customdata=labels[::-1])
+    hi = (max(probs, default=0.0) or 1.0) * 1.15                 # room for the labels outside
+    vals, texts = percent_ticks(hi)
     return _figure([bar], title, "probability", "next token", height=max(260, 60 + 28 * len(labels)),
-                   xaxis=dict(tickformat=".1~%", rangemode="tozero", range=[0, max(probs, default=1.0) * 1.15]),
+                   xaxis=dict(tickmode="array", tickvals=vals, ticktext=texts, range=[0, hi]),
                    yaxis=dict(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels,
                               autorange="reversed", tickfont=dict(size=14)))
+
+
+def nice_ticks(hi: float, n: int = 5) -> list[float]:
+    """At most n+1 round values from 0 to `hi`, spaced 1, 2, 2.5 or 5 times a power of ten.
+
+    >>> nice_ticks(0.2, 4), nice_ticks(0.0018, 5)
+    ([0.0, 0.05, 0.1, 0.15, 0.2], [0.0, 0.0005, 0.001, 0.0015])
+    """
+    if not hi > 0 or not math.isfinite(hi):
+        return [0.0]
+    base = 10.0 ** math.floor(math.log10(hi / max(n, 1)))
+    step = next(m * base for m in (1, 2, 2.5, 5, 10) if hi / (m * base) <= n)
+    k = int(math.floor(hi / step + 1e-9))
+    return [round(i * step, 12) for i in range(k + 1)]
+
+
+def percent_ticks(hi: float, n: int = 5) -> tuple[list[float], list[str]]:
+    """Tick values from 0 to `hi` and their labels in percent, with as many decimals as it takes
+    for every label to be exact (so no two read the same, however small the values).
+
+    >>> percent_ticks(0.0018)
+    ([0.0, 0.0005, 0.001, 0.0015], ['0%', '0.05%', '0.10%', '0.15%'])
+    >>> percent_ticks(0.6, 3)[1]
+    ['0%', '20%', '40%', '60%']
+    """
+    vals = nice_ticks(hi, n)
+    for d in range(0, 9):
+        if all(abs(round(v * 100, d) - v * 100) < 1e-9 for v in vals):
+            break
+    return vals, [f"{v * 100:.{d}f}%" if v else "0%" for v in vals]
+
+
+def percent_text(p: float) -> str:
+    """A probability in percent with at least two significant digits below 1%.
+
+    >>> percent_text(0.4567), percent_text(0.0012), percent_text(0.000049), percent_text(0)
+    ('45.7%', '0.12%', '0.0049%', '0%')
+    """
+    if p >= 0.01:
+        return f"{p:.1%}"
+    if p <= 0:
+        return "0%"
+    return f"{p * 100:.{min(8, 1 - math.floor(math.log10(p * 100)))}f}%"
 
 
 def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],

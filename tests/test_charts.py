@@ -106,3 +106,20 @@ def test_house_layout_for_other_modules():
 
     fig = charts.titled(go.Figure(go.Bar(x=[1], y=[2])), "A title", "x things", "y things", height=300)
     assert titled(fig) and fig.layout.height == 300 and list(fig.layout.colorway) == PALETTE
+
+
+@pytest.mark.parametrize("top", [1e-5, 2.3e-4, 0.0012, 0.003, 0.05, 0.9])
+def test_next_word_bars_ticks_are_distinct_and_exact_at_small_probabilities(top):
+    probs = [top * 0.8 ** i for i in range(10)]
+    fig = charts.next_word_bars([(f"w{i}", p) for i, p in enumerate(probs)])
+    x = fig.layout.xaxis
+    vals, labels = list(x.tickvals), list(x.ticktext)
+    assert len(vals) >= 3 and len(set(labels)) == len(labels)
+    assert all(float(t.rstrip("%")) / 100 == pytest.approx(v, abs=1e-12) for v, t in zip(vals, labels))
+    assert vals[0] == 0 and max(vals) <= x.range[1] and max(probs) < x.range[1]
+    assert not any(t in ("0.0%", "0%") for t in fig.data[0].text)       # every bar says how much
+
+
+def test_percent_text_keeps_two_significant_digits():
+    assert [charts.percent_text(p) for p in (0.5, 0.0123, 0.00123, 0.0000456)] == \
+        ["50.0%", "1.2%", "0.12%", "0.0046%"]
