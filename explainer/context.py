@@ -23,7 +23,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 import torch
 
-from .charts import PALETTE, titled, show_piece
+from .charts import PALETTE, percent_ticks, titled, show_piece
 from .model import GPT, next_token_probs
 
 # --------------------------------------------------------------------------------------------------
@@ -295,22 +295,28 @@ WINDOW_CSS = """<style>
 
 def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[int] = ()) -> str:
     """Token pieces in reading order; those outside the last `n_visible` are greyed and struck
-    through, those at the indices in `marked` (the name) are outlined. Hover: position."""
+    through, those at the indices in `marked` (the name) are outlined. Hover: the token's number,
+    counted from 1 (the ⟨start⟩ token is token 1), as everywhere on the page."""
     first_in = len(pieces) - n_visible
     out = []
     for i, p in enumerate(pieces):
         cls = ["cw-tok", "cw-in" if i >= first_in else "cw-out"] + (["cw-mark"] if i in marked else [])
         text = html.escape(p.replace("\n", "↵\n")) or "&nbsp;"
         state = "visible" if i >= first_in else "outside the window: forgotten"
-        out.append(f'<span class="{" ".join(cls)}" title="token {i}: {state}">{text}</span>')
+        out.append(f'<span class="{" ".join(cls)}" title="token {i + 1}: {state}">{text}</span>')
     return WINDOW_CSS + f'<div class="cw-row">{"".join(out)}</div>'
 
 
 def chat_html(turns: Sequence[tuple[str, str]], dropped: int, prefix: str = CHAT_ANSWER_PREFIX) -> str:
-    """The chat, turn by turn; dropped turns greyed and struck through."""
-    rows = [f'<span class="cw-turn {"cw-out" if i < dropped else "cw-in"}"><b>{html.escape(who)}:</b> '
-            f'{html.escape(said)}</span>' for i, (who, said) in enumerate(turns)]
-    rows.append(f'<span class="cw-turn cw-in">{html.escape(prefix)} …</span>')
+    """The chat, turn by turn, each speaker in bold (the reply being written too); dropped turns
+    greyed and struck through."""
+    def turn(who: str, said: str, cls: str) -> str:
+        return f'<span class="cw-turn {cls}"><b>{html.escape(who)}:</b> {html.escape(said)}</span>'
+
+    rows = [turn(who, said, "cw-out" if i < dropped else "cw-in") for i, (who, said) in enumerate(turns)]
+    who, said = prefix.split(":", 1) if ":" in prefix else ("", prefix)
+    rows.append(turn(who, said.strip() + " …", "cw-in") if who else
+                f'<span class="cw-turn cw-in">{html.escape(prefix)} …</span>')
     return WINDOW_CSS + f'<div class="cw-row">{"".join(rows)}</div>'
 
 
@@ -333,22 +339,36 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
                    "window size N (tokens the model can see)", "probability (log scale)")
 
 
+TICK_PX = 36     # vertical room per colour-bar label, so labels never overlap
+
+
 def attention_grid(pieces: Sequence[str], weights: Sequence[float], per_row: int = 16,
-                   title: str = "Where the last token looks") -> go.Figure:
+                   title: str = "Where the last token looks", first: int = 1) -> go.Figure:
     """The visible tokens in reading order, `per_row` to a row, each cell coloured by how much the
-    last token attends to it (darker = more)."""
+    last token attends to it (darker = more). Hover: the token's number in the text (the first
+    visible one is number `first`) and its share of the attention.
+
+    The colour bar gets only as many labels (in percent) as its height has room for.
+    """
     n = len(pieces)
     rows = (n + per_row - 1) // per_row
     z = [[None] * per_row for _ in range(rows)]
     text = [[""] * per_row for _ in range(rows)]
+    number = [[None] * per_row for _ in range(rows)]
     for i, (p, w) in enumerate(zip(pieces, weights)):
         z[i // per_row][i % per_row] = float(w)
         text[i // per_row][i % per_row] = show_piece(p)[:10]
+        number[i // per_row][i % per_row] = first + i
+    height = max(220, 70 + 34 * rows)
+    top = max(max(weights, default=0), 1e-6)
+    bar_px = height - 60 - 50                                   # the plot area (titled()'s margins)
+    vals, labels = percent_ticks(top, max(1, bar_px // TICK_PX - 1))
     fig = go.Figure(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", textfont=dict(size=12), xgap=2, ygap=2,
-        colorscale=[[0, "#f7fbff"], [1, PALETTE[0]]], zmin=0, zmax=max(max(weights, default=0), 1e-6),
-        colorbar=dict(title=dict(text="attention")),
-        hovertemplate="%{text}: %{z:.1%}<extra></extra>"))
+        z=z, text=text, customdata=number, texttemplate="%{text}", textfont=dict(size=12),
+        xgap=2, ygap=2, colorscale=[[0, "#f7fbff"], [1, PALETTE[0]]], zmin=0, zmax=top,
+        colorbar=dict(title=dict(text="attention", side="right"), tickmode="array",
+                      tickvals=vals, ticktext=labels),
+        hovertemplate="token %{customdata}, %{text}: %{z:.1%}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
-    return titled(fig, title, "", "", height=max(180, 70 + 34 * rows))
+    return titled(fig, title, "", "", height=height)

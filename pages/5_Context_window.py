@@ -1,4 +1,6 @@
 """Side trip: the context window. A model sees only its last N tokens; the rest is forgotten."""
+import zlib
+
 import streamlit as st
 
 from explainer import charts
@@ -44,10 +46,12 @@ n = st.slider("Window: how many of the last tokens the model sees", 8, top, top,
               help=f"This model's hard maximum is {T} tokens.")
 
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
-marked = {i for m in cx.mention_tokens(tok, ids, text, word.strip()) for i in m}
+mentions = cx.mention_tokens(tok, ids, text, word.strip())
+marked = {i for m in mentions for i in m}
 st.html(cx.window_tokens_html(pieces, n, marked))
 gone = len(ids) - n
-st.caption(f"The text is **{len(ids)}** tokens (⟨start⟩ is the start-of-text token). The model "
+st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-of-text token, as "
+           f"token 1 (hover over a token to see its number). The model "
            f"sees the last **{n}**" + (f"; the first **{gone}** (struck through) are forgotten."
                                        if gone else ": all of it.")
            + (f" The text is longer than the model's maximum of {T}." if len(ids) > T else ""))
@@ -78,22 +82,30 @@ st.markdown(
     "attention head spreads 100% of its attention over them. Some heads learn to look back at an "
     "earlier mention of a name and copy it. Darker = more attention.")
 att = cx.last_token_attention(model, cx.keep_last(ids, n)[0])
-in_view = [i - (len(ids) - n) for i in sorted(marked) if i >= len(ids) - n]
+in_view = [i - gone for i in sorted(marked) if i >= gone]
+mentions_in_view = sum(any(i >= gone for i in m) for m in mentions)
 best_layer, best_head, share = cx.copy_head(att, in_view)
+# The pickers start on the head that looks most at the name, for this text and window: their keys
+# change with them, so a new text or window starts on its own best head again.
+seen = f"{zlib.crc32(f'{model_key}|{text}|{word}|{n}'.encode()):08x}"
 c1, c2 = st.columns(2)
-layer = c1.selectbox("Layer", range(loaded.config.n_layer), index=best_layer, key="cw_layer",
+layer = c1.selectbox("Layer", range(loaded.config.n_layer), index=best_layer, key=f"cw_layer_{seen}",
                      format_func=lambda i: f"layer {i + 1} of {loaded.config.n_layer}")
-head = c2.selectbox("Head", range(loaded.config.n_head), index=best_head, key="cw_head",
+head = c2.selectbox("Head", range(loaded.config.n_head), index=best_head, key=f"cw_head_{seen}",
                     format_func=lambda i: f"head {i + 1} of {loaded.config.n_head}")
 w = att[layer, head].tolist()
 best = max(range(len(w)), key=w.__getitem__)
 visible = pieces[-n:]
 ui.plot(cx.attention_grid(visible, w, title=f"Attention of the last token, layer {layer + 1}, head "
-                          f"{head + 1}"), key="cw_att")
+                          f"{head + 1}", first=gone + 1), key="cw_att")
+on_name = sum(w[i] for i in in_view)
+plural = lambda k, one: f"{k} {one}{'s' * (k != 1)}"
 st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
-           f"(token {len(ids) - n + best}, {w[best]:.0%} of its attention)."
-           + (f" The head that looks most at “{word.strip()}” is layer {best_layer + 1}, head "
-              f"{best_head + 1}: {share:.0%} of its attention." if in_view else ""))
+           f"(token {gone + best + 1}, {w[best]:.0%} of its attention)."
+           + (f" On “{word.strip()}” it puts {on_name:.0%} in all, adding up the name's "
+              f"{plural(len(in_view), 'token')} in view ({plural(mentions_in_view, 'mention')}). "
+              f"The head that puts the most there is layer {best_layer + 1}, head {best_head + 1}: "
+              f"{share:.0%}." if in_view else ""))
 ui.explain(cx.last_token_attention, cx.attention_grid)
 
 st.header("3 · Why there is a hard maximum")
@@ -119,11 +131,14 @@ for turns in (cx.CHAT, cx.CHAT[dropped:]):
     kept = cx.chat_text(turns)
     scores.append(cx.rank_window(model, tok, cx.text_ids(tok, kept), T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
 c1, c2 = st.columns(2)
+guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
+oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"
 c1.metric(f'P("{cx.CHAT_ANSWER}") with the whole chat', f"{scores[0].answer.prob:.1%}",
-          help=f"The model's top guess: “{scores[0].top[0][0].strip()}”")
-c2.metric(f"… after dropping {dropped} turn{'s' * (dropped != 1)}", f"{scores[1].answer.prob:.1%}",
-          help=f"The model's top guess: “{scores[1].top[0][0].strip()}”")
-st.caption(f"The app dropped the {dropped} oldest turn{'s' * (dropped != 1)} to fit the window. "
-           f"Its top guess for the next word is now “{scores[1].top[0][0].strip()}”." if dropped else
-           "Everything fits: nothing is dropped.")
+          help=f"The model's most likely next token: “{guess[0]}”")
+c2.metric(f"… after dropping {oldest}" if dropped else
+          "… in this window (it all fits: nothing dropped)", f"{scores[1].answer.prob:.1%}",
+          help=f"The model's most likely next token: “{guess[1]}”")
+st.caption(f"The app dropped {oldest} to fit the window. Its most likely "
+           f"next token is now “{guess[1]}” (a token is a word or a piece of one; ␣ is a space)."
+           if dropped else "Everything fits: nothing is dropped.")
 ui.explain(cx.fit_chat, cx.chat_text)

@@ -170,3 +170,26 @@ def test_copy_head_finds_the_head_looking_at_the_name():
     att[1, 2] = torch.tensor([0.0, 0.05, 0.9, 0.05, 0.0])
     assert cx.copy_head(att, [2]) == (1, 2, pytest.approx(0.9))
     assert cx.copy_head(att, [])[:2] == (0, 0)
+
+
+@pytest.mark.parametrize("n", [8, 20, 52, 64, 128])
+def test_attention_colour_bar_labels_have_room_and_differ(n):
+    weights = [0.2 * (i % 7) / 6 for i in range(n)]                    # a peak of 20%
+    fig = cx.attention_grid([f"t{i}" for i in range(n)], weights, first=11)
+    bar = fig.data[0].colorbar
+    vals, labels = list(bar.tickvals), list(bar.ticktext)
+    room = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b   # the bar's length in px
+    assert len(vals) >= 2 and len(set(labels)) == len(labels)
+    assert room / (len(vals) - 1) >= 30, (room, labels)                 # ~12 px labels: no overlap
+    assert max(vals) <= 0.2 + 1e-12 and labels[-1] == "20%"
+    numbers = [k for row in fig.data[0].customdata for k in row if k is not None]
+    assert numbers == list(range(11, 11 + n))                           # hover: token numbers
+
+
+def test_token_numbers_count_from_one_and_every_speaker_is_bold():
+    html = cx.window_tokens_html(["⟨start⟩", "Hi", " there"], 2)
+    assert 'title="token 1: outside' in html and 'title="token 3: visible' in html
+    rows = cx.chat_html(cx.CHAT, 1).split("</style>")[1].split('<span class="cw-turn')[1:]
+    assert len(rows) == len(cx.CHAT) + 1
+    assert all(r.split(">", 1)[1].startswith("<b>") for r in rows), rows
+    assert "<b>Assistant:</b> At the end of the day, …" in rows[-1]

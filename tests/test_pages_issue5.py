@@ -1,6 +1,7 @@
 """The Context window and Two files pages under AppTest: with no model (a clear message, no crash)
 and with a tiny model (every section renders, the widgets work)."""
 import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,71 @@ def test_context_window_page(tiny_dir, fresh):
     budget.set_value(budget.max).run()
     fits = at.slider(key="cw_budget").max <= 64
     assert ("Everything fits" in texts(at.caption)) == fits
-    at.selectbox(key="cw_layer").set_value(0).run()
+    picker(at, "Layer").set_value(0).run()
     at.radio(key="cw_example").set_value("A chat").run()
     assert not at.exception
     at.radio(key="cw_example").set_value("Your own text").run()
     at.text_area(key="cw_text").input("Short.").run()
     assert not at.exception and "longer text" in texts(at.info)
+
+
+def picker(at, label):
+    """The Layer or Head select box (their keys change with the text and window)."""
+    return next(b for b in at.selectbox if b.label == label)
+
+
+def best_head(at) -> tuple[int, int]:
+    """(layer, head), 0-based, of the head the caption says looks most at the name."""
+    m = re.search(r"The head that puts the most there is layer (\d+), head (\d+): (\d+)%", texts(at.caption))
+    assert m, texts(at.caption)
+    return int(m[1]) - 1, int(m[2]) - 1
+
+
+def own_text(at, text, word):
+    at.radio(key="cw_example").set_value("Your own text").run()
+    at.text_area(key="cw_text").input(text)
+    at.text_input(key="cw_word").input(word).run()
+    assert not at.exception
+
+
+def test_context_head_pickers_follow_the_text(tiny_dir, fresh):
+    """Section 2's pickers start on the head that looks most at the name, for the text shown now;
+    a choice made for another text does not stick; the caption adds up the name's tokens."""
+    at = run("pages/5_Context_window.py", tiny_dir, fresh)
+    other = "Nora and Tom went to the lake. They swam all day, and then Tom said goodbye to"
+    own_text(at, other, "Nora")
+    layer_b, head_b = best_head(at)
+    assert (picker(at, "Layer").value, picker(at, "Head").value) == (layer_b, head_b)
+    own_text(at, "Mila has a red kite. Every day Mila flies it in the park with her friend", "Mila")
+    wrong = (1 - layer_b, 1 - head_b)                         # tiny: 2 layers, 2 heads
+    picker(at, "Layer").set_value(wrong[0]).run()
+    picker(at, "Head").set_value(wrong[1]).run()
+    assert (picker(at, "Layer").value, picker(at, "Head").value) == wrong   # the choice holds
+    own_text(at, other, "Nora")
+    assert best_head(at) == (layer_b, head_b)
+    assert (picker(at, "Layer").value, picker(at, "Head").value) == (layer_b, head_b)
+    caption = texts(at.caption)
+    assert re.search(r"adding up the name's \d+ tokens? in view \(1 mention\)", caption), caption
+    assert "counting ⟨start⟩, the start-of-text token, as token 1" in caption
+
+
+def test_context_chat_section_words(tiny_dir, fresh):
+    at = run("pages/5_Context_window.py", tiny_dir, fresh)
+    budget = at.slider(key="cw_budget")
+    budget.set_value(budget.min).run()
+    caption = texts(at.caption)
+    assert "most likely next token is now “" in caption and "next word" not in caption
+    assert "after dropping the" in at.metric[1].label and "dropping the 1 " not in at.metric[1].label
+
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "base.safetensors").is_file(), reason="no shipped model")
+def test_context_chat_that_fits_drops_nothing(fresh):
+    at = run("pages/5_Context_window.py", ROOT / "models", fresh)   # 128 tokens: the chat fits
+    budget = at.slider(key="cw_budget")
+    budget.set_value(budget.max).run()
+    assert "Everything fits" in texts(at.caption)
+    assert at.metric[1].label == "… in this window (it all fits: nothing dropped)"
 
 
 def test_two_files_page(tiny_dir, fresh):
