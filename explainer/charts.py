@@ -145,11 +145,15 @@ def percent_text(p: float) -> str:
 
     >>> percent_text(0.4567), percent_text(0.0012), percent_text(0.000049), percent_text(0)
     ('45.7%', '0.12%', '0.0049%', '0%')
+    >>> percent_text(3e-12)                      # never a row of zeros for "not quite impossible"
+    '<0.000001%'
     """
     if p >= 0.01:
         return f"{p:.1%}"
     if p <= 0:
         return "0%"
+    if p < 1e-8:
+        return "<0.000001%"
     return f"{p * 100:.{min(8, 1 - math.floor(math.log10(p * 100)))}f}%"
 
 

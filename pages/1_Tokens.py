@@ -54,9 +54,9 @@ if text:
     elif not labels:
         st.info("Your text has no tokens for this model.")
     else:
-        ui.plot(charts.embedding_heatmap(rows, labels, title=(
-            f"Embedding rows of the first {len(labels)} tokens "
-            f"(first {min(64, len(rows[0]))} of {loaded.config.n_embd} numbers each)")), key="emb")
-        st.caption("Blue = negative, orange = positive. Each row is one token of your text, "
-                   "from the active model.")
+        ui.plot(charts.embedding_heatmap(rows, labels, title=f"Embedding rows of the first "
+                                         f"{len(labels)} tokens"), key="emb")
+        st.caption(f"Blue = negative, orange = positive. Each row is one token of your text, "
+                   f"from the active model: the first {min(64, len(rows[0]))} of its "
+                   f"{loaded.config.n_embd} numbers.")
         ui.explain(registry.embedding_rows, charts.embedding_heatmap)

@@ -270,7 +270,7 @@ def ranking_view(ranking, when: str = "", key: str = "bars") -> None:
             st.caption(f"The prompt is longer than the model's context: it sees only the last "
                        f"{ranking.n_prompt_tokens} tokens.")
         if ranking.candidates:
-            st.dataframe([{"word": c.word, "probability": f"{c.prob:.3%}",
+            st.dataframe([{"word": c.word, "probability": charts.percent_text(c.prob),
                            "rank": "-" if c.rank is None else f"{c.rank:,}"}
                           for c in ranking.candidates], hide_index=True, width="stretch")
 
