@@ -30,10 +30,10 @@ s = data.stats
 c = st.columns(4)
 c[0].metric("Q/A pairs", f"{s['pairs']:,}", help="Question/answer pairs to train on.")
 c[1].metric("Topics", len(s["topics"]))
-c[2].metric("Weaker answers", f"{s['weak_share']:.0%}",
+c[2].metric("Weak answers", f"{s['weak_share']:.0%}",
             help="Deliberately curt, off topic, wrong or unsafe, and labelled so: real data is never "
                  "perfect. The human-feedback step later teaches the model to avoid them.")
-c[3].metric("Held-out questions", f"{len({p.prompt for p in data.heldout}):,}",
+c[3].metric("Held out", f"{len({p.prompt for p in data.heldout}):,}",
             help="Questions the model never trains on: they test whether it learned to answer, "
                  "or only memorised.")
 f1, f2 = st.columns(2)
