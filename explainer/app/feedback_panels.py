@@ -73,7 +73,8 @@ def fb_panel(view: JobView) -> None:
             st.warning("The reward model is no better than always guessing the commoner rating: "
                        "it needs more ratings, and more of the rarer kind (usually 👎), before "
                        "its scores mean much. The assistant will still practise, but on a weak "
-                       "signal.", icon=":material/warning:")
+                       "signal. Click “Rate 200 answers automatically” once or twice more (each "
+                       "click rates new answers), then train again.", icon=":material/warning:")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
@@ -96,8 +97,9 @@ def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]
                      format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {r.answer[:80]}")
     lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
     st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
-                f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback); log-prob per token "
-                f"{lp[0]:.2f} → {lp[1]:.2f}.")
+                f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback).",
+                help=f"The average over the answer's tokens, taken as a geometric mean: the log "
+                     f"of the chance per token goes {lp[0]:.2f} → {lp[1]:.2f}.")
     st.caption("The assistant never trains on the rated answers themselves: it practises on fresh "
                "answers that the reward model scores. So answers *like* the 👍 ones grow more "
                "likely on the whole, while one particular rated answer can still go either way.")

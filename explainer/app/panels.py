@@ -273,6 +273,8 @@ def ranking_view(ranking, when: str = "", key: str = "bars") -> None:
             st.dataframe([{"word": c.word, "probability": charts.percent_text(c.prob),
                            "rank": "-" if c.rank is None else f"{c.rank:,}"}
                           for c in ranking.candidates], hide_index=True, width="stretch")
+        st.caption("␣ marks a space at the start of a token: “␣night” is the word after a space. "
+                   "A rank is the word's place among all the tokens the model could write next.")
 
 
 # ---------------------------------------------------------------------------------------------
