@@ -63,7 +63,7 @@ rows = [{"model": m.name, "kind": "shipped" if m.shipped else "saved from the ap
         for m in models if m.error is None]
 if ui.session_model() is not None:
     f = ui.session_model().facts
-    rows.insert(0, {"model": "your model (this session)", "kind": "trained just now",
+    rows.insert(0, {"model": ui.session_label(f), "kind": ui.session_state_text(f),
                     "parameters": f"{f.get('parameters', 0):,}", "trained on": f.get("corpus", "?"),
                     "tokens trained on": f"{f.get('tokens_trained', 0):,}",
                     "validation loss": f"{f['val_loss']:.3f}" if f.get("val_loss") is not None else "?"})

@@ -237,7 +237,7 @@ def embedding_heatmap(rows: Sequence[Sequence[float]], labels: Sequence[str], ma
     colours centred on zero (blue negative, orange positive: Okabe-Ito ends)."""
     cut = [list(map(float, r[:max_dims])) for r in rows]
     lim = max((abs(v) for r in cut for v in r), default=1.0) or 1.0
-    ylabels = [f"{i}: {show_piece(t)}" for i, t in enumerate(labels)]
+    ylabels = [f"{i}: {show_piece(t)}" for i, t in enumerate(labels, start=1)]   # counted from 1, as on every page
     heat = dict(type="heatmap", z=cut, y=ylabels, x=list(range(len(cut[0]) if cut else 0)),
                 zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, PALETTE[0]], [0.5, "#f7f7f7"], [1, PALETTE[1]]],
                 colorbar=dict(title=dict(text="value")),

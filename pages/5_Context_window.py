@@ -99,7 +99,12 @@ visible = pieces[-n:]
 ui.plot(cx.attention_grid(visible, w, title=f"Attention of the last token, layer {layer + 1}, head "
                           f"{head + 1}", first=gone + 1), key="cw_att")
 on_name = sum(w[i] for i in in_view)
-plural = lambda k, one: f"{k} {one}{'s' * (k != 1)}"
+
+
+def plural(k: int, one: str) -> str:
+    return f"{k} {one}{'s' * (k != 1)}"
+
+
 st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
            f"(token {gone + best + 1}, {w[best]:.0%} of its attention)."
            + (f" On “{word.strip()}” it puts {on_name:.0%} in all, adding up the name's "
@@ -136,7 +141,7 @@ oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"
 c1.metric(f'P("{cx.CHAT_ANSWER}") with the whole chat', f"{scores[0].answer.prob:.1%}",
           help=f"The model's most likely next token: “{guess[0]}”")
 c2.metric(f"… after dropping {oldest}" if dropped else
-          "… in this window (it all fits: nothing dropped)", f"{scores[1].answer.prob:.1%}",
+          "… in this window (all of it fits)", f"{scores[1].answer.prob:.1%}",
           help=f"The model's most likely next token: “{guess[1]}”")
 st.caption(f"The app dropped {oldest} to fit the window. Its most likely "
            f"next token is now “{guess[1]}” (a token is a word or a piece of one; ␣ is a space)."

@@ -78,7 +78,7 @@ st.caption('Bits per byte: how surprised the model is by new text. "night": the 
 cols = st.columns(3)
 for col, r in zip(cols, rows):
     p = files[r["dtype"]]
-    col.download_button(f"Download {r['dtype']} ({tf.mb(r['bytes'])})", data=lambda p=p: p.read_bytes(),
+    col.download_button(f"{r['dtype']} · {tf.mb(r['bytes'])}", data=lambda p=p: p.read_bytes(),
                         file_name=tf.download_name(loaded.name, r["dtype"]), on_click="ignore",
                         icon=":material/download:", key=f"tf_dl_{r['dtype']}")
 ui.explain(quantize_int8, tf.compression)

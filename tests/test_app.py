@@ -235,13 +235,14 @@ def test_summarize_events_in_order():
 
 
 def test_sidebar_names_a_half_trained_session_model():
-    from explainer.app.ui import session_label
+    from explainer.app.ui import session_label, session_state_text
     spec = {"steps": 2000}
-    assert session_label({"kind": "base", "preset": "tiny", "steps": 327, "spec": spec}) == \
-        "your model from this session (tiny, stopped at step 327 of 2,000)"
-    assert session_label({"kind": "base", "preset": "small", "steps": 2000, "spec": spec}) == \
-        "your model from this session (small, 2,000 steps)"
-    assert session_label({"kind": "tuned"}) == "your tuned model from this session"
+    assert session_state_text({"kind": "base", "preset": "tiny", "steps": 327, "spec": spec}) == \
+        "tiny, stopped at step 327 of 2,000"
+    assert session_state_text({"kind": "base", "preset": "small", "steps": 2000, "spec": spec}) == \
+        "small, 2,000 steps"
+    assert session_label({"kind": "base"}) == "your model (this session)"
+    assert session_label({"kind": "tuned"}) == "your tuned model (this session)"
 
 
 def test_models_are_listed_in_the_journey_order(tmp_path):

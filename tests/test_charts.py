@@ -91,7 +91,7 @@ def test_embedding_heatmap_centred():
     fig = embedding_heatmap([[0.5, -1.0, 0.2], [0.1, 0.0, 0.3]], ["What", " should"])
     assert titled(fig)
     hm = fig.data[0]
-    assert hm.zmin == -1.0 and hm.zmax == 1.0 and list(hm.y) == ["0: What", "1: ␣should"]
+    assert hm.zmin == -1.0 and hm.zmax == 1.0 and list(hm.y) == ["1: What", "2: ␣should"]
 
 
 def test_token_pieces_html_escapes_and_hovers():

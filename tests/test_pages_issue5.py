@@ -124,7 +124,7 @@ def test_context_chat_that_fits_drops_nothing(fresh):
     budget = at.slider(key="cw_budget")
     budget.set_value(budget.max).run()
     assert "Everything fits" in texts(at.caption)
-    assert at.metric[1].label == "… in this window (it all fits: nothing dropped)"
+    assert at.metric[1].label == "… in this window (all of it fits)"
 
 
 def test_two_files_page(tiny_dir, fresh):

@@ -116,15 +116,21 @@ def set_session_model(loaded, job_id: str | None = None) -> None:
 
 
 def session_label(facts: dict) -> str:
-    """How the sidebar names this session's model, so a half-trained one is seen as such:
-    'your model from this session (tiny, stopped at step 327 of 2,000)'."""
-    what = {"tuned": "your tuned model", "feedback": "your feedback-trained model"}.get(
-        facts.get("kind"), "your model")
+    """The sidebar's short name for this session's model: 'your model (this session)'."""
+    what = {"tuned": "your tuned model", "feedback": "your feedback model"}.get(facts.get("kind"),
+                                                                             "your model")
+    return f"{what} (this session)"
+
+
+def session_state_text(facts: dict) -> str:
+    """How far this session's model got, so a half-trained one is seen as such (the sidebar
+    shows it under the picker, the home page in its table):
+    'tiny, stopped at step 327 of 2,000' or 'small, 2,000 steps'."""
     planned, done = (facts.get("spec") or {}).get("steps"), facts.get("steps")
     size = f"{facts['preset']}, " if facts.get("preset") else ""
     if done is not None and planned and done < planned:
-        return f"{what} from this session ({size}stopped at step {done:,} of {planned:,})"
-    return f"{what} from this session ({size}{done:,} steps)" if done else f"{what} from this session"
+        return f"{size}stopped at step {done:,} of {planned:,}"
+    return f"{size}{done:,} steps" if done else "trained just now"
 
 
 def active_model():
@@ -204,6 +210,8 @@ def sidebar() -> None:
         st.selectbox("Model the pages use", options, format_func=labels.get,
                      **_persistent("active_model", options[0]))
         loaded = active_model()
+        if loaded is not None and loaded is session_model():
+            st.caption(f"Trained in this session: {session_state_text(loaded.facts)}.")
         if loaded is not None:
             rows = registry.loaded_card(loaded)
             st.markdown("\n".join(f"- **{k}:** {v}" for k, v in rows))
