@@ -166,9 +166,28 @@ def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],
                    line=dict(color=PALETTE[i % len(PALETTE)], width=3,
                              dash=["solid", "dash", "dot", "dashdot"][i % 4]))
               for i, (word, probs) in enumerate(series.items())]
-    vals = [m * 10.0 ** -e for e in range(9, 0, -1) for m in (1, 2, 5)] + [1.0]
+    ys = [y for t in traces for y in t["y"]] or [1.0]
+    vals = log_ticks(min(ys), max(ys))
     return _figure(traces, title, "training step", "probability (log scale)",
                    yaxis=dict(type="log", tickvals=vals, ticktext=[chance_text(v) for v in vals]))
+
+
+def log_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
+    """Probability ticks for a log axis from lo to hi: 1-2-5 in every power of ten while they
+    fit, else only powers of ten, else every second or third one, at most `most` in view.
+
+    >>> log_ticks(0.01, 0.6)
+    [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    >>> log_ticks(1e-9, 0.5)                    # 100% is always a tick
+    [1e-08, 1e-06, 0.0001, 0.01, 1.0]
+    """
+    bottom = min(-1, math.floor(math.log10(max(lo, 1e-12))))            # the lowest power of ten
+    for mantissas, every in (((1, 2, 5), 1), ((1,), 1), ((1,), 2), ((1,), 3)):
+        vals = [round(m * 10.0 ** e, 12) for e in range(bottom, 0) if e % every == 0
+                for m in mantissas] + [1.0]
+        if len(vals) <= most:
+            break
+    return vals
 
 
 def chance_text(p: float) -> str:

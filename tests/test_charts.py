@@ -4,7 +4,7 @@ import pytest
 
 from explainer import charts
 from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, feedback_charts,
-                              loss_chart, next_word_bars, token_pieces_html)
+                              log_ticks, loss_chart, next_word_bars, token_pieces_html)
 
 
 def titled(fig):
@@ -85,6 +85,11 @@ def test_candidates_chart_log_scale():
     assert titled(fig) and fig.layout.yaxis.type == "log" and len(fig.data) == 2
     assert min(fig.data[1].y) > 0                         # zeros clipped for the log axis
     assert [t.name for t in fig.data] == ["night", "giraffe"]
+    ticks = fig.layout.yaxis.tickvals                     # readable: few, distinct, 100% on top
+    assert 3 <= len(ticks) <= 8 and len(set(fig.layout.yaxis.ticktext)) == len(ticks) and ticks[-1] == 1.0
+    for lo in (1e-12, 1e-9, 1e-6, 1e-3, 0.05, 0.4):
+        ticks = log_ticks(lo, 1.0)
+        assert len(ticks) <= 8 and ticks == sorted(ticks) and ticks[0] <= max(lo, 1e-12) * 100
 
 
 def test_embedding_heatmap_centred():
