@@ -167,18 +167,18 @@ def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],
                              dash=["solid", "dash", "dot", "dashdot"][i % 4]))
               for i, (word, probs) in enumerate(series.items())]
     ys = [y for t in traces for y in t["y"]] or [1.0]
-    vals = log_ticks(min(ys), max(ys))
+    vals = log_ticks(min(ys))
     return _figure(traces, title, "training step", "probability (log scale)",
                    yaxis=dict(type="log", tickvals=vals, ticktext=[chance_text(v) for v in vals]))
 
 
-def log_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
-    """Probability ticks for a log axis from lo to hi: 1-2-5 in every power of ten while they
-    fit, else only powers of ten, else every second or third one, at most `most` in view.
+def log_ticks(lo: float, most: int = 8) -> list[float]:
+    """Probability ticks for a log axis from lo up to 100%: 1-2-5 in every power of ten while
+    they fit, else only powers of ten, else every second or third one, at most `most` in view.
 
-    >>> log_ticks(0.01, 0.6)
+    >>> log_ticks(0.01)
     [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-    >>> log_ticks(1e-9, 0.5)                    # 100% is always a tick
+    >>> log_ticks(1e-9)                         # 100% is always a tick
     [1e-08, 1e-06, 0.0001, 0.01, 1.0]
     """
     bottom = min(-1, math.floor(math.log10(max(lo, 1e-12))))            # the lowest power of ten

@@ -88,7 +88,7 @@ def test_candidates_chart_log_scale():
     ticks = fig.layout.yaxis.tickvals                     # readable: few, distinct, 100% on top
     assert 3 <= len(ticks) <= 8 and len(set(fig.layout.yaxis.ticktext)) == len(ticks) and ticks[-1] == 1.0
     for lo in (1e-12, 1e-9, 1e-6, 1e-3, 0.05, 0.4):
-        ticks = log_ticks(lo, 1.0)
+        ticks = log_ticks(lo)
         assert len(ticks) <= 8 and ticks == sorted(ticks) and ticks[0] <= max(lo, 1e-12) * 100
 
 
