@@ -704,7 +704,9 @@ def summarize(events: Sequence) -> Summary:
             s.kl.append(ev.kl)
             s.progress, s.eta, s.sample = ev.progress, ev.eta, ev.sample
         elif isinstance(ev, Done):
-            s.done, s.progress, s.eta = ev, 1.0, 0.0
+            s.done, s.eta = ev, 0.0                  # a stopped run keeps the share it reached
+            if ev.reason in ("done", "time"):
+                s.progress = 1.0
     return s
 
 

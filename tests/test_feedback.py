@@ -166,6 +166,10 @@ def test_run_returns_a_feedback_model(tiny, tmp_path):
     assert kinds.count("PolicyStep") == 3
     s = fb.summarize(events)
     assert s.steps == [1, 2, 3] and s.rm is not None and s.done.reason == "done"
+    assert s.progress == 1.0
+    first = kinds.index("PolicyStep")                                    # Stop after the first step
+    stopped = events[:first + 1] + [fb.Done(1, "cancelled", 1.0)]
+    assert fb.summarize(stopped).progress == events[first].progress < 1.0   # the share it reached
     assert out.facts["kind"] == "feedback" and out.facts["ratings"] == 144
     save_model(tmp_path / "fb.safetensors", out.model, out.tokenizer, out.facts)
     back = load_model(tmp_path / "fb.safetensors")

@@ -17,6 +17,7 @@ from ..jobs import JobView
 from ..paramfile import LoadedModel
 from ..ratings import Rating, RatingsError
 from . import ui
+from .progress import end_word
 
 SIM_RATINGS = 200           # answers one click of "Rate ... automatically" has the simulated rater judge
 
@@ -60,7 +61,8 @@ def fb_panel(view: JobView) -> None:
         st.info(f"Waiting in line: number {view.queue_position}.")
     if view.error:
         st.error(f"The training stopped with a problem: {view.error}")
-    time_left = "done" if view.ended else f"about {charts.eta_text(s.eta)} left"
+    time_left = (end_word(view.state, s.done.reason if s.done else None) if view.ended
+                 else f"about {charts.eta_text(s.eta)} left")
     st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · {time_left}")
     m = st.columns(3)
     if s.rm:
@@ -73,8 +75,8 @@ def fb_panel(view: JobView) -> None:
             st.warning("The reward model is no better than always guessing the commoner rating: "
                        "it needs more ratings, and more of the rarer kind (usually 👎), before "
                        "its scores mean much. The assistant will still practise, but on a weak "
-                       "signal. Click “Rate 200 answers automatically” once or twice more (each "
-                       "click rates new answers), then train again.", icon=":material/warning:")
+                       f"signal. Click “Rate {SIM_RATINGS} answers automatically” once or twice "
+                       "more (each click rates new answers), then train again.", icon=":material/warning:")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])

@@ -14,7 +14,7 @@ from ..model import rank_next
 from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
 from . import models as registry
 from . import runs, ui
-from .progress import summarize
+from .progress import end_word, summarize
 
 SHOW_CHARS = 2_000          # characters drawn as coloured pieces (counts use the whole text)
 MAX_TEXT_CHARS = 1_000_000  # longer pastes are cut here, and the page says so
@@ -215,17 +215,14 @@ def run_panel(view: JobView) -> None:
 def progress_line(state: str, s) -> tuple[float, str]:
     """The progress bar's fill (0..1) and its line for a job in `state` with RunSummary `s`.
 
-    A run that was stopped or failed shows how far it really got, not a full bar:
-    ("cancelled", step 327 of 2,000) -> (0.1635, "Step 327 of 2,000 · stopped").
+    A run that was stopped or failed shows how far it really got (summarize() fills the bar
+    only for a finished run): ("cancelled", step 327 of 2,000) -> (0.1635, "Step 327 of 2,000 · stopped").
     """
     total = max(s.total_steps or 1, 1)
     if state == "running" or state == "queued":
         return min(1.0, s.progress), f"Step {s.step:,} of {total:,} · about {charts.eta_text(s.eta)} left"
-    finished = getattr(s.finished, "reason", None)
-    if state == "done" and finished in (None, "done", "time"):
-        return 1.0, f"Step {s.step:,} of {total:,} · done"
-    word = "stopped by a problem" if state == "failed" else "stopped"
-    return min(1.0, s.step / total), f"Step {s.step:,} of {total:,} · {word}"
+    word = end_word(state, getattr(s.finished, "reason", None))
+    return (1.0 if word == "done" else min(1.0, s.progress)), f"Step {s.step:,} of {total:,} · {word}"
 
 
 BROKEN = "\ufffd"     # U+FFFD, the replacement character

@@ -16,6 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 
+def end_word(state: str, reason: str | None) -> str:
+    """How a job that ended is described on its progress line, for a job `state` ("done",
+    "cancelled", "failed") and the run's own stop reason ("done", "time", "cancelled" or None):
+    only a run that reached its steps or its time budget is "done".
+
+    >>> end_word("done", "time"), end_word("cancelled", "cancelled"), end_word("failed", None)
+    ('done', 'stopped', 'stopped by a problem')
+    """
+    if state == "failed":
+        return "stopped by a problem"
+    return "done" if state == "done" and reason in (None, "done", "time") else "stopped"
+
+
 @dataclass
 class RunSummary:
     status: str | None = None                       # latest Status message (before training)

@@ -60,6 +60,7 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
     # Stop keeps what was learned so far; before/after then compares that model.
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("The feedback-trained model is ready").wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Policy step \d+ · stopped")).wait_for()   # not "done"
     page.get_by_text("“After feedback” is your feedback-trained model.").wait_for(timeout=120_000)
     page.get_by_text("Chance per token of writing exactly this answer").wait_for(timeout=60_000)
     no_exceptions(page)
