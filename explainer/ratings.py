@@ -86,10 +86,6 @@ class Counts:
     def total(self) -> int:
         return self.up + self.down
 
-    def text(self) -> str:
-        """'12 (9 👍 · 3 👎)'."""
-        return f"{self.total:,} ({self.split()})"
-
     def split(self) -> str:
         """'9 👍 · 3 👎'."""
         return f"{self.up:,} 👍 · {self.down:,} 👎"

@@ -27,7 +27,8 @@ def test_round_trip_and_counts(path):
     assert s.counts() == R.Counts(2, 1)
     assert s.counts(session="s1") == R.Counts(1, 1)
     assert s.counts(rater="sim") == R.Counts(1, 0)
-    assert s.counts(rater="person").text() == "2 (1 👍 · 1 👎)"
+    people = s.counts(rater="person")
+    assert (people.total, people.split()) == (2, "1 👍 · 1 👎")
     assert [r.answer for r in s.ratings(rater="sim:helpful")] == ["Hello there, nice to meet you!"]
     assert s.rating_of("s1", "Can I touch a hot stove?", "Yes, go ahead.", "tuned") == -1
     assert s.rating_of("s2", "Can I touch a hot stove?", "Yes, go ahead.", "tuned") is None
