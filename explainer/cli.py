@@ -64,12 +64,14 @@ def read_corpus(args) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------------------
 # Commands
 
-def drive(gen, show, bar):
+def drive(gen, show, bar=None):
     """Run a training generator to its end, showing each event; returns its result.
 
-    A diverged run becomes one clear CLIError line; Ctrl-C says that nothing was saved.
+    A diverged run becomes one clear CLIError line; Ctrl-C says that nothing was saved. `bar`, a
+    progress bar if the command draws one, is closed either way.
     """
     from .training import TrainingError
+    close = bar.close if bar is not None else (lambda: None)
     try:
         while True:
             show(next(gen))
@@ -78,11 +80,11 @@ def drive(gen, show, bar):
     except TrainingError as e:
         raise CLIError(str(e)) from None
     except KeyboardInterrupt:
-        bar.close()
+        close()
         print("\ninterrupted: nothing saved")
         raise SystemExit(130) from None
     finally:
-        bar.close()
+        close()
 
 
 def cmd_pretrain(args):

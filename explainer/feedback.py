@@ -95,7 +95,7 @@ from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
 from .sft import heldout_loss
-from .training import TrainingError, model_job, progress_and_stop
+from .training import TrainingError, drain, model_job, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
@@ -805,14 +805,14 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     with tempfile.TemporaryDirectory() as d:
         store = RatingsStore(Path(d) / "ratings.sqlite")
         t0 = time.perf_counter()
-        _drain(simulate(store, tuned, rater, n_ratings, seed=seed))
+        drain(simulate(store, tuned, rater, n_ratings, seed=seed))
         rate_seconds = time.perf_counter() - t0
         ratings = store.ratings()
     spec = spec or FeedbackSpec(seed=seed, minutes=minutes)
     t0 = time.perf_counter()
     events = []
     gen = run(tuned, ratings, spec, reward_rule=reward_rule)
-    fb = _drain(gen, events)
+    fb = drain(gen, events)
     train_seconds = time.perf_counter() - t0
     rm = next(e for e in events if isinstance(e, RewardModelReady))
     steps = [e for e in events if isinstance(e, PolicyStep)]
@@ -858,16 +858,6 @@ def target_met(rater: str, before: float, after: float) -> bool:
     if rater == "safe":
         return 1 - after <= 0.05
     return after - before >= 0.30 or (before > 0.65 and after >= 0.95)
-
-
-def _drain(gen, events: list | None = None):
-    while True:
-        try:
-            ev = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if events is not None:
-            events.append(ev)
 
 
 def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, minutes: float = 2.0,
@@ -938,7 +928,7 @@ def add_cli(sub) -> None:
 
 
 def cmd_feedback(args) -> int:
-    from .cli import CLIError, load
+    from .cli import CLIError, drive, load
     from .paramfile import save_model
     from .ratings import RatingsError
     torch.set_num_threads(args.threads)
@@ -946,7 +936,7 @@ def cmd_feedback(args) -> int:
     try:
         store = RatingsStore(args.ratings)
         if args.simulate:
-            n = _drain(simulate(store, tuned, args.rater, args.simulate, seed=args.seed))
+            n = drain(simulate(store, tuned, args.rater, args.simulate, seed=args.seed))
             print(f"stored {n} new simulated '{args.rater}' ratings in {store.path}")
         if store.notice:
             print(store.notice, file=sys.stderr)
@@ -961,27 +951,21 @@ def cmd_feedback(args) -> int:
     print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
           f"in {store.path}")
     gen = run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None)
-    try:
-        while True:
-            ev = next(gen)
-            if isinstance(ev, Status):
-                print(ev.message)
-            elif isinstance(ev, RewardModelReady):
-                print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
-                      f"(always guessing the commoner rating: {ev.majority:.0%}), training "
-                      f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
-            elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
-                print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f} nats/token  "
-                      f"{ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
-            elif isinstance(ev, Done):
-                print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
-    except StopIteration as stop:
-        loaded = stop.value
-    except TrainingError as e:
-        raise CLIError(str(e)) from None
-    except KeyboardInterrupt:
-        print("\ninterrupted: nothing saved")
-        return 130
+
+    def show(ev):
+        if isinstance(ev, Status):
+            print(ev.message)
+        elif isinstance(ev, RewardModelReady):
+            print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
+                  f"(always guessing the commoner rating: {ev.majority:.0%}), training "
+                  f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
+        elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
+            print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f} nats/token  "
+                  f"{ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
+        elif isinstance(ev, Done):
+            print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
+
+    loaded = drive(gen, show)
     if args.out:
         path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")

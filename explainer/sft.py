@@ -35,8 +35,8 @@ from . import chat
 from .corpus.instructions import FLAWS, Pair, heldout_prompts, instruction_data, weaknesses
 from .paramfile import LoadedModel, load_model
 from .topics import on_topic
-from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, evaluate,
-                       model_job, train)
+from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, drain,
+                       evaluate, model_job, train)
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCH_QUESTION = "What should I eat today?"
@@ -257,12 +257,7 @@ def bench_sft(base_path: str | os.PathLike | None = None, seed: int = 0, steps: 
         t0 = time.perf_counter()
         gen = run(base, data.train, SFTSpec(steps=steps, minutes=minutes, seed=seed),
                   val_pairs=[p for p in data.heldout if p.quality == "good"], base_name=path.stem)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                tuned = stop.value
-                break
+        tuned = drain(gen)
         seconds = time.perf_counter() - t0
         prompts = heldout_prompts(data, per_topic, seed)
         t1 = time.perf_counter()

@@ -314,6 +314,18 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
     return done
 
 
+def drain(gen, events: list | None = None):
+    """Run an event generator to its end without showing anything; returns its return value
+    (the trained model), and keeps the events in `events` if given. For benchmarks and tests."""
+    while True:
+        try:
+            ev = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if events is not None:
+            events.append(ev)
+
+
 def model_job(run, *args, name: str, **kwargs):
     """The generator function a JobManager runs for a phase whose `run(*args, cancel=..., **kwargs)`
     generator returns a LoadedModel (instruction tuning, feedback): it passes the job's cancel
