@@ -61,10 +61,7 @@ if view is not None:
     with live:
         st.header("Watch it learn")
         st.caption(f"Run: {view.label}")
-        if busy and st.button("Stop" if view.state == "running" else "Leave the queue",
-                              key="pt_stop", icon=":material/stop:"):
-            jm.cancel(view.id)
-            st.rerun()
+        ui.stop_button(view, key="pt_stop")
         ui.poll(view.id, panels.run_panel)
         if view.ended and view.result is not None:
             st.success("This model is now your **active model** (see the sidebar): every page "

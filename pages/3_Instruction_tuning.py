@@ -90,9 +90,7 @@ else:
                            sft.job(base, data.train + mine, spec, base_name=base.name))
         ui.follow_job(job_id, "sft_job")
         st.rerun()
-    if busy and st.button("Stop", icon=":material/stop:"):
-        jm.cancel(view.id)
-        st.rerun()
+    ui.stop_button(view, key="it_stop")
     if view is not None:
         ui.poll(view.id, panels.run_panel)
         if view.ended and view.result is not None:

@@ -100,9 +100,7 @@ if st.button("Train the reward model, then the assistant (about 2 minutes)", typ
                        fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
     ui.follow_job(job_id, "fb_job")
     st.rerun()
-if busy and st.button("Stop", icon=":material/stop:"):
-    jm.cancel(view.id)
-    st.rerun()
+ui.stop_button(view, key="fb_stop")
 st.latex(fb.FORMULA)
 st.caption(fb.FORMULA_LEGEND)
 

@@ -270,6 +270,20 @@ def forget_job(param: str = "job") -> None:
         del st.query_params[param]
 
 
+def stop_button(view: JobView | None, key: str) -> None:
+    """The Stop button of a queued or running job ("Leave the queue" while it waits), in a slot
+    that stays on the page when the button goes. Without the slot, the job's panel moves up one
+    place when the job ends, and for the length of one rerun the browser shows the old panel and
+    the new one together."""
+    slot = st.container()
+    if view is None or view.ended:
+        return
+    label = "Stop" if view.state == "running" else "Leave the queue"
+    if slot.button(label, key=key, icon=":material/stop:"):
+        get_job_manager().cancel(view.id)
+        st.rerun()
+
+
 def poll(job_id: str, render: Callable[[JobView], None], every: float = 1.0) -> None:
     """Render the job now and, while it is queued or running, again every `every` seconds
     (only this fragment reruns, not the page). When it ends, rerun the page once: the page then

@@ -13,6 +13,22 @@ def wait_idle(page, timeout=60_000):
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
+def count_most(page, pattern):
+    """From now on, record in window.mostSeen the most <p> elements whose whole text matches the
+    regular expression `pattern` at once (a MutationObserver sees every state the page passes
+    through, also the brief ones between two script runs)."""
+    page.evaluate("""source => {
+        const re = new RegExp("^(?:" + source + ")$");
+        window.mostSeen = 0;
+        const count = () => {
+            const n = [...document.querySelectorAll('p')].filter(p => re.test(p.textContent)).length;
+            window.mostSeen = Math.max(window.mostSeen, n);
+        };
+        new MutationObserver(count).observe(document.body, {subtree: true, childList: true,
+                                                            characterData: true});
+    }""", pattern)
+
+
 def snap(page, path):
     """A screenshot of the whole page: Streamlit scrolls inside its main element, so grow the
     viewport to the content's height first."""
@@ -97,9 +113,12 @@ def test_pretraining_tiny_run(page, server, artifacts):
     page.get_by_text("Step ", exact=False).first.wait_for()
     page.get_by_text("Watch it learn").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "pretraining-live.png")     # mid-run, as it is polled
-    page.get_by_text("Step 50 of 50 · done").wait_for(timeout=180_000)
+    count_most(page, "Step 50 of 50 · done")
+    page.get_by_text("Step 50 of 50 · done").first.wait_for(timeout=180_000)
     page.get_by_text("now your active model", exact=False).wait_for()
     wait_idle(page)
+    # the panel is drawn once, also during the rerun that follows the end of the run
+    assert page.evaluate("() => window.mostSeen") == 1
     no_exceptions(page)
     assert "job=" in page.url                                    # a reload re-attaches
     page.get_by_role("button", name="Generate").click()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import start_server, stop_server
-from test_browser import no_exceptions, snap, visit
+from test_browser import count_most, no_exceptions, snap, visit
 
 pytestmark = pytest.mark.browser
 
@@ -58,10 +58,13 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
     snap(page, artifacts / "human-feedback-training.png")
 
     # Stop keeps what was learned so far; before/after then compares that model.
+    count_most(page, r"Policy step \d+ · stopped")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("The feedback-trained model is ready").wait_for(timeout=120_000)
-    page.get_by_text(re.compile(r"Policy step \d+ · stopped")).wait_for()   # not "done"
+    page.get_by_text(re.compile(r"Policy step \d+ · stopped")).first.wait_for()   # not "done"
     page.get_by_text("“After feedback” is your feedback-trained model.").wait_for(timeout=120_000)
     page.get_by_text("Chance per token of writing exactly this answer").wait_for(timeout=60_000)
     no_exceptions(page)
+    expect(page.get_by_text(re.compile(r"Policy step \d+ · stopped"))).to_have_count(1)
+    assert page.evaluate("() => window.mostSeen") == 1        # also while the page reran
     snap(page, artifacts / "human-feedback.png")
