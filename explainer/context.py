@@ -23,7 +23,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 import torch
 
-from .charts import PALETTE, percent_ticks, titled, show_piece
+from .charts import PALETTE, percent_text, titled
 from .model import GPT, next_token_probs
 
 # --------------------------------------------------------------------------------------------------
@@ -339,36 +339,35 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
                    "window size N (tokens the model can see)", "probability (log scale)")
 
 
-TICK_PX = 36     # vertical room per colour-bar label, so labels never overlap
+ATTENTION_CSS = """<style>
+.at-row { line-height: 2.1; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
+.at-tok { border-radius: 3px; padding: 2px 1px; margin-right: 2px; white-space: pre-wrap; }
+.at-strong { color: #fff; }
+.at-key { display: flex; align-items: center; gap: 8px; font-size: 0.85em; margin-top: 4px; }
+.at-scale { width: 140px; height: 12px; border-radius: 3px;
+            background: linear-gradient(to right, rgba(0,114,178,0.03), rgba(0,114,178,1)); }
+</style>"""
+STRONG = 0.55          # from this shade on, a token's text turns white to stay readable
 
 
-def attention_grid(pieces: Sequence[str], weights: Sequence[float], per_row: int = 16,
-                   title: str = "Where the last token looks", first: int = 1) -> go.Figure:
-    """The visible tokens in reading order, `per_row` to a row, each cell coloured by how much the
-    last token attends to it (darker = more). Hover: the token's number in the text (the first
-    visible one is number `first`) and its share of the attention.
+def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int = 1) -> str:
+    """The visible tokens in reading order, as text that wraps at any screen width, each on a
+    shade of blue as dark as the share of attention the last token gives it (the most attended
+    token darkest, no attention white), with a key under it. Hover: the token's number in the
+    text (the first visible one is number `first`) and its share.
 
-    The colour bar gets only as many labels (in percent) as its height has room for.
+    >>> out = attention_html(["Mia", " ran"], [0.75, 0.25], first=3)
+    >>> 'title="token 3: 75.0% of the attention"' in out, "darkest: 75.0%" in out
+    (True, True)
     """
-    n = len(pieces)
-    rows = (n + per_row - 1) // per_row
-    z = [[None] * per_row for _ in range(rows)]
-    text = [[""] * per_row for _ in range(rows)]
-    number = [[None] * per_row for _ in range(rows)]
+    top = max(max(weights, default=0.0), 1e-9)
+    out = []
     for i, (p, w) in enumerate(zip(pieces, weights)):
-        z[i // per_row][i % per_row] = float(w)
-        text[i // per_row][i % per_row] = show_piece(p)[:10]
-        number[i // per_row][i % per_row] = first + i
-    height = max(220, 70 + 34 * rows)
-    top = max(max(weights, default=0), 1e-6)
-    bar_px = height - 60 - 50                                   # the plot area (titled()'s margins)
-    vals, labels = percent_ticks(top, max(1, bar_px // TICK_PX - 1))
-    fig = go.Figure(go.Heatmap(
-        z=z, text=text, customdata=number, texttemplate="%{text}", textfont=dict(size=12),
-        xgap=2, ygap=2, colorscale=[[0, "#f7fbff"], [1, PALETTE[0]]], zmin=0, zmax=top,
-        colorbar=dict(title=dict(text="attention", side="right"), tickmode="array",
-                      tickvals=vals, ticktext=labels),
-        hovertemplate="token %{customdata}, %{text}: %{z:.1%}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    return titled(fig, title, "", "", height=height)
+        shade = 0.03 + 0.97 * max(float(w), 0.0) / top                 # 0.03 (none) .. 1 (most)
+        cls = "at-tok at-strong" if shade >= STRONG else "at-tok"
+        text = html.escape(p.replace("\n", "↵\n")) or "&nbsp;"
+        out.append(f'<span class="{cls}" style="background: rgba(0,114,178,{shade:.3f})" '
+                   f'title="token {first + i}: {percent_text(float(w))} of the attention">{text}</span>')
+    key = (f'<div class="at-key"><span>none</span><span class="at-scale"></span>'
+           f'<span>darkest: {percent_text(top)} of the attention</span></div>')
+    return ATTENTION_CSS + f'<div class="at-row">{"".join(out)}</div>' + key

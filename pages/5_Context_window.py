@@ -59,11 +59,10 @@ st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-
 full = cx.rank_window(model, tok, ids, T, answer)
 win = cx.rank_window(model, tok, ids, n, answer)
 left, right = st.columns(2)
-for col, r, title in ((left, win, f"Seeing only the last {n} tokens"),
-                      (right, full, f"Seeing everything it can ({full.n_visible} tokens)")):
+for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_window"),
+                           (right, full, f"All it can see: {full.n_visible} tokens", "cw_bars_full")):
     with col:
-        ui.plot(charts.next_word_bars(r.top, title=title, highlight=[word] if word else []),
-                key=f"cw_bars_{title[:12]}")
+        ui.plot(charts.next_word_bars(r.top, title=title, highlight=[word] if word else []), key=key)
         if r.answer:
             st.markdown(f'"{word.strip()}": probability **{r.answer.prob:.2%}**, its first token '
                         f"ranks **#{r.answer.first_rank:,}**")
@@ -96,8 +95,8 @@ head = c2.selectbox("Head", range(loaded.config.n_head), index=best_head, key=f"
 w = att[layer, head].tolist()
 best = max(range(len(w)), key=w.__getitem__)
 visible = pieces[-n:]
-ui.plot(cx.attention_grid(visible, w, title=f"Attention of the last token, layer {layer + 1}, head "
-                          f"{head + 1}", first=gone + 1), key="cw_att")
+st.markdown(f"**Where the last token looks: layer {layer + 1}, head {head + 1}**")
+st.html(cx.attention_html(visible, w, first=gone + 1))
 on_name = sum(w[i] for i in in_view)
 
 
@@ -111,7 +110,7 @@ st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
               f"{plural(len(in_view), 'token')} in view ({plural(mentions_in_view, 'mention')}). "
               f"The head that puts the most there is layer {best_layer + 1}, head {best_head + 1}: "
               f"{share:.0%}." if in_view else ""))
-ui.explain(cx.last_token_attention, cx.attention_grid)
+ui.explain(cx.last_token_attention, cx.attention_html)
 
 st.header("3 · Why there is a hard maximum")
 st.markdown(

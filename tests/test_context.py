@@ -172,18 +172,17 @@ def test_copy_head_finds_the_head_looking_at_the_name():
     assert cx.copy_head(att, [])[:2] == (0, 0)
 
 
-@pytest.mark.parametrize("n", [8, 20, 52, 64, 128])
-def test_attention_colour_bar_labels_have_room_and_differ(n):
-    weights = [0.2 * (i % 7) / 6 for i in range(n)]                    # a peak of 20%
-    fig = cx.attention_grid([f"t{i}" for i in range(n)], weights, first=11)
-    bar = fig.data[0].colorbar
-    vals, labels = list(bar.tickvals), list(bar.ticktext)
-    room = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b   # the bar's length in px
-    assert len(vals) >= 2 and len(set(labels)) == len(labels)
-    assert room / (len(vals) - 1) >= 30, (room, labels)                 # ~12 px labels: no overlap
-    assert max(vals) <= 0.2 + 1e-12 and labels[-1] == "20%"
-    numbers = [k for row in fig.data[0].customdata for k in row if k is not None]
-    assert numbers == list(range(11, 11 + n))                           # hover: token numbers
+def test_attention_shades_follow_the_weights_and_hover_counts_tokens():
+    weights = [0.1, 0.6, 0.0, 0.3]
+    out = cx.attention_html(["<b>", " Mia", "\n", " ran"], weights, first=11)
+    spans = out.split('<div class="at-row">')[1].split("</div>")[0].split("</span>")[:-1]
+    assert len(spans) == 4
+    shades = [float(sp.split("rgba(0,114,178,")[1].split(")")[0]) for sp in spans]
+    assert shades[1] == 1.0 and shades[2] < shades[0] < shades[3] < shades[1]   # darkest = most
+    assert ["at-strong" in sp for sp in spans] == [False, True, False, False]    # white text on dark
+    assert [sp.split('title="token ')[1].split(":")[0] for sp in spans] == ["11", "12", "13", "14"]
+    assert "&lt;b&gt;" in spans[0] and "↵" in spans[2]                           # text is escaped
+    assert "darkest: 60.0% of the attention" in out
 
 
 def test_token_numbers_count_from_one_and_every_speaker_is_bold():

@@ -35,8 +35,13 @@ def test_context_window_page(page, tiny_server, artifacts):
         slider.press("ArrowLeft")
     wait_idle(page)
     page.wait_for_function(f"() => document.querySelectorAll('.cw-tok.cw-out').length > {before}")
-    page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)  # plotly draws after the text
-    assert page.locator(".js-plotly-plot").count() >= 4         # two rankings, the curve, attention
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)  # plotly draws after the text
+    assert page.locator(".js-plotly-plot").count() >= 3         # two rankings, the curve
+    # attention: exactly the tokens in the window, the most attended one the darkest (white text)
+    page.wait_for_function("() => { const n = document.querySelectorAll('.at-tok').length;"
+                           " return n > 0 && n === document.querySelectorAll('.cw-tok.cw-in').length"
+                           " && n < 64; }")
+    assert page.locator(".at-tok.at-strong").count() >= 1
     assert page.locator(".cw-turn.cw-out").count() >= 1         # the chat lost its first turn
     no_exceptions(page)
     snap(page, artifacts / "issue5-context-window.png")
