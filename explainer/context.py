@@ -285,7 +285,7 @@ def fit_chat(tok, turns: Sequence[tuple[str, str]], max_tokens: int,
 
 WINDOW_CSS = """<style>
 .cw-row { line-height: 1.9; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
-.cw-tok { border-radius: 3px; padding: 1px 1px; margin-right: 1px; white-space: pre-wrap; }
+.cw-tok { border-radius: 3px; padding: 1px 1px; margin-right: 1px; white-space: pre; display: inline-block; }
 .cw-in { background: rgba(0,114,178,0.14); }
 .cw-out { color: #999; text-decoration: line-through; background: rgba(128,128,128,0.10); }
 .cw-mark { outline: 2px solid #E69F00; font-weight: 700; }
@@ -301,10 +301,22 @@ def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[i
     out = []
     for i, p in enumerate(pieces):
         cls = ["cw-tok", "cw-in" if i >= first_in else "cw-out"] + (["cw-mark"] if i in marked else [])
-        text = html.escape(p.replace("\n", "↵\n")) or "&nbsp;"
         state = "visible" if i >= first_in else "outside the window: forgotten"
-        out.append(f'<span class="{" ".join(cls)}" title="token {i + 1}: {state}">{text}</span>')
+        out.append(token_span(p, " ".join(cls), f"token {i + 1}: {state}"))
     return WINDOW_CSS + f'<div class="cw-row">{"".join(out)}</div>'
+
+
+def token_span(piece: str, cls: str, title: str, style: str = "") -> str:
+    r"""One token as a box that never breaks inside (white-space: pre, inline-block; the lines
+    break between tokens, so a name's leading space cannot end a line on its own); a newline
+    in it shows as ↵ and then really starts a new line.
+
+    >>> token_span("a<\n", "t", "token 2")
+    '<span class="t" title="token 2">a&lt;↵</span><br>'
+    """
+    text = html.escape(piece.replace("\n", "↵")) or "&nbsp;"
+    css = f' style="{style}"' if style else ""
+    return f'<span class="{cls}"{css} title="{title}">{text}</span>' + "<br>" * piece.count("\n")
 
 
 def chat_html(turns: Sequence[tuple[str, str]], dropped: int, prefix: str = CHAT_ANSWER_PREFIX) -> str:
@@ -341,7 +353,7 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
 
 ATTENTION_CSS = """<style>
 .at-row { line-height: 2.1; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
-.at-tok { border-radius: 3px; padding: 2px 1px; margin-right: 2px; white-space: pre-wrap; }
+.at-tok { border-radius: 3px; padding: 0 1px; margin: 2px 2px 2px 0; white-space: pre; display: inline-block; }
 .at-strong { color: #fff; }
 .at-key { display: flex; align-items: center; gap: 8px; font-size: 0.85em; margin-top: 4px; }
 .at-scale { width: 140px; height: 12px; border-radius: 3px;
@@ -352,22 +364,21 @@ STRONG = 0.55          # from this shade on, a token's text turns white to stay 
 
 def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int = 1) -> str:
     """The visible tokens in reading order, as text that wraps at any screen width, each on a
-    shade of blue as dark as the share of attention the last token gives it (the most attended
-    token darkest, no attention white), with a key under it. Hover: the token's number in the
+    shade of blue as strong as the share of attention the last token gives it (the most attended
+    token full blue, no attention hardly any), with a key under it. Hover: the token's number in the
     text (the first visible one is number `first`) and its share.
 
     >>> out = attention_html(["Mia", " ran"], [0.75, 0.25], first=3)
-    >>> 'title="token 3: 75.0% of the attention"' in out, "darkest: 75.0%" in out
+    >>> 'title="token 3: 75.0% of the attention"' in out, "strongest: 75.0%" in out
     (True, True)
     """
     top = max(max(weights, default=0.0), 1e-9)
     out = []
     for i, (p, w) in enumerate(zip(pieces, weights)):
         shade = 0.03 + 0.97 * max(float(w), 0.0) / top                 # 0.03 (none) .. 1 (most)
-        cls = "at-tok at-strong" if shade >= STRONG else "at-tok"
-        text = html.escape(p.replace("\n", "↵\n")) or "&nbsp;"
-        out.append(f'<span class="{cls}" style="background: rgba(0,114,178,{shade:.3f})" '
-                   f'title="token {first + i}: {percent_text(float(w))} of the attention">{text}</span>')
+        out.append(token_span(p, "at-tok at-strong" if shade >= STRONG else "at-tok",
+                              f"token {first + i}: {percent_text(float(w))} of the attention",
+                              f"background: rgba(0,114,178,{shade:.3f})"))
     key = (f'<div class="at-key"><span>none</span><span class="at-scale"></span>'
-           f'<span>darkest: {percent_text(top)} of the attention</span></div>')
+           f'<span>strongest: {percent_text(top)} of the attention</span></div>')
     return ATTENTION_CSS + f'<div class="at-row">{"".join(out)}</div>' + key

@@ -79,14 +79,15 @@ st.header("2 · Where the last token looks")
 st.markdown(
     "To guess the next word, the newest token **pays attention** to the tokens it can see: each "
     "attention head spreads 100% of its attention over them. Some heads learn to look back at an "
-    "earlier mention of a name and copy it. Darker = more attention.")
+    "earlier mention of a name and copy it. The stronger the blue, the more attention.")
 att = cx.last_token_attention(model, cx.keep_last(ids, n)[0])
 in_view = [i - gone for i in sorted(marked) if i >= gone]
 mentions_in_view = sum(any(i >= gone for i in m) for m in mentions)
 best_layer, best_head, share = cx.copy_head(att, in_view)
-# The pickers start on the head that looks most at the name, for this text and window: their keys
-# change with them, so a new text or window starts on its own best head again.
-seen = f"{zlib.crc32(f'{model_key}|{text}|{word}|{n}'.encode()):08x}"
+# The pickers start on the head that looks most at the name, for this model and text: their keys
+# change with them, so a new text starts on its own best head again, while sliding the window
+# keeps the head picked (to follow one head as the name leaves the window).
+seen = f"{zlib.crc32(f'{model_key}|{text}|{word}'.encode()):08x}"
 c1, c2 = st.columns(2)
 layer = c1.selectbox("Layer", range(loaded.config.n_layer), index=best_layer, key=f"cw_layer_{seen}",
                      format_func=lambda i: f"layer {i + 1} of {loaded.config.n_layer}")

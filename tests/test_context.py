@@ -178,11 +178,11 @@ def test_attention_shades_follow_the_weights_and_hover_counts_tokens():
     spans = out.split('<div class="at-row">')[1].split("</div>")[0].split("</span>")[:-1]
     assert len(spans) == 4
     shades = [float(sp.split("rgba(0,114,178,")[1].split(")")[0]) for sp in spans]
-    assert shades[1] == 1.0 and shades[2] < shades[0] < shades[3] < shades[1]   # darkest = most
+    assert shades[1] == 1.0 and shades[2] < shades[0] < shades[3] < shades[1]   # strongest = most
     assert ["at-strong" in sp for sp in spans] == [False, True, False, False]    # white text on dark
     assert [sp.split('title="token ')[1].split(":")[0] for sp in spans] == ["11", "12", "13", "14"]
     assert "&lt;b&gt;" in spans[0] and "↵" in spans[2]                           # text is escaped
-    assert "darkest: 60.0% of the attention" in out
+    assert "strongest: 60.0% of the attention" in out
 
 
 def test_token_numbers_count_from_one_and_every_speaker_is_bold():
@@ -192,3 +192,8 @@ def test_token_numbers_count_from_one_and_every_speaker_is_bold():
     assert len(rows) == len(cx.CHAT) + 1
     assert all(r.split(">", 1)[1].startswith("<b>") for r in rows), rows
     assert "<b>Assistant:</b> At the end of the day, …" in rows[-1]
+
+
+def test_doctests():
+    import doctest
+    assert doctest.testmod(cx).failed == 0
