@@ -194,17 +194,20 @@ def check_ratings(ratings: Sequence[Rating]) -> str | None:
 
     >>> check_ratings([])
     'There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated rater rate 200.'
+    >>> check_ratings([Rating("Hi", "Hello.", 1, "tuned", "s")])[:24]
+    'The only rating is 👍: th'
     """
     n = len(ratings)
     up = sum(r.rating > 0 for r in ratings)
     if n == 0:
         return ("There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated "
                 "rater rate 200.")
+    every = "The only rating is" if n == 1 else f"All {n} ratings are"
     if up == n:
-        return (f"All {n} ratings are 👍: the reward model cannot learn what a bad answer looks "
+        return (f"{every} 👍: the reward model cannot learn what a bad answer looks "
                 f"like. Give at least {MIN_EACH} 👎 too.")
     if up == 0:
-        return (f"All {n} ratings are 👎: the reward model cannot learn what a good answer looks "
+        return (f"{every} 👎: the reward model cannot learn what a good answer looks "
                 f"like. Give at least {MIN_EACH} 👍 too.")
     if n < MIN_RATINGS:
         return (f"Only {n} rating{'s' if n != 1 else ''} so far: the reward model needs at least "

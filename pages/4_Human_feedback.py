@@ -17,9 +17,9 @@ st.markdown(
     "*reward model*, learns from those ratings to guess what people like; then the assistant "
     "practises on many questions and leans towards the answers the reward model scores high.")
 
-st.sidebar.caption("This page rates and improves the tuned assistant "
-                   "(models/tuned.safetensors, or the one you tuned on the Instruction tuning page), "
-                   "whichever model is picked above.")
+st.sidebar.caption("Whatever model is picked above, this page rates and improves a tuned "
+                   "assistant: the one you tuned on the Instruction tuning page, else the shipped "
+                   "models/tuned.safetensors.")
 store = RatingsStore()
 active = ui.active_model()
 tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
@@ -133,6 +133,7 @@ if tuned is not None:
             icon=":material/visibility:")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
-        fp.rated_answer(tuned, after, rated)
+        fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else
+                        "the shipped feedback model; train your own above to see yours")
 
 ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.policy_step)

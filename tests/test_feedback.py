@@ -231,3 +231,8 @@ def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
     before = fb.approval(fb.judge(tuned, "helpful", prompts, 4, seed=0))
     now = fb.approval(fb.judge(after, "helpful", prompts, 4, seed=0))     # the same dice
     assert now >= before + 0.05, (before, now)          # measured when shipped: 66% -> 77%
+
+
+def test_doctests():
+    import doctest
+    assert doctest.testmod(fb).failed == 0

@@ -92,14 +92,15 @@ def fb_panel(view: JobView) -> None:
         st.caption(f"A fresh answer at the latest step: “{s.sample}”")
 
 
-def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]) -> None:
+def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating],
+                 after_name: str = "after feedback") -> None:
     """Pick one rated answer (newest first): how likely the tuned model and the feedback-trained
-    model are to write exactly it, per token."""
+    model (`after_name`, e.g. "the shipped feedback model") are to write exactly it, per token."""
     r = st.selectbox("A rated answer", rated[::-1][:50], key="fb_rated",
                      format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {r.answer[:80]}")
     lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
     st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
-                f"(tuned) → **{math.exp(lp[1]):.3f}** (after feedback).",
+                f"(tuned) → **{math.exp(lp[1]):.3f}** ({after_name}).",
                 help=f"The average over the answer's tokens, taken as a geometric mean: the log "
                      f"of the chance per token goes {lp[0]:.2f} → {lp[1]:.2f}.")
     st.caption("The assistant never trains on the rated answers themselves: it practises on fresh "
