@@ -46,21 +46,25 @@ def _figure(traces: list[dict], title: str, x: str, y: str, height: int = 360,
     """One figure from plain dicts, validated once. (Building the same figure step by step with
     add_trace/update_layout costs 2-3 times more, and the live charts are rebuilt every second
     for every watching browser.)"""
-    layout = dict(title=dict(text=title), height=height, colorway=PALETTE,
-                  xaxis=dict(title=dict(text=x), **(xaxis or {})),
-                  yaxis=dict(title=dict(text=y), **(yaxis or {})),
-                  margin=dict(l=60, r=20, t=60, b=50),
-                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    layout = dict(house_layout(title, height), xaxis=dict(title=dict(text=x), **(xaxis or {})),
+                  yaxis=dict(title=dict(text=y), **(yaxis or {})))
     return go.Figure(dict(data=traces, layout=layout))
+
+
+def house_layout(title: str, height: int) -> dict:
+    """Title, size, palette, margins and legend of every chart. The title has the top line to
+    itself and the legend the line under it, just above the plot: side by side, they ran into
+    each other on a narrow screen."""
+    return dict(title=dict(text=title, y=1.0, yanchor="top", pad=dict(t=12)), height=height,
+                colorway=PALETTE, margin=dict(l=60, r=20, t=78, b=50),
+                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
 
 
 def titled(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
     """The house layout (title, axis titles, palette, legend) applied to an existing figure.
     Used by other modules' charts (context.py, twofiles.py); returns the figure."""
-    fig.update_layout(title=dict(text=title), height=height, colorway=PALETTE,
-                      xaxis=dict(title=dict(text=x)), yaxis=dict(title=dict(text=y)),
-                      margin=dict(l=60, r=20, t=60, b=50),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    fig.update_layout(house_layout(title, height), xaxis=dict(title=dict(text=x)),
+                      yaxis=dict(title=dict(text=y)))
     return fig
 
 
@@ -316,6 +320,19 @@ TOKEN_CSS = """
 .tok-more { align-self: center; opacity: 0.7; padding-left: 0.5em; }
 </style>
 """
+
+
+def count_text(n: float) -> str:
+    """A count short enough for a narrow metric: 950 -> '950', 190_464 -> '190 k', 9_830_400 -> '9.8 M'.
+
+    >>> count_text(950), count_text(12_345), count_text(190_464), count_text(9_830_400)
+    ('950', '12.3 k', '190 k', '9.8 M')
+    """
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            v = n / size
+            return f"{v:.1f} {unit}" if v < 100 else f"{v:.0f} {unit}"
+    return f"{n:,.0f}"
 
 
 def eta_text(seconds: float | None) -> str:

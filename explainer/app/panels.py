@@ -194,13 +194,16 @@ def run_panel(view: JobView) -> None:
     m = st.columns(4)
     m[0].metric("Training loss", f"{s.train_loss[1][-1]:.3f}" if s.train_loss[1] else "…")
     m[1].metric("Validation loss", f"{s.val_loss[1][-1]:.3f}" if s.val_loss[1] else "…")
-    m[2].metric("Tokens per second", f"{s.tokens_per_s:,.0f}" if s.tokens_per_s else "…")
-    m[3].metric("Tokens seen", f"{s.tokens_seen:,}")
+    m[2].metric("Tokens / s", charts.count_text(s.tokens_per_s) if s.tokens_per_s else "…",
+                help="Tokens read per second of training, on this server's CPU.")
+    m[3].metric("Tokens seen", charts.count_text(s.tokens_seen), help=f"{s.tokens_seen:,} tokens so far.")
     left, right = st.columns([3, 2])
     with left:
         ui.plot(charts.loss_chart(*s.train_loss, *s.val_loss), key="loss_chart")
     with right:
         st.markdown("**What the model writes as it learns**")
+        st.caption("With no prompt: each time, it starts a new text from nothing and writes a "
+                   "few dozen tokens.")
         shown = s.samples if len(s.samples) <= 6 else s.samples[:1] + s.samples[-5:]   # keep step 0
         for step, text in shown:
             st.markdown(f"*step {step:,}:* {_quote(text)}")
@@ -299,24 +302,30 @@ def try_model(loaded) -> None:
         seed = cols[3].number_input("Seed", 0, 10_000, 0, key="gen_seed",
                                     help="Same seed, same text.")
     if st.button("Generate", key="generate", type="primary"):
-        st.session_state.generated = (prompt, generate_text(loaded, prompt, n_tokens, temperature,
-                                                            top_k, seed))
+        st.session_state.generated = (prompt, n_tokens, *generate_text(loaded, prompt, n_tokens,
+                                                                       temperature, top_k, seed))
     if st.session_state.get("generated"):
-        given, written = st.session_state.generated
+        given, asked, written, n_written, ended = st.session_state.generated
         gap = " " if written[:1].isspace() else ""           # " night" continues after a space
         st.markdown(f"> **{_escape(given)}**{gap}{_escape(written)}")
-        st.caption("Bold: your prompt. The rest: written by the model, one token at a time.")
+        st.caption("Bold: your prompt. The rest: written by the model, one token at a time"
+                   + (f". It wrote {n_written} of the {asked} tokens asked for, then chose the "
+                      "end-of-text token: it thinks the document ends here." if ended else "."))
 
 
-def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int, seed: int) -> str:
-    """What the model writes after `prompt`: up to n_tokens sampled tokens, stopping at
-    <|endoftext|> (the prompt itself is not included)."""
+def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int,
+                  seed: int) -> tuple[str, int, bool]:
+    """What the model writes after `prompt` (the prompt itself not included): up to n_tokens
+    sampled tokens, stopping at <|endoftext|>. Returns (text, tokens written, whether it stopped
+    at <|endoftext|>)."""
     from ..model import prompt_ids
     ids, _ = prompt_ids(loaded.model, loaded.tokenizer, prompt)
     eot = loaded.tokenizer.eot_id
     new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
                                      stop_ids=[eot]))
-    return loaded.tokenizer.decode([i for i in new if i != eot])
+    ended = eot in new
+    new = [i for i in new if i != eot]
+    return loaded.tokenizer.decode(new), len(new), ended
 
 
 def save_panel(loaded) -> None:

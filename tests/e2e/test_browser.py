@@ -96,7 +96,7 @@ def test_pretraining_tiny_run(page, server, artifacts):
     wait_idle(page)
     snap(page, artifacts / "pretraining-start.png")
     # model size: tiny
-    select = page.get_by_label("Model size")
+    select = page.get_by_role("combobox", name="Model size")
     select.click()
     select.press_sequentially("tiny")                             # the select filters as you type
     page.get_by_role("option", name=re.compile(r"^tiny")).wait_for()
