@@ -32,7 +32,8 @@ from typing import Iterator, Sequence
 import torch
 
 from . import chat
-from .corpus.instructions import FLAWS, Pair, heldout_prompts, instruction_data, weaknesses
+from .corpus.instructions import (FLAWS, TOPIC_TITLES, Pair, heldout_prompts, instruction_data,
+                                  weaknesses)
 from .paramfile import LoadedModel, load_model
 from .topics import on_topic
 from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, drain,
@@ -224,8 +225,8 @@ def table(rows: Sequence[Row]) -> list[dict]:
         if rep is None:
             return "—"
         return (rep.text or "(nothing)") + ("  ⏹" if rep.ended else "  …(did not stop)")
-    return [{"question": r.prompt, "topic": r.topic, "base model": show(r.base),
-             "tuned model": show(r.tuned)} for r in rows]
+    return [{"question": r.prompt, "topic": TOPIC_TITLES.get(r.topic, r.topic),
+             "base model": show(r.base), "tuned model": show(r.tuned)} for r in rows]
 
 
 def model_key(loaded: LoadedModel | None) -> str:

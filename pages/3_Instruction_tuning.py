@@ -79,8 +79,9 @@ if base is None:
 else:
     c1, c2 = st.columns(2)
     steps = c1.select_slider("Training steps", [100, 200, 400, 800], value=400, disabled=busy, key="it_steps")
-    weak = c2.checkbox("Learn from the weaker answers too", True, disabled=busy, key="it_weak",
-                       help="On by default, as in real data. The tuned model then sometimes answers badly.")
+    weak = c2.checkbox("Weaker answers too", True, disabled=busy, key="it_weak",
+                       help="Learn from the deliberately weaker answers too. On by default, as in "
+                            "real data: the tuned model then sometimes answers badly.")
     per_step, how = runs.seconds_per_step(base.facts.get("preset") or "small", sft.SFTSpec.batch_size)
     st.caption(f"Starting from **{base.name}**. Estimated time: about {per_step * steps / 60:.1f} "
                f"minutes ({how}).")
