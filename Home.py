@@ -25,6 +25,14 @@ def stage_card(stage: journey.Stage, number: int | None) -> None:
             st.caption("Coming soon")
 
 
+def model_row(name: str, kind: str, n_params: int, facts: dict) -> dict:
+    """One line of the "Models ready to use" table: five columns, so it fits a narrow screen."""
+    loss = facts.get("val_loss")
+    return {"model": name, "kind": kind, "parameters": f"{n_params:,}",
+            "trained on": f"{facts.get('corpus', '?')} ({facts.get('tokens_trained', 0):,}\u00a0tokens)",
+            "validation loss": "?" if loss is None else f"{loss:.3f}"}
+
+
 # Four cards in a row with arrows between them; where that row is narrow (a projector at 1024
 # pixels with the sidebar open, large text, a tablet) the cards wrap two by two and the arrows go,
 # instead of breaking every word over three lines.
@@ -56,19 +64,15 @@ st.subheader("Models ready to use")
 models = ui.available_models()
 if not models and ui.session_model() is None:
     st.info("No model yet: train one on the Pretraining page (a few minutes), then it shows up here.")
-rows = [{"model": m.name, "kind": "shipped" if m.shipped else "saved from the app",
-         "parameters": f"{m.n_params:,}", "trained on": m.facts.get("corpus", "?"),
-         "tokens trained on": f"{m.facts.get('tokens_trained', 0):,}",
-         "validation loss": f"{m.facts['val_loss']:.3f}" if m.facts.get("val_loss") is not None else "?"}
+rows = [model_row(m.name, "shipped" if m.shipped else "saved from the app", m.n_params, m.facts)
         for m in models if m.error is None]
 if ui.session_model() is not None:
     f = ui.session_model().facts
-    rows.insert(0, {"model": ui.session_label(f), "kind": ui.session_state_text(f),
-                    "parameters": f"{f.get('parameters', 0):,}", "trained on": f.get("corpus", "?"),
-                    "tokens trained on": f"{f.get('tokens_trained', 0):,}",
-                    "validation loss": f"{f['val_loss']:.3f}" if f.get("val_loss") is not None else "?"})
+    rows.insert(0, model_row(ui.session_label(f), ui.session_state_text(f), f.get("parameters", 0), f))
 if rows:
-    st.dataframe(rows, hide_index=True, width="stretch")
+    # A table, not a data grid: it wraps long cells instead of hiding columns behind a sideways
+    # scroll on narrow screens.
+    st.table(rows, border="horizontal", hide_index=True)
 for m in models:
     if m.error:
         st.warning(f"{m.name}: {m.error}")

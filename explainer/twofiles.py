@@ -125,9 +125,20 @@ def export_variants(loaded: LoadedModel, directory: str | Path) -> dict[str, Pat
     return out
 
 
-def validation_data(loaded: LoadedModel, n_windows: int = 96):
+def validation_windows(facts: dict) -> int:
+    """How many validation windows pretraining measured on (eval_batches x its batch size), so that
+    the fp32 row measured here is the val_bpb in a base model's training facts:
+    validation_windows({"kind": "base", "spec": {"batch_size": 32}}) -> 128."""
+    from .pretrain import PretrainSpec
+    from .training import TrainConfig
+    spec = (facts.get("spec") or {}) if facts.get("kind") == "base" else {}
+    return TrainConfig.eval_batches * spec.get("batch_size", PretrainSpec.batch_size)
+
+
+def validation_data(loaded: LoadedModel, n_windows: int | None = None):
     """Fixed validation windows from the model's own corpus (the split pretraining held out) and
-    the byte length of every token, for bits per byte. Returns (val_set, byte_len, corpus title)."""
+    the byte length of every token, for bits per byte. Returns (val_set, byte_len, corpus title).
+    By default the same windows pretraining evaluated on (see validation_windows)."""
     from . import corpus
     from .pretrain import encode_documents
     from .training import Batches, token_byte_lengths
@@ -135,11 +146,12 @@ def validation_data(loaded: LoadedModel, n_windows: int = 96):
     key = keys.get(loaded.facts.get("corpus"), "everyday")
     _, val_text = corpus.split(corpus.get_corpus(key).text, seed=int(loaded.facts.get("seed", 0)))
     ids = encode_documents(loaded.tokenizer, val_text)
+    n_windows = n_windows or validation_windows(loaded.facts)
     val = Batches(ids, ids, loaded.config.block_size).val_set(n_windows)
     return val, token_byte_lengths(loaded.tokenizer, loaded.config.vocab_size), corpus.CORPORA[key]
 
 
-def compression(loaded: LoadedModel, directory: str | Path, n_windows: int = 96,
+def compression(loaded: LoadedModel, directory: str | Path, n_windows: int | None = None,
                 prompt: str = "A flash flood watch will be in effect all", word: str = "night") -> list[dict]:
     """For fp32, fp16 and int8 copies of the model: file size, validation bits per byte and its
     change against fp32, and the rank and probability of `word` after `prompt`. All measured now,
@@ -159,6 +171,25 @@ def compression(loaded: LoadedModel, directory: str | Path, n_windows: int = 96,
         row["size_vs_fp32"] = row["bytes"] / rows[0]["bytes"]
         row["bpb_change"] = row["val_bpb"] - rows[0]["val_bpb"]
     return rows
+
+
+def facts_note(facts: dict, rows: list[dict]) -> str | None:
+    """How the val_bpb in the file's training facts relates to the fp32 row measured here (same
+    figure, or why not), or None if the facts carry no val_bpb (tuned models report val_loss on
+    answers instead)."""
+    if facts.get("val_bpb") is None:
+        return None
+    fp32 = rows[0]
+    if round(fp32["val_bpb"], 4) == round(facts["val_bpb"], 4):
+        return ('The fp32 row is the "val_bpb" in the training facts above: the same held-out '
+                "text, measured again here.")
+    if facts.get("corpus") != fp32["corpus"]:
+        why = (f"on held-out text from {facts.get('corpus', 'its own text')}, which this page "
+               f"does not have, so here it is measured on {fp32['corpus']}")
+    else:
+        why = "on held-out text other than the windows measured here"
+    return (f'The training facts say "val_bpb": {facts["val_bpb"]}: that was measured when '
+            f"training ended, {why}.")
 
 
 def bench_compression(loaded: LoadedModel, directory: str | Path | None = None) -> dict:
@@ -203,7 +234,7 @@ def scale_chart(files: Sequence[tuple[str, float]]) -> go.Figure:
     colors = [PALETTE[0]] * len(files) + [PALETTE[3]] * len(REFERENCES)
     fig = go.Figure(go.Bar(
         y=[r[0] for r in rows], x=[r[1] for r in rows], orientation="h", marker_color=colors,
-        text=[r[2] for r in rows], textposition="outside", cliponaxis=False,
+        text=[r[2] for r in rows], textposition="auto", cliponaxis=False,   # long bars: inside
         hovertemplate="%{y}: %{text}<extra></extra>"))
     fig.update_xaxes(type="log", tickvals=[1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12],
                      ticktext=["100 KB", "1 MB", "10 MB", "100 MB", "1 GB", "10 GB", "100 GB", "1 TB"],
@@ -213,14 +244,24 @@ def scale_chart(files: Sequence[tuple[str, float]]) -> go.Figure:
                    "file size", "", height=120 + 48 * len(rows))
 
 
+# A grid, so the two rows line up; where it is narrow (800 px with the sidebar, presentation mode)
+# each row stacks: who, then the two files side by side, then what they make.
 TWO_FILES_CSS = """<style>
-.tf-grid { display: grid; grid-template-columns: max-content max-content 2em max-content 2em auto;
+.tf-grid { container-type: inline-size; }
+.tf-rows { display: grid; grid-template-columns: repeat(2, minmax(min-content, max-content)) 2em
+           minmax(min-content, max-content) minmax(8em, 1fr);
            align-items: center; gap: 12px 10px; margin: 10px 0; }
 .tf-file { border: 2px solid #0072B2; border-radius: 8px; padding: 8px 14px; background: rgba(0,114,178,0.07); }
 .tf-file.code { border-color: #009E73; background: rgba(0,158,115,0.07); }
-.tf-file b { display: block; font-size: 1.05em; }
+.tf-file b { display: block; font-size: 1.05em; overflow-wrap: anywhere; }
 .tf-op { font-size: 1.6em; font-weight: 700; opacity: 0.7; text-align: center; }
 .tf-who { font-weight: 700; }
+.tf-makes .tf-op { vertical-align: middle; margin-right: 4px; }
+@container (max-width: 54rem) {
+  .tf-rows { grid-template-columns: minmax(0, 1fr) 2em minmax(0, 1fr); row-gap: 6px; }
+  .tf-who { grid-column: 1 / -1; margin-top: 10px; }
+  .tf-makes { grid-column: 1 / -1; }
+}
 </style>"""
 
 
@@ -234,5 +275,5 @@ def two_files_html(rows: Sequence[tuple[str, str, str, str, str]]) -> str:
             f'<span class="tf-file"><b>{html.escape(pname)}</b>{html.escape(psize)}</span>'
             f'<span class="tf-op">+</span>'
             f'<span class="tf-file code"><b>{html.escape(rname)}</b>{html.escape(rsize)}</span>'
-            f'<span class="tf-op">=</span><span>a language model that writes text</span>')
-    return TWO_FILES_CSS + f'<div class="tf-grid">{"".join(cells)}</div>'
+            f'<span class="tf-makes"><span class="tf-op">=</span> a language model that writes text</span>')
+    return TWO_FILES_CSS + f'<div class="tf-grid"><div class="tf-rows">{"".join(cells)}</div></div>'

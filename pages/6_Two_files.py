@@ -37,7 +37,7 @@ st.header("1 · The parameter file")
 c1, c2, c3 = st.columns(3)
 c1.metric("Size on disk", tf.mb(src.stat().st_size), help=f"{src.stat().st_size:,} bytes: {src.name}")
 c2.metric("Parameters", f"{sum(counts.values()):,}", help="Each is one 4-byte number (fp32).")
-c3.metric("Tensors (named tables of numbers)", len(meta["tensors"]))
+c3.metric("Tensors", len(meta["tensors"]), help="Named tables of numbers, such as h.0.mlp.c_fc.weight.")
 ui.plot(tf.parts_chart(counts), key="tf_parts")
 st.caption("Embeddings: a row of numbers per token and per position. Attention: how tokens look "
            "at each other. MLP: the per-token 'thinking' layers, usually the biggest part. Norms: "
@@ -49,7 +49,16 @@ name = st.selectbox("Look inside a tensor", names, index=names.index("h.0.mlp.c_
                     if "h.0.mlp.c_fc.weight" in names else 0, key="tf_tensor")
 ui.plot(tf.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
 st.markdown("**What else the file carries** (its metadata: plain text inside the same file)")
-c1, c2, c3 = st.columns(3)
+# Three boxes side by side where there is room; one under the other where narrow (rem: presentation
+# mode's larger text needs more room), so keys do not break over lines.
+st.html("""<style>
+.st-key-tf_meta { container-type: inline-size; }
+@container (max-width: 56rem) {
+  .st-key-tf_meta [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-tf_meta [data-testid="stColumn"] { flex: 1 1 100% !important; }
+}
+</style>""")
+c1, c2, c3 = st.container(key="tf_meta").columns(3)
 with c1:
     st.caption("Model config: the shape of the network")
     st.json(meta["config"])
@@ -67,14 +76,15 @@ st.markdown(
     "precision. Stored as **int8** it takes 1 byte: every row of a weight table is rounded to one "
     "of 255 levels, times one scale number for the row. Does the model get worse? We measured it "
     f"just now, on text from {rows[0]['corpus']} the model never trained on.")
-st.dataframe([{
-    "file": f"{r['dtype']}", "size": tf.mb(r["bytes"]), "vs fp32": f"{r['size_vs_fp32']:.0%}",
-    "bits per byte (lower is better)": f"{r['val_bpb']:.4f}",
-    "change": "-" if r["dtype"] == "fp32" else f"{r['bpb_change']:+.5f}",
+st.table([{   # sizes with a no-break space: "4.3 MB" stays on one line in a narrow table
+    "file": f"{r['dtype']}", "size": tf.mb(r["bytes"]).replace(" ", "\u00a0"),
+    "vs fp32": f"{r['size_vs_fp32']:.0%}", "bits per byte": f"{r['val_bpb']:.4f}",
+    "change": "—" if r["dtype"] == "fp32" else f"{r['bpb_change']:+.5f}",
     '"night" rank': r["word_rank"], 'P("night")': f"{r['word_prob']:.2%}",
-} for r in rows], hide_index=True, width="stretch")
-st.caption('Bits per byte: how surprised the model is by new text. "night": the flash-flood test, '
-           '"A flash flood watch will be in effect all ___".')
+} for r in rows], border="horizontal", hide_index=True)
+st.caption('Bits per byte (lower is better): how surprised the model is by new text. "night": the '
+           'flash-flood test, "A flash flood watch will be in effect all ___". '
+           + (tf.facts_note(meta["facts"], rows) or ""))
 cols = st.columns(3)
 for col, r in zip(cols, rows):
     p = files[r["dtype"]]

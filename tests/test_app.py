@@ -53,7 +53,7 @@ def test_home_shows_the_journey(models_dir):
     assert len(links) == len(journey.ROAD + journey.SIDE) - len(missing)
     assert at.sidebar.toggle[0].label == "Presentation mode"
     if shipped(models_dir):
-        assert at.dataframe, "the table of ready models"
+        assert at.table, "the table of ready models"
 
 
 # --- Tokens ----------------------------------------------------------------------------------

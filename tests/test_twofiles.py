@@ -1,10 +1,15 @@
 """The two-files library: what is inside a parameter file, smaller copies measured, the scale."""
+from pathlib import Path
+
 import pytest
 
 from explainer import corpus, pretrain
 from explainer import twofiles as tf
 from explainer.paramfile import load_model, read_metadata, save_model
 from explainer.tokenizer import train_bpe
+from explainer.training import TrainConfig
+
+SHIPPED_BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +91,29 @@ def test_download_names_are_what_the_run_command_uses():
     assert tf.download_name("base", "int8") == "base-int8.safetensors"
     assert tf.download_name("feedback 17:05", "fp16") == "feedback-17-05-fp16.safetensors"
     assert tf.download_name("../..", "fp32") == "model-fp32.safetensors"
+
+
+def test_measured_on_the_windows_pretraining_used():
+    windows = tf.validation_windows({"kind": "base", "spec": {"batch_size": 16}})
+    assert windows == TrainConfig.eval_batches * 16
+    assert tf.validation_windows({"kind": "tuned", "spec": {"batch_size": 16}}) == \
+        tf.validation_windows({"kind": "base"})
+
+
+@pytest.mark.skipif(not SHIPPED_BASE.is_file(), reason="no shipped base model")
+def test_fp32_row_is_the_val_bpb_in_the_training_facts(tmp_path):
+    """Golden: the shipped model's facts and the page's fp32 row are one figure, not two."""
+    loaded = load_model(SHIPPED_BASE)
+    rows = tf.compression(loaded, tmp_path)
+    assert round(rows[0]["val_bpb"], 4) == loaded.facts["val_bpb"]
+    assert "is the" in tf.facts_note(loaded.facts, rows)
+
+
+def test_facts_note_says_why_the_training_figure_differs():
+    rows = [{"val_bpb": 0.33681, "corpus": "Everyday English"}]
+    assert tf.facts_note({"val_loss": 0.26}, rows) is None                  # tuned: no val_bpb
+    same = tf.facts_note({"val_bpb": 0.3368, "corpus": "Everyday English"}, rows)
+    assert '"val_bpb" in the training facts' in same
+    other = tf.facts_note({"val_bpb": 0.41, "corpus": "pasted text"}, rows)
+    assert "0.41" in other and "pasted text" in other and "Everyday English" in other
+    assert "other than the windows" in tf.facts_note({"val_bpb": 0.35, "corpus": "Everyday English"}, rows)
