@@ -135,7 +135,7 @@ def test_two_files_page(tiny_dir, fresh):
     source = (ROOT / "explainer" / "runfile" / "run.py").read_text()
     assert any(c.value == source.rstrip() for c in at.code)      # shown in full
     assert f"{len(source.splitlines())} lines" in texts(at.markdown)
-    table = at.dataframe[-1].value
+    table = at.table[-1].value
     assert list(table["file"]) == ["fp32", "fp16", "int8"]
     assert len(at.get("download_button")) == 4
     at.selectbox(key="tf_tensor").set_value("wte.weight").run()
