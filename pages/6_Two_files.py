@@ -49,16 +49,8 @@ name = st.selectbox("Look inside a tensor", names, index=names.index("h.0.mlp.c_
                     if "h.0.mlp.c_fc.weight" in names else 0, key="tf_tensor")
 ui.plot(tf.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
 st.markdown("**What else the file carries** (its metadata: plain text inside the same file)")
-# Three boxes side by side where there is room; one under the other where narrow (rem: presentation
-# mode's larger text needs more room), so keys do not break over lines.
-st.html("""<style>
-.st-key-tf_meta { container-type: inline-size; }
-@container (max-width: 56rem) {
-  .st-key-tf_meta [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-  .st-key-tf_meta [data-testid="stColumn"] { flex: 1 1 100% !important; }
-}
-</style>""")
-c1, c2, c3 = st.container(key="tf_meta").columns(3)
+# Three boxes side by side where there is room, else one under the other: keys stay on one line.
+c1, c2, c3 = ui.wrapping_columns(3, key="tf_meta", narrow="56rem")
 with c1:
     st.caption("Model config: the shape of the network")
     st.json(meta["config"])

@@ -64,11 +64,11 @@ def fb_panel(view: JobView) -> None:
     time_left = (end_word(view.state, s.done.reason if s.done else None) if view.ended
                  else f"about {charts.eta_text(s.eta)} left")
     st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · {time_left}")
-    m = st.columns(3)
+    m = ui.wrapping_columns(3, key="fb_metrics", narrow="46rem")
     if s.rm:
         gain = s.rm.heldout_acc - s.rm.majority
         m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
-                    f"{gain * 100:+.0f} points over always guessing",
+                    f"{gain * 100:+.0f} points vs. always guessing",
                     help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
                          f"guessing the commoner rating would score {s.rm.majority:.0%}.")
         if gain <= 0:
@@ -84,7 +84,7 @@ def fb_panel(view: JobView) -> None:
                     f"{now - start:+.2f} since the first {n} steps" if len(s.reward) > n else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
         reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
-        left, right = st.columns(2)
+        left, right = ui.wrapping_columns(2, key="fb_charts", narrow="40rem")
         with left:
             ui.plot(reward_fig, key="reward_chart")
         with right:

@@ -110,7 +110,11 @@ def merge_replay(tok: Tokenizer, text: str) -> None:
              "pair count in corpus": m.count,
              "in your text now": (m.pair_bytes[0] + m.pair_bytes[1]) in used}
             for i, m in enumerate(merges[:n])]
-    st.dataframe(rows[::-1], hide_index=True, height=260, width="stretch")
+    st.dataframe(rows[::-1], hide_index=True, height=260, width="stretch", column_config={
+        "pair count in corpus": st.column_config.NumberColumn(
+            "count", help="How often the pair stood side by side in the corpus when it was merged."),
+        "in your text now": st.column_config.CheckboxColumn(
+            "in your text", help="Whether the new token is one of the pieces of your text above.")})
 
 
 def _show(b: bytes) -> str:

@@ -270,6 +270,21 @@ def forget_job(param: str = "job") -> None:
         del st.query_params[param]
 
 
+def wrapping_columns(spec, key: str, narrow: str = "40rem", **kwargs) -> list:
+    """st.columns(spec, **kwargs) in a container (st key `key`) that stacks them one under another
+    where it is narrower than `narrow` (an 800 px window with the sidebar open; rem, so that
+    presentation mode's larger text stacks sooner): side by side there, they cut their labels or
+    squeeze their charts."""
+    st.html(f"""<style>
+.st-key-{key} {{ container-type: inline-size; }}
+@container (max-width: {narrow}) {{
+  .st-key-{key} [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+  .st-key-{key} [data-testid="stColumn"] {{ flex: 1 1 100% !important; }}
+}}
+</style>""")
+    return st.container(key=key).columns(spec, **kwargs)
+
+
 def stop_button(view: JobView | None, key: str) -> None:
     """The Stop button of a queued or running job ("Leave the queue" while it waits), in a slot
     that stays on the page when the button goes. Without the slot, the job's panel moves up one
