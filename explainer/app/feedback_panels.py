@@ -67,8 +67,10 @@ def fb_panel(view: JobView) -> None:
     m = ui.wrapping_columns(3, key="fb_metrics", narrow="46rem")
     if s.rm:
         gain = s.rm.heldout_acc - s.rm.majority
+        points = round(gain * 100)
         m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
-                    f"{gain * 100:+.0f} points vs. always guessing",
+                    f"{points:+d} points vs. always guessing" if points else "same as always guessing",
+                    delta_color="normal" if points else "off",
                     help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
                          f"guessing the commoner rating would score {s.rm.majority:.0%}.")
         if gain <= 0:
