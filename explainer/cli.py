@@ -70,13 +70,10 @@ def drive(gen, show, bar=None):
     A diverged run becomes one clear CLIError line; Ctrl-C says that nothing was saved. `bar`, a
     progress bar if the command draws one, is closed either way.
     """
-    from .training import TrainingError
+    from .training import TrainingError, drain
     close = bar.close if bar is not None else (lambda: None)
     try:
-        while True:
-            show(next(gen))
-    except StopIteration as stop:
-        return stop.value
+        return drain(gen, show)
     except TrainingError as e:
         raise CLIError(str(e)) from None
     except KeyboardInterrupt:

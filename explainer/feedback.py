@@ -815,7 +815,7 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     t0 = time.perf_counter()
     events = []
     gen = run(tuned, ratings, spec, reward_rule=reward_rule)
-    fb = drain(gen, events)
+    fb = drain(gen, events.append)
     train_seconds = time.perf_counter() - t0
     rm = next(e for e in events if isinstance(e, RewardModelReady))
     steps = [e for e in events if isinstance(e, PolicyStep)]

@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
@@ -314,16 +314,17 @@ def train(model: GPT, data: Batches, cfg: TrainConfig, *, tokenizer=None,
     return done
 
 
-def drain(gen, events: list | None = None):
-    """Run an event generator to its end without showing anything; returns its return value
-    (the trained model), and keeps the events in `events` if given. For benchmarks and tests."""
+def drain(gen, each: Callable[[Any], Any] | None = None):
+    """Run an event generator to its end; returns its return value (the trained model). `each`,
+    if given, is called with every event: `events.append` keeps them (benchmarks, tests), the
+    CLI prints them (cli.drive)."""
     while True:
         try:
             ev = next(gen)
         except StopIteration as stop:
             return stop.value
-        if events is not None:
-            events.append(ev)
+        if each is not None:
+            each(ev)
 
 
 def model_job(run, *args, name: str, **kwargs):

@@ -102,7 +102,7 @@ def test_log_probabilities_and_kl(tiny):
 def test_reward_model_learns_a_simple_rule(tiny):
     spec = fb.FeedbackSpec(rm_heldout=0.25, **SPEC)
     events = []
-    rm = drain(fb.train_reward_model(tiny, synthetic(), spec), events)
+    rm = drain(fb.train_reward_model(tiny, synthetic(), spec), events.append)
     ready = events[-1]
     assert isinstance(ready, fb.RewardModelReady)
     assert ready.n_heldout == 36 and ready.n_train == 108                 # 6 of 24 prompts held out
@@ -160,7 +160,7 @@ def test_a_policy_update_raises_the_reward(tiny):
 def test_run_returns_a_feedback_model(tiny, tmp_path):
     spec = fb.FeedbackSpec(steps=3, rm_steps=20, prompts_per_step=2, samples_per_prompt=4, **SPEC)
     events = []
-    out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"]), events)
+    out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"]), events.append)
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Status" and "RewardModelReady" in kinds and kinds[-1] == "Done"
     assert kinds.count("PolicyStep") == 3
@@ -185,7 +185,7 @@ def test_rule_as_reward_ablation_rewards_by_the_rule(tiny):
     spec = fb.FeedbackSpec(steps=2, rm_steps=5, prompts_per_step=2, samples_per_prompt=4, **SPEC)
     events = []
     out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"],
-                           reward_rule="helpful"), events)
+                           reward_rule="helpful"), events.append)
     rewards = [e.reward for e in events if isinstance(e, fb.PolicyStep)]
     # the tiny model's answers are gibberish: the rule gives 0 or 1 each, so a step's mean is k/8
     assert len(rewards) == 2 and all(abs(r * 8 - round(r * 8)) < 1e-6 for r in rewards)
@@ -196,7 +196,7 @@ def test_rule_as_reward_ablation_rewards_by_the_rule(tiny):
 def test_simulated_ratings_are_marked(tiny, tmp_path):
     store = RatingsStore(tmp_path / "r.sqlite")
     events = []
-    n = drain(fb.simulate(store, tiny, "safe", 10, seed=1, per_prompt=4), events)
+    n = drain(fb.simulate(store, tiny, "safe", 10, seed=1, per_prompt=4), events.append)
     assert n == 10 and events[-1] == fb.Rated(10, 10)
     rows = store.ratings()
     assert len(rows) == 10 and {x.rater for x in rows} == {"sim:safe"}
