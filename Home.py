@@ -33,26 +33,20 @@ def model_row(name: str, kind: str, n_params: int, facts: dict) -> dict:
             "validation loss": "?" if loss is None else f"{loss:.3f}"}
 
 
+st.subheader("The journey")
 # Four cards in a row with arrows between them; where that row is narrow (a projector at 1024
 # pixels with the sidebar open, large text, a tablet) the cards wrap two by two and the arrows go,
 # instead of breaking every word over three lines.
-st.html("""<style>
-.st-key-journey { container-type: inline-size; }
-@container (max-width: 920px) {
-  .st-key-journey [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 1rem; }
-  .st-key-journey [data-testid="stColumn"] { flex: 1 1 calc(50% - 1rem) !important; min-width: 0; }
-  .st-key-journey [data-testid="stColumn"]:has(.journey-arrow) { display: none; }
-}
-</style>""")
-st.subheader("The journey")
-with st.container(key="journey"):
-    cols = st.columns([4, 1, 4, 1, 4, 1, 4], vertical_alignment="center")
-    for i, stage in enumerate(journey.ROAD):
-        with cols[2 * i]:
-            stage_card(stage, i + 1)
-        if i < len(journey.ROAD) - 1:
-            cols[2 * i + 1].html('<div class="journey-arrow" style="text-align:center; font-size:2rem">'
-                                 '&rarr;</div>')
+cols = ui.wrapping_columns([4, 1, 4, 1, 4, 1, 4], key="journey", narrow="920px",
+                           share="calc(50% - 1rem)", vertical_alignment="center",
+                           extra='.st-key-journey [data-testid="stColumn"]:has(.journey-arrow) '
+                                 '{ display: none; }')
+for i, stage in enumerate(journey.ROAD):
+    with cols[2 * i]:
+        stage_card(stage, i + 1)
+    if i < len(journey.ROAD) - 1:
+        cols[2 * i + 1].html('<div class="journey-arrow" style="text-align:center; font-size:2rem">'
+                             '&rarr;</div>')
 
 st.markdown("**Along the way**")
 side = st.columns(2)

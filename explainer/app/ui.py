@@ -270,16 +270,19 @@ def forget_job(param: str = "job") -> None:
         del st.query_params[param]
 
 
-def wrapping_columns(spec, key: str, narrow: str = "40rem", **kwargs) -> list:
-    """st.columns(spec, **kwargs) in a container (st key `key`) that stacks them one under another
-    where it is narrower than `narrow` (an 800 px window with the sidebar open; rem, so that
-    presentation mode's larger text stacks sooner): side by side there, they cut their labels or
-    squeeze their charts."""
+def wrapping_columns(spec, key: str, narrow: str = "40rem", share: str = "100%", extra: str = "",
+                     **kwargs) -> list:
+    """st.columns(spec, **kwargs) in a container (st key `key`) whose columns wrap where it is
+    narrower than `narrow` (an 800 px window with the sidebar open; rem, so that presentation
+    mode's larger text wraps sooner), each then `share` wide: "100%" stacks them one under
+    another, "calc(50% - 1rem)" puts two in a row. Side by side there, they cut their labels or
+    squeeze their charts. `extra`: more CSS rules for the narrow case, e.g. to hide a column."""
     st.html(f"""<style>
 .st-key-{key} {{ container-type: inline-size; }}
 @container (max-width: {narrow}) {{
-  .st-key-{key} [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
-  .st-key-{key} [data-testid="stColumn"] {{ flex: 1 1 100% !important; }}
+  .st-key-{key} [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; row-gap: 1rem; }}
+  .st-key-{key} [data-testid="stColumn"] {{ flex: 1 1 {share} !important; min-width: 0; }}
+  {extra}
 }}
 </style>""")
     return st.container(key=key).columns(spec, **kwargs)
