@@ -95,7 +95,7 @@ from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
 from .sft import heldout_loss
-from .training import TrainingError, drain, model_job, progress_and_stop
+from .training import TrainingError, completed, drain, model_job, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
@@ -708,7 +708,7 @@ def summarize(events: Sequence) -> Summary:
             s.progress, s.eta, s.sample = ev.progress, ev.eta, ev.sample
         elif isinstance(ev, Done):
             s.done, s.eta = ev, 0.0                  # a stopped run keeps the share it reached
-            if ev.reason in ("done", "time"):
+            if completed(ev.reason):
                 s.progress = 1.0
     return s
 

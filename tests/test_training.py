@@ -160,3 +160,10 @@ def test_timed_samples_stay_few_however_long_the_run(minutes):
     assert len(times) <= cfg.max_samples
     assert all(g <= max(cfg.sample_seconds, cfg.sample_spread * t) + 0.13 for g, t in zip(gaps, times))
     assert times[0] == pytest.approx(cfg.sample_seconds, abs=0.13)          # the first after 15 s
+
+
+def test_the_app_reads_stop_reasons_as_training_defines_them():
+    from explainer.app.progress import COMPLETED
+    from explainer.training import completed
+    assert [completed(r) for r in ("done", "time", "cancelled")] == [True, True, False]
+    assert all(completed(r) == (r in COMPLETED) for r in ("done", "time", "cancelled"))

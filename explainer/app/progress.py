@@ -15,6 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+# The stop reasons of a run that got to its end (explainer.training.completed; repeated here so
+# that this module stays free of torch).
+COMPLETED = ("done", "time")
+
 
 def end_word(state: str, reason: str | None) -> str:
     """How a job that ended is described on its progress line, for a job `state` ("done",
@@ -26,7 +30,7 @@ def end_word(state: str, reason: str | None) -> str:
     """
     if state == "failed":
         return "stopped by a problem"
-    return "done" if state == "done" and reason in (None, "done", "time") else "stopped"
+    return "done" if state == "done" and (reason is None or reason in COMPLETED) else "stopped"
 
 
 @dataclass
@@ -82,6 +86,6 @@ def summarize(events: Sequence[Any]) -> RunSummary:
                 s.candidate_ranks.setdefault(c.word, []).append(c.rank)
         elif kind == "Finished":
             s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
-            if ev.reason in ("done", "time"):
+            if ev.reason in COMPLETED:
                 s.progress = 1.0
     return s
