@@ -112,6 +112,54 @@ def test_reward_model_learns_a_simple_rule(tiny):
     assert float(good) > 0.5 > float(bad)
 
 
+def on_subject(n_prompts=24, seed=0):
+    """👍 when the answer is about the question's subject, 👎 when it is about another one: the
+    same answers are good for one question and bad for another, so only a reward model that
+    compares the answer with the question can learn it."""
+    rng = random.Random(seed)
+    subjects = SUNNY + STORMY
+    out = []
+    for p in range(n_prompts):
+        subject = subjects[p % len(subjects)]
+        for i in range(6):
+            other = rng.choice([w for w in subjects if w != subject])
+            good = i % 2 == 0
+            out.append(Rating(f"Tell me about the {subject}.", f"The {subject if good else other} is here "
+                              f"today.", 1 if good else -1, "tiny", "t"))
+    return out
+
+
+def test_reward_model_checks_the_answer_against_the_question(tiny):
+    events = []
+    drain(fb.train_reward_model(tiny, on_subject(), fb.FeedbackSpec(rm_heldout=0.25, **SPEC)),
+          events.append)
+    assert events[-1].heldout_acc >= 0.9, events[-1]
+
+
+def test_echo_is_how_much_of_the_question_the_answer_repeats():
+    e0, e1, e3 = torch.eye(4)[0], torch.eye(4)[1], torch.eye(4)[3]
+    v = torch.stack([e0, e1, e0, e3])[None]                                # (1, 4, 4) unit vectors
+    q = torch.tensor([1.0, 1, 0, 0])[None, :, None]                        # the question: e0 e1
+    a = torch.tensor([0.0, 0, 1, 1])[None, :, None]                        # the answer: e0 e3
+    assert fb.echo(v, q, a).item() == pytest.approx(0.5)                   # e0 echoed, e1 not
+
+
+def test_penalty_is_chosen_on_folds_of_the_training_ratings(tiny):
+    """Ratings that follow one summary feature, with noise in every hidden-state feature, want a
+    strong penalty on the hidden states; ratings that follow many hidden-state features together
+    want a weak one."""
+    rm = fb.RewardModel(tiny.model)
+    gen = torch.Generator().manual_seed(0)
+    n, f = 480, rm.n_states + fb.N_SUMMARY
+    x = torch.randn(n, f, generator=gen)
+    prompts = [f"q{i // 4}" for i in range(n)]
+    spec = fb.FeedbackSpec(rm_l2_states=(0.01, 3.0))
+    y_summary = (x[:, rm.n_states] > 0).float()
+    assert fb.choose_penalty(rm, x, y_summary, prompts, spec) == 3.0
+    y_states = (x[:, :10].sum(1) > 0).float()
+    assert fb.choose_penalty(rm, x, y_states, prompts, spec) == 0.01
+
+
 def test_held_out_split_is_by_prompt():
     train, held = fb.split_heldout(synthetic(), 0.25, 0)
     assert {x.prompt for x in train}.isdisjoint({x.prompt for x in held})
