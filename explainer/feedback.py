@@ -384,6 +384,7 @@ class RewardModel(nn.Module):
         nn.init.zeros_(self.head.bias)
         self.register_buffer("mu", torch.zeros(n))                        # feature scaling, set
         self.register_buffer("sd", torch.ones(n))                         # from the training set
+        self.ready: RewardModelReady | None = None                         # its figures, once trained
 
     @torch.no_grad()
     def features(self, idx: torch.Tensor, roles: torch.Tensor) -> torch.Tensor:
@@ -469,10 +470,15 @@ def train_reward_model(loaded: LoadedModel, ratings: Sequence[Rating], spec: Fee
     yield from _fit_head(rm, x, y, spec, penalty, cancel)
     rm.eval()
     majority = float(max(hy.mean(), 1 - hy.mean())) if held else float("nan")
-    yield RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
-                           _accuracy(rm, hx, hy) if held else float("nan"), majority,
-                           time.perf_counter() - t0, penalty)
+    rm.ready = RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
+                                _accuracy(rm, hx, hy) if held else float("nan"), majority,
+                                time.perf_counter() - t0, penalty)
+    yield rm.ready
     return rm
+
+
+def _rounded(x: float) -> float | None:
+    return None if math.isnan(x) else round(x, 3)
 
 
 def choose_penalty(rm: RewardModel, x: torch.Tensor, y: torch.Tensor, prompts: Sequence[str],
@@ -702,6 +708,9 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         "raters": raters,
         "method": "REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model",
         "reward": "reward model" if reward_rule is None else f"the '{reward_rule}' rule itself (ablation)",
+        "reward_model_heldout_acc": _rounded(rm.ready.heldout_acc),
+        "reward_model_majority": _rounded(rm.ready.majority),
+        "reward_model_penalty": rm.ready.penalty,
         "policy_steps": step,
         "stop_reason": reason,
         "reward_first_step": round(first["reward"], 4) if first else None,

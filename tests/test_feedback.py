@@ -225,6 +225,9 @@ def test_run_returns_a_feedback_model(tiny, tmp_path):
     assert not torch.equal(back.model.wte.weight, tiny.model.wte.weight)   # it moved
     assert fb.logprob_per_token(back, "Hi", "Hello.") != fb.logprob_per_token(tiny, "Hi", "Hello.")
     assert out.facts["reward"] == "reward model"
+    ready = next(e for e in events if isinstance(e, fb.RewardModelReady))
+    assert out.facts["reward_model_heldout_acc"] == round(ready.heldout_acc, 3)
+    assert out.facts["reward_model_penalty"] in spec.rm_l2_states
     assert out.facts["val_loss"] > 0                                     # the model card's figure
     assert out.facts["val_loss"] == pytest.approx(sft.heldout_loss(out), abs=1e-4)
 
@@ -278,7 +281,7 @@ def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
     prompts = fb.ins.heldout_prompts(fb.ins.instruction_data(0), per_topic=10)
     before = fb.approval(fb.judge(tuned, "helpful", prompts, 4, seed=0))
     now = fb.approval(fb.judge(after, "helpful", prompts, 4, seed=0))     # the same dice
-    assert now >= before + 0.05, (before, now)          # measured when shipped: 66% -> 77%
+    assert now >= before + 0.05, (before, now)          # measured when shipped: 66% -> 82%
 
 
 def test_doctests():
