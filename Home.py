@@ -1,6 +1,7 @@
 """LLM Explainer: the home page. The journey from text to assistant, one step per page."""
 import streamlit as st
 
+from explainer import charts
 from explainer.app import journey, ui
 
 ui.page_setup("Home", ":material/psychology:")
@@ -26,11 +27,13 @@ def stage_card(stage: journey.Stage, number: int | None) -> None:
 
 
 def model_row(name: str, kind: str, n_params: int, facts: dict) -> dict:
-    """One line of the "Models ready to use" table: five columns, so it fits a narrow screen."""
+    """One line of the "Models ready to use" table: four short columns, so it fits a narrow screen
+    or a projector's large text."""
     loss = facts.get("val_loss")
-    return {"model": name, "kind": kind, "parameters": f"{n_params:,}",
-            "trained on": f"{facts.get('corpus', '?')} ({facts.get('tokens_trained', 0):,}\u00a0tokens)",
-            "validation loss": "?" if loss is None else f"{loss:.3f}"}
+    tokens = charts.count_text(facts.get("tokens_trained") or 0).replace(" ", "\u00a0")
+    return {"model": f"{name} ({kind})", "parameters": charts.count_text(n_params).replace(" ", "\u00a0"),
+            "trained on": f"{facts.get('corpus', '?')} ({tokens}\u00a0tokens)".replace("/", "/\u200b"),
+            "val. loss": "?" if loss is None else f"{loss:.3f}"}
 
 
 st.subheader("The journey")
@@ -70,7 +73,7 @@ if rows:
 for m in models:
     if m.error:
         st.warning(f"{m.name}: {m.error}")
-st.caption("Validation loss: how surprised a model is by text it never trained on (lower is "
+st.caption("Val. loss (validation loss): how surprised a model is by text it never trained on (lower is "
            "better). A pretrained model is measured on every word of new text, a tuned one only on "
            "the answers to new questions, so compare the numbers within one kind, not across.")
 st.caption("Pick the model every page uses in the sidebar. Presentation mode (sidebar) makes "

@@ -60,6 +60,20 @@ def house_layout(title: str, height: int) -> dict:
                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
 
 
+def wrap_title(title: str, width: int) -> str:
+    """A title longer than `width` characters on two lines, broken at the space nearest its
+    middle (a title already broken is left alone).
+
+    >>> wrap_title('How likely is "Riya" next, seeing only the last N tokens', 34)
+    'How likely is "Riya" next,<br>seeing only the last N tokens'
+    """
+    if len(title) <= width or "<br>" in title or " " not in title:
+        return title
+    mid = len(title) // 2
+    cut = min((i for i, ch in enumerate(title) if ch == " "), key=lambda i: abs(i - mid))
+    return title[:cut] + "<br>" + title[cut + 1:]
+
+
 def titled(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
     """The house layout (title, axis titles, palette, legend) applied to an existing figure.
     Used by other modules' charts (context.py, twofiles.py); returns the figure."""
@@ -106,7 +120,7 @@ def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next word
                marker=dict(color=colors[::-1]), text=[percent_text(q) for q in probs][::-1],
                textposition="outside", cliponaxis=False, textfont=dict(size=13),
                hovertemplate="%{customdata}: %{text}<extra></extra>", customdata=labels[::-1])
-    hi = (max(probs, default=0.0) or 1.0) * 1.15                 # room for the labels outside
+    hi = (max(probs, default=0.0) or 1.0) * 1.3     # room for the labels outside, even when narrow
     vals, texts = percent_ticks(hi)
     return _figure([bar], title, "probability", "next token", height=max(260, 60 + 28 * len(labels)),
                    xaxis=dict(tickmode="array", tickvals=vals, ticktext=texts, range=[0, hi]),

@@ -27,7 +27,7 @@ tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
 
 st.header("1 · The examples it learns from")
 s = data.stats
-c = st.columns(4)
+c = ui.wrapping_columns(4, key="sft_data_metrics", narrow="36rem", share="calc(50% - 1rem)")
 c[0].metric("Q/A pairs", f"{s['pairs']:,}", help="Question/answer pairs to train on.")
 c[1].metric("Topics", len(s["topics"]))
 c[2].metric("Weak answers", f"{s['weak_share']:.0%}",
@@ -70,8 +70,8 @@ elif example is not None:
     st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
                 "trained to write these) · :gray-background[**Grey: context only**] (the question "
                 "is read but never trained on).")
-    st.dataframe([{"token": k, "ID": v, "meaning": chat.MEANINGS[k]}
-                  for k, v in chat.special_ids(base.tokenizer).items()], hide_index=True)
+    st.table([{"token": k, "ID": v, "meaning": chat.MEANINGS[k]}
+              for k, v in chat.special_ids(base.tokenizer).items()], border="horizontal", hide_index=True)
 
 st.header("3 · Fine-tune")
 if base is None:

@@ -58,7 +58,7 @@ st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-
 
 full = cx.rank_window(model, tok, ids, T, answer)
 win = cx.rank_window(model, tok, ids, n, answer)
-left, right = st.columns(2)
+left, right = ui.wrapping_columns(2, key="cw_bars", narrow="40rem")
 for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_window"),
                            (right, full, f"All it can see: {full.n_visible} tokens", "cw_bars_full")):
     with col:

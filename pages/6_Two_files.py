@@ -34,7 +34,7 @@ meta = read_metadata(src)
 counts = tf.params_by_part(meta["tensors"])
 
 st.header("1 · The parameter file")
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = ui.wrapping_columns(3, key="tf_top", narrow="36rem", share="calc(50% - 1rem)")
 c1.metric("Size on disk", tf.mb(src.stat().st_size), help=f"{src.stat().st_size:,} bytes: {src.name}")
 c2.metric("Parameters", f"{sum(counts.values()):,}", help="Each is one 4-byte number (fp32).")
 c3.metric("Tensors", len(meta["tensors"]), help="Named tables of numbers, such as h.0.mlp.c_fc.weight.")
@@ -69,15 +69,17 @@ st.markdown(
     "of 255 levels, times one scale number for the row. Does the model get worse? We measured it "
     f"just now, on text from {rows[0]['corpus']} the model never trained on.")
 st.table([{   # sizes with a no-break space: "4.3 MB" stays on one line in a narrow table
-    "file": f"{r['dtype']}", "size": tf.mb(r["bytes"]).replace(" ", "\u00a0"),
-    "vs fp32": f"{r['size_vs_fp32']:.0%}", "bits per byte": f"{r['val_bpb']:.4f}",
+    "file": f"{r['dtype']}",
+    "size": f"{tf.mb(r['bytes'])} ({r['size_vs_fp32']:.0%})".replace(" ", "\u00a0"),
+    "bits per byte": f"{r['val_bpb']:.4f}",
     "change": "—" if r["dtype"] == "fp32" else f"{r['bpb_change']:+.5f}",
-    '"night" rank': r["word_rank"], 'P("night")': f"{r['word_prob']:.2%}",
+    '"night"': f"#{r['word_rank']}\u00a0({r['word_prob']:.1%})",
 } for r in rows], border="horizontal", hide_index=True)
-st.caption('Bits per byte (lower is better): how surprised the model is by new text. "night": the '
-           'flash-flood test, "A flash flood watch will be in effect all ___". '
+st.caption('Size: in brackets, of the fp32 file. Bits per byte (lower is better): how surprised the '
+           'model is by new text. "night": its rank and chance in the flash-flood test, "A flash '
+           'flood watch will be in effect all ___". '
            + (tf.facts_note(meta["facts"], rows) or ""))
-cols = st.columns(3)
+cols = ui.wrapping_columns(3, key="tf_downloads", narrow="40rem")
 for col, r in zip(cols, rows):
     p = files[r["dtype"]]
     col.download_button(f"{r['dtype']} · {tf.mb(r['bytes'])}", data=lambda p=p: p.read_bytes(),

@@ -55,7 +55,8 @@ def test_sections_filters_and_both_models_answer(models, fresh):
     shown = texts(at.caption)
     assert "Stopped by itself" in shown or "Did not stop" in shown
     assert "of answers end with <|end|>" in shown
-    assert len(at.dataframe) >= 2 and len(at.table) == 1      # pairs, special tokens; held-out answers
+    assert len(at.dataframe) >= 1 and len(at.table) == 2      # pairs; special tokens, held-out answers
+    assert "<|assistant|>" in list(at.table[0].value["token"])
 
 
 def test_fine_tuning_job_from_the_page(models, fresh):

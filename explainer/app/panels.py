@@ -164,7 +164,7 @@ def corpus_picker(disabled: bool = False) -> tuple[str, str] | None:
     except CorpusError as e:
         st.error(str(e))
         return None
-    left, right = st.columns([1, 1])
+    left, right = ui.wrapping_columns([1, 1], key="corpus_preview", narrow="40rem")
     left.text_area("Preview (the first 1,500 characters)", text[:1500], height=300, disabled=True)
     right.table({"This text": {k: v for k, v in rows}})
     return title, text

@@ -15,9 +15,11 @@ from typing import Callable
 
 import streamlit as st
 
+from .. import charts
 from ..jobs import JobManager, JobView
 from . import models as registry
 
+PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
 PRESENT_CSS = """<style>
 html { font-size: 21px; }
 [data-testid="stSidebar"] { font-size: 0.9rem; }
@@ -229,9 +231,15 @@ def explain(*fns: Callable, label: str = "What is really happening") -> None:
 
 
 def plot(fig, key: str | None = None) -> None:
-    """A plotly figure, taller in presentation mode."""
+    """A plotly figure; in presentation mode taller, in larger type, and with a long title on two
+    lines (at 18 points a 50-character title is cut on a narrow screen)."""
     if presenting():
         fig.update_layout(height=int((fig.layout.height or 360) * 1.25), font=dict(size=18))
+        title = fig.layout.title.text or ""
+        wrapped = charts.wrap_title(title, PRESENT_TITLE_CHARS)
+        if wrapped != title:
+            fig.update_layout(title_text=wrapped, margin_t=(fig.layout.margin.t or 78) + 26,
+                              title_pad_t=(fig.layout.title.pad.t or 0) + 26)   # else line 1 is cut off
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
