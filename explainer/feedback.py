@@ -5,19 +5,21 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
 
 1. **Reward model.** The tuned model's trunk (everything up to and including `ln_f`), frozen,
    with a linear head on two kinds of features: three blocks of hidden states (the answer's
-   states averaged, the state of its last token, and their product with the question's
-   averaged states), and six single numbers: the answer's length, its mean log-probability per
+   states averaged, the state of its last token, and the product of the averaged answer and
+   question states), and six single numbers: the answer's length, its mean log-probability per
    token under the tuned model, and four measures of how closely the answer matches the
    question (cosines of their averaged hidden states and of their averaged word embeddings,
    and how much of the question the answer echoes, in embeddings and in hidden states) -> one
-   number, the score. Trained with binary cross-entropy on the ratings (👍 = 1, 👎 = 0), with a
-   stronger weight penalty on the 3 x 128 hidden-state weights than on the six numbers: a few
-   hundred ratings cannot pin down 384 weights, and without the six numbers and that penalty
-   the head missed about half of the off-topic answers (measured below). Only the head
-   learns: with 300 ratings, also fine-tuning the top block reached 100% on the training
-   ratings and no better on held-out ones (measured), and a frozen trunk means each rating's
-   features are computed once, so training takes a second or two. Its accuracy is measured on
-   held-out ratings: whole prompts are held out, so it is judged on questions it never saw rated.
+   number, the score. Trained with binary cross-entropy on the ratings (👍 = 1, 👎 = 0). The 384
+   hidden-state weights get their own weight penalty, picked from three on folds of the training
+   ratings: a few hundred ratings cannot pin down 384 weights, so "helpful" ratings pick a strong
+   one, while "safe" ratings, whose rare unsafe answers show in the hidden states, pick a weak
+   one. Without the six numbers and that penalty the head missed about half of the off-topic
+   answers (measured below). Only the head learns: with 300 ratings, also fine-tuning the top
+   block reached 100% on the training ratings and no better on held-out ones (measured), and a
+   frozen trunk means each rating's features are computed once, so training takes a second or
+   two. Its accuracy is measured on held-out ratings: whole prompts are held out, so it is
+   judged on questions it never saw rated.
 
 2. **Policy optimisation: REINFORCE with a leave-one-out baseline, plus a KL penalty.** Each step
    takes 8 training prompts, samples K = 8 answers to each from the current model (at
@@ -484,7 +486,7 @@ def _rounded(x: float) -> float | None:
 def choose_penalty(rm: RewardModel, x: torch.Tensor, y: torch.Tensor, prompts: Sequence[str],
                    spec: FeedbackSpec) -> float:
     """The weight penalty on the hidden-state features (one of spec.rm_l2_states) whose head
-    predicts best on held-out folds of the training ratings (k-fold by prompt, mean cross-entropy).
+    predicts best on held-out folds of the training ratings (k-fold by prompt, cross-entropy).
     The held-out ratings of the accuracy figure are never used. x (N, F), y (N,)."""
     options = list(spec.rm_l2_states)
     order = sorted(set(prompts))
