@@ -72,7 +72,10 @@ def fb_panel(view: JobView) -> None:
                     f"{points:+d} points vs. always guessing" if points else "same as always guessing",
                     delta_color="normal" if points else "off",
                     help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
-                         f"guessing the commoner rating would score {s.rm.majority:.0%}.")
+                         f"guessing the commoner rating would score {s.rm.majority:.0%}."
+                         + (f" It learned from the other {s.rm.n_train}, with a weight penalty "
+                            f"of {s.rm.penalty:g} on its hidden-state features, the one that "
+                            "predicted best on folds of those ratings." if s.rm.penalty else ""))
         if gain <= 0:
             st.warning("The reward model is no better than always guessing the commoner rating: "
                        "it needs more ratings, and more of the rarer kind (usually 👎), before "
