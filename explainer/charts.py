@@ -55,9 +55,24 @@ def house_layout(title: str, height: int) -> dict:
     """Title, size, palette, margins and legend of every chart. The title has the top line to
     itself and the legend the line under it, just above the plot: side by side, they ran into
     each other on a narrow screen."""
-    return dict(title=dict(text=title, y=1.0, yanchor="top", pad=dict(t=12)), height=height,
-                colorway=PALETTE, margin=dict(l=60, r=20, t=78, b=50),
+    return dict(title=dict(text=title, y=1.0, yanchor="top", pad=dict(t=TITLE_PAD)), height=height,
+                colorway=PALETTE, margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+
+
+TITLE_PAD, TOP_MARGIN = 12, 78     # the title's line, then the legend's, above the plot
+TITLE_LINE = 26                    # one more title line, at presentation mode's 18 points
+
+
+def two_line_title(fig: go.Figure, width: int) -> go.Figure:
+    """A house-layout figure whose title is longer than `width` characters, with the title on two
+    lines (`wrap_title`) and one more line of room above the plot for it; returns the figure."""
+    title = fig.layout.title.text or ""
+    wrapped = wrap_title(title, width)
+    if wrapped != title:                      # plotly lifts a taller title: pad it down one line
+        fig.update_layout(title_text=wrapped, margin_t=(fig.layout.margin.t or TOP_MARGIN) + TITLE_LINE,
+                          title_pad_t=(fig.layout.title.pad.t or TITLE_PAD) + TITLE_LINE)
+    return fig
 
 
 def wrap_title(title: str, width: int) -> str:

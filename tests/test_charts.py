@@ -128,3 +128,13 @@ def test_next_word_bars_ticks_are_distinct_and_exact_at_small_probabilities(top)
 def test_percent_text_keeps_two_significant_digits():
     assert [charts.percent_text(p) for p in (0.5, 0.0123, 0.00123, 0.0000456)] == \
         ["50.0%", "1.2%", "0.12%", "0.0046%"]
+
+
+def test_a_long_title_gets_two_lines_and_the_room_for_them():
+    from explainer.charts import TITLE_LINE, TITLE_PAD, TOP_MARGIN, two_line_title
+    long = two_line_title(next_word_bars([(" a", 0.5)], title="How likely is the name next, "
+                                         "seeing only the last N tokens"), 34)
+    assert long.layout.title.text.count("<br>") == 1
+    assert long.layout.margin.t == TOP_MARGIN + TITLE_LINE and long.layout.title.pad.t == TITLE_PAD + TITLE_LINE
+    short = two_line_title(next_word_bars([(" a", 0.5)], title="Top next words"), 34)
+    assert short.layout.title.text == "Top next words" and short.layout.margin.t == TOP_MARGIN

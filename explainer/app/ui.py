@@ -235,11 +235,7 @@ def plot(fig, key: str | None = None) -> None:
     lines (at 18 points a 50-character title is cut on a narrow screen)."""
     if presenting():
         fig.update_layout(height=int((fig.layout.height or 360) * 1.25), font=dict(size=18))
-        title = fig.layout.title.text or ""
-        wrapped = charts.wrap_title(title, PRESENT_TITLE_CHARS)
-        if wrapped != title:
-            fig.update_layout(title_text=wrapped, margin_t=(fig.layout.margin.t or 78) + 26,
-                              title_pad_t=(fig.layout.title.pad.t or 0) + 26)   # else line 1 is cut off
+        charts.two_line_title(fig, PRESENT_TITLE_CHARS)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
