@@ -31,7 +31,7 @@ def model_row(name: str, kind: str, n_params: int, facts: dict) -> dict:
     or a projector's large text."""
     loss = facts.get("val_loss")
     tokens = charts.count_text(facts.get("tokens_trained") or 0).replace(" ", "\u00a0")
-    return {"model": f"{name} ({kind})", "parameters": f"{n_params / 1e6:.2f}\u00a0M",
+    return {"model": f"{name} ({kind})", "parameters": charts.params_text(n_params),
             "trained on": f"{facts.get('corpus', '?')} ({tokens}\u00a0tokens)".replace("/", "/\u200b"),
             "val. loss": "?" if loss is None else f"{loss:.3f}"}
 

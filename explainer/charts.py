@@ -364,6 +364,12 @@ def count_text(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def params_text(n: int) -> str:
+    """A parameter count in millions, as the model-size picker and the models table show it
+    (no-break space: the unit stays with its number): 1_071_872 -> '1.07\u00a0M'."""
+    return f"{n / 1e6:.2f}\u00a0M"
+
+
 def eta_text(seconds: float | None) -> str:
     """Human time: 75 -> '1 min 15 s'.
 

@@ -28,7 +28,7 @@ with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
     c1, c2, c3 = st.columns(3) if not ui.presenting() else (*st.columns(2), None)
     preset_name = c1.selectbox("Model size", list(PRESETS), index=list(PRESETS).index("small"),
                                key="pt_preset", disabled=busy,
-                               format_func=lambda p: f"{p} · {runs.preset_params(p) / 1e6:.2f} M",
+                               format_func=lambda p: f"{p} · {charts.params_text(runs.preset_params(p))}",
                                help="M = million parameters: the numbers the training adjusts.")
     steps = c2.select_slider("Training steps", runs.STEP_CHOICES, value=600, key="pt_steps",
                              disabled=busy, help="One step = one small batch of text and one nudge.")

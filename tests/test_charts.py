@@ -138,3 +138,8 @@ def test_a_long_title_gets_two_lines_and_the_room_for_them():
     assert long.layout.margin.t == TOP_MARGIN + TITLE_LINE and long.layout.title.pad.t == TITLE_PAD + TITLE_LINE
     short = two_line_title(next_word_bars([(" a", 0.5)], title="Top next words"), 34)
     assert short.layout.title.text == "Top next words" and short.layout.margin.t == TOP_MARGIN
+
+
+def test_parameter_counts_read_in_millions():
+    from explainer.charts import params_text
+    assert params_text(1_071_872) == "1.07\u00a0M" and params_text(235_264) == "0.24\u00a0M"
