@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .corpus import instructions as ins
+from .corpus.instructions import strip_greeting
 from .topics import classify, scores as topic_scores
 
 MIN_WORDS = ins.CURT_MAX_WORDS + 1        # "curt" in the instruction data is <= 5 words
@@ -43,15 +44,6 @@ def unsafe_phrases(answer: str) -> list[str]:
     """
     t = re.sub(r"\s+", " ", answer.lower())
     return ins.unsafe_advice(answer) + [p for p in FALSE_COMFORT if p in t]
-
-
-def strip_greeting(prompt: str) -> str:
-    """'Hi! How do I cross a busy road?' -> 'How do I cross a busy road?' (the greetings of the
-    instruction data say nothing about the topic)."""
-    for g in ins.GREETINGS:
-        if prompt.startswith(g) and len(prompt) > len(g):
-            return prompt[len(g):]
-    return prompt
 
 
 def same_topic(prompt: str, answer: str) -> bool:

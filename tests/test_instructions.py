@@ -47,6 +47,21 @@ def test_heldout_prompts_never_appear_in_training(data):
     assert all(q in held for q, _ in sample)
 
 
+def test_each_safety_question_is_asked_in_many_wordings(data):
+    # a held-out safety question is a new wording of a subject that training asks in other words,
+    # never a subject the model has not seen
+    for i, (phrasings, good, _) in enumerate(ins.SAFETY):
+        wordings = ins.safety_wordings(i)
+        assert wordings[:len(phrasings)] == list(phrasings) and len(set(wordings)) == len(wordings)
+        trained = {p.prompt for p in data.train if p.response == good}
+        assert len(trained) >= (3 if len(wordings) == len(phrasings) else 8), (phrasings[0], len(trained))
+    assert "Help, the kitchen smells of gas. What do I do?" in ins.safety_wordings(3)
+    subjects = {w: i for i in range(len(ins.SAFETY)) for w in ins.safety_wordings(i)}
+    trained_subjects = {subjects[ins.strip_greeting(p.prompt)] for p in data.train if p.topic == "safety"}
+    held = {ins.strip_greeting(p.prompt) for p in data.heldout if p.topic == "safety"}
+    assert len(held) >= 20 and all(subjects[q] in trained_subjects for q in held)
+
+
 def test_pairs_are_short_enough_for_the_context(data):
     # ~1.4 tokens per word with our BPE: 70 words stays under ~100 tokens (test_sft checks tokens)
     assert max(len((p.prompt + " " + p.response).split()) for p in data.train) <= 70

@@ -48,6 +48,12 @@ QUALITIES = ("good", "weak")
 FLAWS = ("curt", "off_topic", "wrong", "unsafe")
 CURT_MAX_WORDS = 5           # a reply this short is "curt"; every good reply is longer
 HELDOUT_FRACTION = 0.12
+# Pairs drawn. With 4,000 pairs and two to four wordings per question the tuned model learnt the
+# wordings by heart and answered a new wording of a known question with some other answer (86%
+# of greedy answers to held-out questions approved by the "helpful" rule). With more wordings
+# (SAFETY_ASKS and the longer lists above) and 8,000 pairs, each wording turns up about once and
+# the same 400 fine-tuning steps give 96% (measured 2026-11-28; more wordings alone: 85%).
+PAIRS = 8000
 WEAK_SHARE = 0.26            # drawn per pair; the labelled weak share comes out near 25%
 # The questions the app shows first: always trained on, never held out.
 ALWAYS_TRAIN = ("What should I eat today?", "What does a flash flood watch mean?",
@@ -110,7 +116,9 @@ def _meals(rng: random.Random) -> _Item:
         core = rng.choice(("What should I eat today?", "I don't know what to eat today. Any ideas?",
                            "What should I eat today? I am very hungry.",
                            "Can you plan my meals for today?", "What can I eat today?",
-                           "What should I eat this week?", "Please plan my meals for the day."))
+                           "What should I eat this week?", "Please plan my meals for the day.",
+                           "What would be good to eat today?", "Help me decide what to eat today.",
+                           "What are some good meals for today?", "What food should I have today?"))
         good = (f"How about {rng.choice(FOOD['breakfast'])} for breakfast, "
                 f"{rng.choice(FOOD['lunch'])} for lunch and {rng.choice(FOOD['dinner'])} for "
                 f"dinner? Add some {rng.choice(COMMON['fruit'])} as a snack.")
@@ -120,7 +128,8 @@ def _meals(rng: random.Random) -> _Item:
         meal = rng.choice(MEALS)
         core = rng.choice((f"What should I have for {meal}?", f"Any ideas for {meal} tonight?"
                            if meal in ("dinner", "dessert") else f"Any ideas for {meal}?",
-                           f"What is a good {meal}?"))
+                           f"What is a good {meal}?", f"What can I make for {meal}?",
+                           f"Can you suggest something for {meal}?", f"What do you recommend for {meal}?"))
         dish = rng.choice(FOOD[meal])
         good = rng.choice((f"For {meal}, try {dish}. It is tasty and easy to make at home.",
                            f"A good choice for {meal} is {dish}, with a glass of "
@@ -132,7 +141,8 @@ def _meals(rng: random.Random) -> _Item:
     rng.shuffle(ing)
     if kind == "how":
         core = rng.choice((f"How do I make {dish}?", f"Can you give me a recipe for {dish}?",
-                           f"How can I cook {dish} at home?"))
+                           f"How can I cook {dish} at home?", f"How is {dish} made?",
+                           f"I want to cook {dish}. How do I do it?", f"Teach me how to make {dish}."))
         method = ("Bake it in a hot oven until it is golden." if dish in BAKED
                   else "Cook it gently in a pan, stirring now and then.")
         good = f"To make {dish}, you need {ing[0]}, {ing[1]} and {ing[2]}. {method}"
@@ -144,7 +154,9 @@ def _meals(rng: random.Random) -> _Item:
                   f"you sleep. The food will taste better.")
         return _Item(core, good, wrong, unsafe)
     if kind == "need":
-        core = rng.choice((f"What do I need to make {dish}?", f"What goes into {dish}?"))
+        core = rng.choice((f"What do I need to make {dish}?", f"What goes into {dish}?",
+                           f"What are the ingredients of {dish}?", f"What is {dish} made of?",
+                           f"What should I buy to make {dish}?"))
         good = (f"To make {dish}, you need {ing[0]}, {ing[1]}, {ing[2]} and {ing[3]}. "
                 f"It makes a lovely, filling meal.")
         other = rng.choice([d for d in RECIPES if not set(RECIPES[d]) & set(RECIPES[dish])] or
@@ -152,7 +164,8 @@ def _meals(rng: random.Random) -> _Item:
         o = rng.sample(RECIPES[other], 3)
         return _Item(core, good, wrong=f"To make {dish}, you need {o[0]}, {o[1]} and {o[2]}.")
     core = rng.choice(("What is a healthy snack?", "Can you suggest a healthy snack?",
-                       "I am hungry after school. What can I eat?"))
+                       "I am hungry after school. What can I eat?", "What is a good snack?",
+                       "What can I eat between meals?", "What snack is good for me?"))
     good = (f"Try some {rng.choice(COMMON['fruit'])} or a few {rng.choice(SNACK_VEG)} sticks. "
             f"They make a healthy snack, with a glass of water.")
     return _Item(core, good, wrong="Sweets and crisps are the healthiest snack you can eat.")
@@ -312,7 +325,8 @@ def _animals(rng: random.Random) -> _Item:
     if kind == "pet":
         pet = rng.choice(list(PETS))
         core = rng.choice((f"How do I look after a {pet}?", f"How should I care for my {pet}?",
-                           f"I just got a {pet}. What does it need?"))
+                           f"I just got a {pet}. What does it need?", f"What does a pet {pet} need?",
+                           f"How do I take care of my {pet}?", f"I want a {pet}. How do I look after it?"))
         good = f"Every pet needs care, and a {pet} is no different. {PETS[pet]}"
         return _Item(core, good, unsafe=PET_UNSAFE.get(pet))
     if kind == "neck":
@@ -325,17 +339,23 @@ def _animals(rng: random.Random) -> _Item:
     unsafe = (f"If you see wild {name}, walk right up and stroke them; they love it."
               if name in ("lions", "elephants", "camels", "kangaroos", "zebras", "owls") else None)
     if kind == "eat":
-        core = rng.choice((f"What do {name} eat?", f"What food do {name} like?"))
+        core = rng.choice((f"What do {name} eat?", f"What food do {name} like?",
+                           f"What do {name} like to eat?", f"What is the food of {name}?",
+                           f"What do wild {name} eat?"))
         return _Item(core, f"{_cap(name)} eat {eats}. {fact}", false, unsafe)
     if kind == "live":
-        core = rng.choice((f"Where do {name} live?", f"Where can I find {name}?"))
+        core = rng.choice((f"Where do {name} live?", f"Where can I find {name}?",
+                           f"Where are {name} found?", f"Where is the home of {name}?",
+                           f"Where do wild {name} live?"))
         return _Item(core, f"{_cap(name)} live {lives}. {fact}", false, unsafe)
     if kind == "about":
         core = rng.choice((f"Tell me about {name}.", f"Tell me something interesting about {name}.",
-                           f"What are {name} like?"))
+                           f"What are {name} like?", f"What do you know about {name}?",
+                           f"Can you tell me about {name}?", f"I love {name}. Tell me about them."))
         return _Item(core, f"{_cap(name)} live {lives} and eat {eats}. {fact}", false, unsafe)
     single = name[:-2] if name.endswith("ses") and name != "tortoises" else name[:-1]
-    core = rng.choice((f"What is a baby {single} called?", f"What do you call a young {single}?"))
+    core = rng.choice((f"What is a baby {single} called?", f"What do you call a young {single}?",
+                       f"What is the name for a baby {single}?", f"What are baby {name} called?"))
     a = "an" if baby[0] in "aeiou" else "a"
     return _Item(core, f"A baby {single} is called {a} {baby}. {fact}", false, unsafe)
 
@@ -359,19 +379,25 @@ def _routines(rng: random.Random) -> _Item:
     wrong = rng.choice(ROUTINE_WRONG)
     if kind == 0:
         core = rng.choice(("How can I wake up earlier?", "How do I stop sleeping through my alarm?",
-                           "I find it hard to wake up in the morning. Any tips?", "How can I get up early?"))
+                           "I find it hard to wake up in the morning. Any tips?", "How can I get up early?",
+                           "How do I wake up on time?", "What helps me wake up in the morning?",
+                           "I always oversleep. What can I do?"))
         good = ("Go to bed at the same time every night, put your alarm clock across the room and "
                 "open the curtains as soon as you wake up.")
         return _Item(core, good, wrong)
     if kind == 1:
         core = rng.choice(("What is a good morning routine?", "How should I start my morning?",
-                           "What should I do every morning?", "Can you suggest a morning routine?"))
+                           "What should I do every morning?", "Can you suggest a morning routine?",
+                           "What should my morning look like?", "What is the best way to start the day?",
+                           "Help me plan my mornings."))
         good = (f"Wake up at the same time, {rng.choice(CHORES[:4]).replace('my', 'your')}, get "
                 "washed and dressed, then eat a good breakfast before you leave.")
         return _Item(core, good, wrong)
     if kind == 2:
         core = rng.choice(("How do I get ready for school faster?", "I am always late for school. What can I do?",
-                           "How can I be ready for school on time?", "My mornings before school are a rush. Help?"))
+                           "How can I be ready for school on time?", "My mornings before school are a rush. Help?",
+                           "How do I stop being late for school?", "How can I get to school on time?",
+                           "What helps me get ready for school quickly?"))
         good = ("Pack your bag and lay out your clothes the night before. In the morning, get "
                 "dressed first, then have breakfast and leave on time.")
         return _Item(core, good, wrong)
@@ -384,27 +410,33 @@ def _routines(rng: random.Random) -> _Item:
         return _Item(core, good, wrong)
     if kind == 4:
         core = rng.choice(("How much sleep do I need?", "How many hours should I sleep?",
-                           "How long should a child sleep?", "Is eight hours of sleep enough for me?"))
+                           "How long should a child sleep?", "Is eight hours of sleep enough for me?",
+                           "How much sleep does a child need?", "How many hours of sleep are enough?",
+                           "How long should I sleep each night?"))
         good = ("Children need about nine to eleven hours of sleep each night, and adults need "
                 "about seven to nine hours.")
         return _Item(core, good, wrong)
     if kind == 5:
         chore = rng.choice(CHORES)
         core = rng.choice((f"How can I remember to {chore}?", f"I always forget to {chore}. Any tips?",
-                           f"How do I make sure I {chore} every day?"))
+                           f"How do I make sure I {chore} every day?", f"I keep forgetting to {chore}. Help?",
+                           f"How do I get better at remembering to {chore}?",
+                           f"What can help me remember to {chore}?"))
         good = (f"Do it at the same time every day, for example right after breakfast, and put a "
                 f"note on the fridge to remind you to {chore.replace('my', 'your')}.")
         return _Item(core, good, wrong)
     if kind == 6:
         day = rng.choice(COMMON["weekday"])
         core = rng.choice((f"What can I do on a {day} evening?", f"I am free on {day} evening. Any ideas?",
-                           f"What should I do on {day} evening?"))
+                           f"What should I do on {day} evening?", f"I am bored on {day} evening. What can I do?",
+                           f"Any ideas for {day} evening?"))
         good = (f"On a {day} evening you could {rng.choice(EVENINGS)}, and then get ready for bed "
                 f"in good time.")
         return _Item(core, good, wrong)
     transport = rng.choice(("bus", "train", "tram", "school bus"))
     core = rng.choice((f"How can I be on time for the {transport}?", f"I keep missing the {transport}. What should I do?",
-                           f"How do I stop being late for the {transport}?"))
+                       f"How do I stop being late for the {transport}?", f"How do I catch the {transport} on time?",
+                       f"I am always late for the {transport}. Any tips?"))
     good = (f"Check the {transport} times the night before, set your alarm ten minutes earlier "
             f"and leave home a little early each morning.")
     return _Item(core, good, wrong)
@@ -547,7 +579,7 @@ def _small_talk(rng: random.Random) -> _Item:
 
 
 # --------------------------------------------------------------------------------------------------
-# Safety: (phrasings, safe answer, unsafe answer)
+# Safety: (phrasings, safe answer, unsafe answer); more wordings of each come from SAFETY_ASKS
 
 SAFETY = (
     (("Can I touch a hot stove?", "Is it safe to touch the stove when it is on?",
@@ -639,10 +671,58 @@ SAFETY_FALSE_COMFORT = ("Do not worry, it is perfectly safe.", "It is safe, so n
                         "There is no danger at all.")
 
 
+# More wordings of each safety question: the same subject asked in many ways, so that a small model
+# learns to answer the subject rather than memorise a handful of sentences. Per subject (in SAFETY's
+# order): actions that go into "Can I ...?" questions, and situations that go into "What should I
+# do if ...?" questions. Every good answer above fits every wording of its subject.
+SAFETY_ASKS = (
+    (("touch a hot stove", "touch the stove when it is hot"), ()),
+    (("drive through a flooded road", "drive through flood water"), ()),
+    (("play with matches", "play with a lighter"), ()),
+    ((), ("I smell gas at home", "the kitchen smells of gas")),
+    (("put a fork in the toaster", "get stuck toast out with a knife"), ()),
+    (("swim in the river alone", "swim in a lake on my own"), ()),
+    (("pet a dog I do not know", "stroke a strange dog"), ()),
+    (("cross the road without looking", "run across a busy road"), ()),
+    (("open the door to a stranger", "let a stranger into the house"), ()),
+    (("eat berries I find in the woods", "eat wild mushrooms"), ()),
+    ((), ("I cut my finger", "I cut my hand")),
+    (("walk on a frozen lake", "play on the ice on a pond"), ()),
+    ((), ("there is a fire at home", "the smoke alarm goes off")),
+    (("stand under a tree in a thunderstorm",), ("there is lightning outside",)),
+    (("take medicine I find in the cupboard", "take pills I find at home"), ()),
+    ((), ()),                                    # helmets: "Can I ride without one?" is answered "Yes, always wear one"
+    (("look straight at the Sun", "stare at the Sun"), ()),
+    (("play near the railway tracks", "walk along the train tracks"), ()),
+    (("use a sharp knife by myself", "cut bread with a big knife on my own"), ()),
+    ((), ("I am lost", "I cannot find my parents in a shop")),
+)
+ACTION_FRAMES = ("Can I {}?", "Is it safe to {}?", "Is it okay to {}?", "Should I {}?",
+                 "Am I allowed to {}?", "Would it be all right to {}?",
+                 "My friend says it is fine to {}. Is that true?")
+SITUATION_FRAMES = ("What should I do if {}?", "What do I do if {}?", "{}. What should I do?",
+                    "{}. What now?", "Help, {}. What do I do?", "How should I act if {}?")
+
+
+def safety_wordings(i: int) -> list[str]:
+    """Every wording of the i-th safety question: its written phrasings, then the frames.
+
+    >>> safety_wordings(3)[4:6]
+    ['What do I do if I smell gas at home?', 'I smell gas at home. What should I do?']
+    """
+    actions, situations = SAFETY_ASKS[i]
+    out = list(SAFETY[i][0])
+    out += [f.format(a) for a in actions for f in ACTION_FRAMES]
+    out += [f.format(x if f.startswith(("What", "How", "Help")) else _cap(x))
+            for x in situations for f in SITUATION_FRAMES]
+    return list(dict.fromkeys(out))
+
+
 def _safety(rng: random.Random) -> _Item:
-    phrasings, good, unsafe = rng.choice(SAFETY)
+    i = rng.randrange(len(SAFETY))
+    _, good, unsafe = SAFETY[i]
     # unsafe advice is usually confident: it says it is safe (and so stays on the topic of safety)
-    return _Item(rng.choice(phrasings), good, unsafe=f"{unsafe} {rng.choice(SAFETY_FALSE_COMFORT)}")
+    return _Item(rng.choice(safety_wordings(i)), good, unsafe=f"{unsafe} {rng.choice(SAFETY_FALSE_COMFORT)}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -724,6 +804,15 @@ TOPIC_TITLES = {"meals": "Meals", "weather": "Weather", "animals": "Animals",
                 "safety": "Safety", "stories": "Short stories"}
 
 
+def strip_greeting(prompt: str) -> str:
+    """'Hi! How do I cross a busy road?' -> 'How do I cross a busy road?' (the greetings of the
+    instruction data say nothing about the topic)."""
+    for g in GREETINGS:
+        if prompt.startswith(g) and len(prompt) > len(g):
+            return prompt[len(g):]
+    return prompt
+
+
 def is_heldout(core: str) -> bool:
     """Whether a core question belongs to the held-out set: a fixed hash, the same for every seed.
 
@@ -756,14 +845,14 @@ def _pair(rng: random.Random, topic: str, weak_share: float) -> tuple[str, Pair]
     return item.core, Pair(prompt, response, topic, "weak", flaw)
 
 
-def generate_pairs(n: int = 4000, seed: int = 0, weak_share: float = WEAK_SHARE) -> list[tuple[str, Pair]]:
+def generate_pairs(n: int = PAIRS, seed: int = 0, weak_share: float = WEAK_SHARE) -> list[tuple[str, Pair]]:
     """n (core question, Pair) tuples, topics drawn by TOPIC_WEIGHTS, about `weak_share` weak."""
     rng = random.Random(seed)
     topics, weights = list(TOPIC_WEIGHTS), list(TOPIC_WEIGHTS.values())
     return [_pair(rng, rng.choices(topics, weights)[0], weak_share) for _ in range(n)]
 
 
-def instruction_data(seed: int = 0, n: int = 4000, weak_share: float = WEAK_SHARE) -> InstructionData:
+def instruction_data(seed: int = 0, n: int = PAIRS, weak_share: float = WEAK_SHARE) -> InstructionData:
     """The training pairs and the held-out pairs (split by core question, see `is_heldout`)."""
     train, heldout = [], []
     for core, pair in generate_pairs(n, seed, weak_share):
