@@ -255,8 +255,10 @@ def main(args) -> int:
     # The later phases train for minutes each, so they run when asked: --with sft feedback
     if "sft" in args.with_:
         from .sft import bench_sft
-        res["sft"] = bench_sft()
-        row("instruction tuning (see JSON: end-token and on-topic shares)", "done")
+        res["sft"] = sf = bench_sft()
+        row("instruction tuning: seconds | ends with <|end|> tuned, base | on topic",
+            f"{sf['finetune_seconds']:.0f} s | {sf['tuned_end_share']:.0%}, {sf['base_end_share']:.0%} | "
+            f"{sf['tuned_on_topic_share']:.0%}", "target <= 180 s | >= 90%, <= 10% | >= 80%")
     if "feedback" in args.with_:
         from .feedback import bench_feedback
         res["feedback"] = fbr = bench_feedback()

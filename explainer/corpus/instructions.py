@@ -4,7 +4,9 @@ A pretrained model only continues documents. Instruction tuning shows it thousan
 with answers; this module writes them. Eight topics (meals, weather, animals, routines, facts,
 small talk, safety, short stories), each a handful of question templates whose answers are built
 from tables that make them correct ("The capital of Peru is Lima.", "A flash flood watch means
-...").
+..."). Each question comes in many wordings ("Can I touch a hot stove?", "Is it okay to touch a
+hot stove?", "My friend says it is fine to touch a hot stove. Is that true?"), so that a small
+model learns what is asked rather than a few sentences by heart.
 
 Real instruction data is not all good, so about a quarter of the pairs are deliberately weaker
 and labelled so, each with one flaw that a transparent rule can spot (`weaknesses`):
