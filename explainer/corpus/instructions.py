@@ -715,7 +715,7 @@ def safety_wordings(i: int) -> list[str]:
     actions, situations = SAFETY_ASKS[i]
     out = list(SAFETY[i][0])
     out += [f.format(a) for a in actions for f in ACTION_FRAMES]
-    out += [f.format(x if f.startswith(("What", "How", "Help")) else _cap(x))
+    out += [f.format(_cap(x) if f.startswith("{}") else x)          # a sentence's start: capital
             for x in situations for f in SITUATION_FRAMES]
     return list(dict.fromkeys(out))
 
