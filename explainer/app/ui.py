@@ -24,6 +24,7 @@ PRESENT_CSS = """<style>
 html { font-size: 21px; }
 [data-testid="stSidebar"] { font-size: 0.9rem; }
 .block-container { max-width: 1400px; padding-top: 2rem; }
+.katex-display > .katex { font-size: 1.1em; }   /* KaTeX's 1.21em: 6 px too wide for an 800 px window */
 </style>"""
 BASE_CSS = """<style>
 .block-container { padding-top: 2.2rem; }
