@@ -40,7 +40,8 @@ f1, f2 = st.columns(2)
 topic = f1.selectbox("Topic", ["all", *ins.TOPICS], format_func=lambda t: ins.TOPIC_TITLES.get(t, "All topics"))
 label = f2.selectbox("Label", ["all", "good", *ins.FLAWS], format_func=lambda q: q.replace("_", " "))
 shown = ins.browse(data.train, topic, label)
-st.dataframe([p.row() for p in shown[:500]], hide_index=True, height=260,
+st.dataframe([p.row() for p in shown[:500]], hide_index=True, height=260,  # question and answer
+             column_order=("prompt", "response", "label", "topic"),     # first: on a narrow screen
              column_config={"prompt": st.column_config.TextColumn(width="medium"),
                             "response": st.column_config.TextColumn(width="large")})
 st.caption(f"{len(shown):,} pairs match (the table shows up to 500).")
