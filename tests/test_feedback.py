@@ -75,6 +75,19 @@ def test_batched_greedy_sampling_matches_the_chat_module(tiny):
     assert ids == [ref] * 3
 
 
+def test_feedback_and_sft_benchmarks_read_the_same_greedy_answers():
+    """Two answer paths: feedback.judge samples prompts side by side (batched, KV cache), sft.compare
+    asks chat.answer one at a time. On the shipped tuned model and held-out questions of many
+    lengths, their greedy answers must be the same text (judge marks a cut-off answer with CUT)."""
+    tuned = load_model(SHIPPED / "tuned.safetensors")
+    prompts = corpus.instructions.heldout_prompts(corpus.instructions.instruction_data(0), 3, 0)
+    judged = fb.judge(tuned, "helpful", prompts, 1, seed=0, temperature=0.0)
+    rows = sft.compare(None, tuned, prompts)
+    assert len({len(fb.answer_head(tuned.tokenizer, p, chat.MAX_NEW_TOKENS, 128)) for p, _ in prompts}) > 3
+    assert [j.answers[0] for j in judged] == [r.tuned.text.strip() + ("" if r.tuned.ended else fb.CUT)
+                                              for r in rows]
+
+
 def test_sampling_is_seeded(tiny):
     a = fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)
     assert a == fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)
