@@ -117,7 +117,8 @@ if tuned is not None:
     @st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
     def table(_a, _b, keys, rater):
         return fb.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
-    st.table(table(tuned, after, (sft.model_key(tuned), sft.model_key(after)), judge), hide_index=True)
+    keys = (sft.model_key(tuned), sft.model_key(after))
+    st.table(table(tuned, after, keys, judge), hide_index=True)
     mine = st.session_state.get("feedback_model") is not None
     st.caption("Questions neither model was ever trained on; one sampled answer each, with the same "
                "dice for both models. “After feedback” is "
@@ -126,6 +127,8 @@ if tuned is not None:
                + "The mark is the chosen simulated rater's verdict, and each rule checks only what it "
                "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
                "“honest” for that).")
+    if after is not None:
+        fp.approval_counts(tuned, after, keys, judge)
     st.info("**Watch for reward hacking.** The model learns whatever earns a 👍, not what the "
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "

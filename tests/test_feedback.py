@@ -88,6 +88,21 @@ def test_feedback_and_sft_benchmarks_read_the_same_greedy_answers():
                                               for r in rows]
 
 
+def test_before_after_judges_both_models_with_the_same_dice(tiny):
+    """The page's and the benchmark's before/after: every held-out question greedily, a few per
+    topic sampled; one model against itself comes out equal, answer for answer."""
+    data = corpus.instructions.instruction_data(0)
+    m = fb.before_after(tiny, tiny, "helpful", per_topic=1, samples=2)
+    shares = m.shares()
+    assert shares["greedy"]["prompts"] == len({p.prompt for p in data.heldout})
+    assert shares["sampled"] == {"prompts": 8, "answers": 16, **{k: shares["sampled"][k] for k in
+                                                                  ("approved_before", "approved_after")}}
+    assert [j.answers for j in m.sampled[0]] == [j.answers for j in m.sampled[1]]
+    assert shares["greedy"]["approved_before"] == shares["greedy"]["approved_after"]
+    alone = fb.judge(tiny, "helpful", corpus.instructions.heldout_prompts(data, 1, 0), 2, 0)
+    assert [j.answers for j in alone] == [j.answers for j in m.sampled[0]]
+
+
 def test_sampling_is_seeded(tiny):
     a = fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)
     assert a == fb.sample_texts(tiny, "Hi", 4, seed=5, max_new_tokens=10)

@@ -10,7 +10,7 @@ import streamlit as st
 from explainer import corpus
 from explainer import feedback as fb
 from explainer.model import GPT, preset
-from explainer.paramfile import save_model
+from explainer.paramfile import load_model, save_model
 from explainer.ratings import RatingsStore
 from explainer.tokenizer import train_bpe
 from pagetest import open_page, texts
@@ -109,6 +109,16 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     assert any(m.label.startswith("Reward (chance of 👍, last 2 steps)") for m in at.metric)
     captions = texts(at.caption)
     assert "is your feedback-trained model" in captions and "never trains on the rated answers" in captions
+    # the approval counted over many held-out answers: the benchmark's measurement, on request
+    assert not any(m.label.endswith("answers approved") for m in at.metric)
+    next(b for b in at.button if b.label.startswith("Count the 👍 of “helpful”")).click().run(timeout=180)
+    shown = {m.label: m for m in at.metric if m.label.endswith("answers approved")}
+    tuned = load_model(tuned_dir / "tuned.safetensors")          # the page's: the shipped one
+    want = fb.before_after(tuned, at.session_state["feedback_model"], "helpful").shares()
+    for label, how in (("Sampled answers approved", "sampled"), ("Chat answers approved", "greedy")):
+        s = want[how]
+        assert shown[label].value == f"{s['approved_before']:.0%} → {s['approved_after']:.0%}"
+        assert f"{s['answers']:,} answers to {s['prompts']:,} held-out questions" in shown[label].help
 
 
 def test_a_corrupt_database_is_set_aside_and_the_page_works(env, tuned_dir):

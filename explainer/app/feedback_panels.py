@@ -1,6 +1,7 @@
 """Page sections for the Human feedback page: the guard around the ratings database, the two
-background jobs the page follows (simulated raters, and learning from the ratings) and the
-before/after likelihood of one rated answer. Kept here so the page stays short; like
+background jobs the page follows (simulated raters, and learning from the ratings), the
+before/after likelihood of one rated answer, and the before/after approval counted over many
+answers. Kept here so the page stays short; like
 panels.run_panel, the job panels take the JobView that `ui.poll` hands them.
 """
 from __future__ import annotations
@@ -111,3 +112,40 @@ def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]
     st.caption("The assistant never trains on the rated answers themselves: it practises on fresh "
                "answers that the reward model scores. So answers *like* the 👍 ones grow more "
                "likely on the whole, while one particular rated answer can still go either way.")
+
+
+@st.cache_resource(show_spinner=False)
+def _counted() -> dict:
+    """Server-wide: (tuned, after, rater) -> the measured shares, so a class counts once."""
+    return {}
+
+
+def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str], rater: str) -> None:
+    """The before/after approval on many held-out answers (fb.before_after, the benchmark's own
+    measurement), on request: about 20 s the first time, then shared by every session."""
+    done, key = _counted(), (*keys, rater)
+    if key not in done:
+        slot = st.empty()                                # the button goes once it has counted
+        if not slot.button(f"Count the 👍 of “{rater}” over many answers (about 20 s)", key="fb_count",
+                         help="All held-out questions answered once as the chat answers, and 10 "
+                              "questions per topic answered 4 times as the answers to rate are "
+                              "sampled, by both models with the same dice."):
+            return
+        with st.spinner("Both models are answering every held-out question ..."):
+            done[key] = fb.before_after(tuned, after, rater).shares()
+        slot.empty()
+    shares = done[key]
+    cols = ui.wrapping_columns(2, key="fb_counts", narrow="30rem")
+    for col, how, label, what in (
+            (cols[0], "sampled", "Sampled answers approved",
+             "answers sampled at temperature 1, like the 4 answers you rate"),
+            (cols[1], "greedy", "Chat answers approved",
+             "the likeliest word each time, as the chat answers")):
+        s = shares[how]
+        before, after_share = s["approved_before"], s["approved_after"]
+        col.metric(label, f"{before:.0%} → {after_share:.0%}", f"{(after_share - before) * 100:+.1f} points",
+                   help=f"{s['answers']:,} answers to {s['prompts']:,} held-out questions per model: "
+                        f"{what}. Tuned model {before:.1%}, after feedback {after_share:.1%}.")
+    st.caption("One answer per question, as in the table, is the luck of the draw; these count "
+               "hundreds. Feedback moves the model's whole spread of answers, so it shows most in "
+               "the sampled ones; the chat's likeliest answer changes only where it was wrong.")
