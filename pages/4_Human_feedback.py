@@ -139,4 +139,5 @@ if tuned is not None:
         fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else
                         "the shipped feedback model; train your own above to see yours")
 
-ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.echo, fb.policy_step)
+ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.echo, fb.policy_step,
+           fb.before_after)

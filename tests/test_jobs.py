@@ -3,11 +3,12 @@
 Jobs are held back by Events ("gates") so every test decides exactly when each job may go on.
 """
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
 
-from explainer.jobs import JobManager, default_max_workers
+from explainer.jobs import JobManager, OncePerKey, default_max_workers
 
 WAIT = 30  # generous upper bound for a wait(); tests never assert on timing
 
@@ -355,3 +356,27 @@ def test_our_own_errors_read_without_a_class_name():
     from explainer.jobs import failure_message
     assert failure_message(CorpusError("The text is empty.")) == "The text is empty."
     assert failure_message(KeyError("x")) == "KeyError: 'x'"
+
+
+def test_once_per_key_computes_once_when_twenty_threads_ask_at_once():
+    once, calls, got = OncePerKey(), [], []
+    start = threading.Barrier(20)
+
+    def slow(key):
+        calls.append(key)
+        time.sleep(0.05)                       # long enough for all the others to arrive
+        return f"value of {key}"
+
+    def ask(i):
+        start.wait()
+        key = "a" if i % 2 else "b"
+        got.append((key, once.compute(key, lambda: slow(key))))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(calls) == ["a", "b"]        # one count per key, not twenty
+    assert len(got) == 20 and all(v == f"value of {k}" for k, v in got)
+    assert "a" in once and once["b"] == "value of b" and "c" not in once

@@ -14,7 +14,7 @@ import streamlit as st
 
 from .. import charts
 from .. import feedback as fb
-from ..jobs import JobView
+from ..jobs import JobView, OncePerKey
 from ..paramfile import LoadedModel
 from ..ratings import Rating, RatingsError
 from . import ui
@@ -115,9 +115,10 @@ def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]
 
 
 @st.cache_resource(show_spinner=False)
-def _counted() -> dict:
-    """Server-wide: (tuned, after, rater) -> the measured shares, so a class counts once."""
-    return {}
+def _counted() -> OncePerKey:
+    """Server-wide: (tuned, after, rater) -> the measured shares, so a class counts once (30
+    people clicking at once wait for one count instead of running 30)."""
+    return OncePerKey()
 
 
 def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str], rater: str) -> None:
@@ -132,7 +133,7 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
                               "sampled, by both models with the same dice."):
             return
         with st.spinner("Both models are answering every held-out question ..."):
-            done[key] = fb.before_after(tuned, after, rater).shares()
+            done.compute(key, lambda: fb.before_after(tuned, after, rater).shares())
         slot.empty()
     shares = done[key]
     cols = ui.wrapping_columns(2, key="fb_counts", narrow="30rem")
