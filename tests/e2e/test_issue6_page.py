@@ -1,7 +1,8 @@
 """Human feedback in a real browser, against a real server with the shipped models and a ratings
 database of its own: the whole loop a class would do. Two thumbs by hand, 200 simulated ratings,
 then learning from them: the reward model's accuracy and the live reward/KL charts appear, Stop
-keeps the model trained so far, and the before/after section compares that model."""
+keeps the model trained so far, and the before/after section compares that model, also counted
+over hundreds of held-out answers."""
 import re
 
 import pytest
@@ -64,6 +65,14 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
     page.get_by_text(re.compile(r"Policy step \d+ · stopped")).first.wait_for()   # not "done"
     page.get_by_text("“After feedback” is your feedback-trained model.").wait_for(timeout=120_000)
     page.get_by_text("Chance per token of writing exactly this answer").wait_for(timeout=60_000)
+
+    # Counted over hundreds of held-out answers, on request; the button goes once it has counted.
+    page.get_by_role("button", name=re.compile("Count the 👍 of “helpful”")).click()
+    for label in ("Sampled answers approved", "Chat answers approved"):
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text=label)
+               .locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+% → \d+%$"),
+                                                                      timeout=180_000)
+    expect(page.get_by_role("button", name=re.compile("Count the 👍"))).to_have_count(0)
     no_exceptions(page)
     expect(page.get_by_text(re.compile(r"Policy step \d+ · stopped"))).to_have_count(1)
     assert page.evaluate("() => window.mostSeen") == 1        # also while the page reran
