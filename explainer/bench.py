@@ -277,7 +277,8 @@ def main(args) -> int:
                     f"{f['greedy']['approved_before']:.1%} -> {f['greedy']['approved_after']:.1%} | "
                     f"{f['sampled']['approved_before']:.1%} -> {f['sampled']['approved_after']:.1%}")
             row(f"feedback '{name}': reward model held-out acc | policy steps | KL nats/token",
-                f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}) | "
+                f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}, "
+                f"flags {r['rm_heldout_downs_flagged']} 👎, {r['rm_heldout_ups_flagged']} 👍) | "
                 f"{r['policy_steps']} in {r['train_seconds']:.0f} s | {r['mean_token_kl']:.3f}")
     return finish(res, args)
 

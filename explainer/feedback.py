@@ -179,6 +179,19 @@ class RewardModelReady:
     majority: float          # accuracy of always guessing the more common rating (held out)
     seconds: float
     penalty: float | None = None   # the weight penalty on the hidden-state features it chose
+    # held out, what accuracy alone hides when 👎 are rare: how many of the 👎 it flags (scores
+    # not above even, as the accuracy counts them), and how many 👍 it wrongly flags
+    downs: int = 0
+    downs_flagged: int = 0
+    ups_flagged: int = 0
+
+    def flagged_text(self) -> str:
+        """'it flags 1 of the 3 held-out 👎 answers, and wrongly 1 of the 54 👍 ones'"""
+        ups = self.n_heldout - self.downs
+        if self.downs == 0:
+            return "none of the held-out ratings is 👎, so they cannot show whether it spots a bad answer"
+        return (f"it flags {self.downs_flagged} of the {self.downs} held-out 👎 answers"
+                + (f", and wrongly {self.ups_flagged} of the {ups} 👍 ones" if ups else ""))
 
 
 @dataclass
@@ -478,9 +491,13 @@ def train_reward_model(loaded: LoadedModel, ratings: Sequence[Rating], spec: Fee
     yield from _fit_head(rm, x, y, spec, penalty, cancel)
     rm.eval()
     majority = float(max(hy.mean(), 1 - hy.mean())) if held else float("nan")
+    with torch.no_grad():
+        flagged = rm.score_features(hx) <= 0 if held else torch.zeros(0, dtype=torch.bool)
+    down = hy == 0 if held else torch.zeros(0, dtype=torch.bool)
     rm.ready = RewardModelReady(len(train), len(held), _accuracy(rm, x, y),
                                 _accuracy(rm, hx, hy) if held else float("nan"), majority,
-                                time.perf_counter() - t0, penalty)
+                                time.perf_counter() - t0, penalty, int(down.sum()),
+                                int((flagged & down).sum()), int((flagged & ~down).sum()))
     yield rm.ready
     return rm
 
@@ -950,6 +967,8 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
         "rate_seconds": round(rate_seconds, 1), "train_seconds": round(train_seconds, 1),
         "eval_seconds": round(eval_seconds, 1),
         "rm_heldout_accuracy": round(rm.heldout_acc, 3), "rm_majority_baseline": round(rm.majority, 3),
+        "rm_heldout_downs_flagged": f"{rm.downs_flagged}/{rm.downs}",
+        "rm_heldout_ups_flagged": f"{rm.ups_flagged}/{rm.n_heldout - rm.downs}",
         "rm_train_accuracy": round(rm.train_acc, 3), "policy_steps": len(steps),
         "reward_first": round(steps[0].reward, 3) if steps else None,
         "reward_last": round(steps[-1].reward, 3) if steps else None,
@@ -1065,7 +1084,7 @@ def cmd_feedback(args) -> int:
             print(ev.message)
         elif isinstance(ev, RewardModelReady):
             print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
-                  f"(always guessing the commoner rating: {ev.majority:.0%}), training "
+                  f"(always guessing the commoner rating: {ev.majority:.0%}; {ev.flagged_text()}), training "
                   f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
         elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
             print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f} nats/token  "

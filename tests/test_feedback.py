@@ -135,6 +135,14 @@ def test_reward_model_learns_a_simple_rule(tiny):
     assert isinstance(ready, fb.RewardModelReady)
     assert ready.n_heldout == 36 and ready.n_train == 108                 # 6 of 24 prompts held out
     assert ready.heldout_acc >= 0.9, ready
+    # the flag counts agree with the accuracy: right = flagged 👎 + unflagged 👍
+    assert ready.downs == 18
+    right = ready.downs_flagged + (ready.n_heldout - ready.downs - ready.ups_flagged)
+    assert right == round(ready.heldout_acc * ready.n_heldout)
+    assert ready.flagged_text() == (f"it flags {ready.downs_flagged} of the 18 held-out 👎 answers, "
+                                    f"and wrongly {ready.ups_flagged} of the 18 👍 ones")
+    no_downs = fb.RewardModelReady(40, 10, 1.0, 1.0, 1.0, 1.0, downs=0)
+    assert no_downs.flagged_text().startswith("none of the held-out ratings is 👎")
     good = fb.reward(rm, tiny.tokenizer, "A new question?", ["sunny lovely picnic smile."], 64)
     bad = fb.reward(rm, tiny.tokenizer, "A new question?", ["thunder flood dark rain."], 64)
     assert float(good) > 0.5 > float(bad)

@@ -106,6 +106,7 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     rm = next(m for m in at.metric if "held-out" in m.label)
     assert "always guessing" in rm.delta                 # the baseline is on screen, not in a tooltip
     assert "weight penalty of" in rm.help and "folds" in rm.help      # the penalty it picked
+    assert "held-out 👎 answers, and wrongly" in rm.help                # what accuracy hides
     assert any(m.label.startswith("Reward (chance of 👍, last 2 steps)") for m in at.metric)
     captions = texts(at.caption)
     assert "is your feedback-trained model" in captions and "never trains on the rated answers" in captions

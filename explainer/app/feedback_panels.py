@@ -71,22 +71,25 @@ def fb_panel(view: JobView) -> None:
         points = round(gain * 100)
         m[0].metric("Reward model accuracy on held-out ratings", f"{s.rm.heldout_acc:.0%}",
                     f"{points:+d} points vs. always guessing" if points else "same as always guessing",
-                    delta_color="normal" if points else "off",
+                    delta_color="normal" if points else "off", delta_arrow="auto" if points else "off",
                     help=f"{s.rm.n_heldout} ratings of questions it never trained on. Always "
-                         f"guessing the commoner rating would score {s.rm.majority:.0%}."
+                         f"guessing the commoner rating would score {s.rm.majority:.0%}; "
+                         f"{s.rm.flagged_text()}."
                          + (f" It learned from the other {s.rm.n_train}, with a weight penalty "
                             f"of {s.rm.penalty:g} on its hidden-state features, the one that "
                             "predicted best on folds of those ratings." if s.rm.penalty else ""))
         if gain <= 0:
-            st.warning("The reward model is no better than always guessing the commoner rating: "
-                       "it needs more ratings, and more of the rarer kind (usually 👎), before "
-                       "its scores mean much. The assistant will still practise, but on a weak "
-                       f"signal. Click “Rate {SIM_RATINGS} answers automatically” once or twice "
-                       "more (each click rates new answers), then train again.", icon=":material/warning:")
+            st.warning(f"The reward model is no better than always guessing the commoner rating "
+                       f"({s.rm.flagged_text()}): it needs more ratings, and more of the rarer "
+                       "kind (usually 👎), before its scores mean much. The assistant will still "
+                       f"practise, but on a weak signal. Click “Rate {SIM_RATINGS} answers "
+                       "automatically” once or twice more (each click rates new answers), then "
+                       "train again.", icon=":material/warning:")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
-        m[1].metric(f"Reward (chance of 👍, last {min(len(s.reward), n)} steps)", f"{now:.2f}",
+        last = "last step" if len(s.reward) == 1 else f"last {min(len(s.reward), n)} steps"
+        m[1].metric(f"Reward (chance of 👍, {last})", f"{now:.2f}",
                     f"{now - start:+.2f} since the first {n} steps" if len(s.reward) > n else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
         reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
