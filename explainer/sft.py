@@ -51,7 +51,7 @@ class Status:
 
 @dataclass
 class SFTSpec:
-    steps: int = 400               # ~2 minutes of the small model at 2 threads
+    steps: int = 400               # small model: ~1 minute at 2 threads, ~2 at one (a page job)
     minutes: float | None = None   # or a time budget
     seed: int = 0                  # batch order and the generated dataset
     batch_size: int = 16           # 16 windows x 128 tokens: ~40 answers per step
