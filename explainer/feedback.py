@@ -944,17 +944,15 @@ def bench_one(tuned: LoadedModel, rater: str, n_ratings: int = 300, minutes: flo
     train_seconds = time.perf_counter() - t0
     rm = next(e for e in events if isinstance(e, RewardModelReady))
     steps = [e for e in events if isinstance(e, PolicyStep)]
-    data = ins.instruction_data(seed)
-    every = ins.heldout_prompts(data, 10_000, seed)
-    sampled = ins.heldout_prompts(data, per_topic, seed)
     t0 = time.perf_counter()
     measured = before_after(tuned, fb, rater, seed, per_topic, samples)
     shares = measured.shares()
-    kl = mean_kl(fb.model, tuned.model, tuned.tokenizer, [p for p, _ in sampled], samples, seed)
+    kl = mean_kl(fb.model, tuned.model, tuned.tokenizer, [j.prompt for j in measured.sampled[0]],
+                 samples, seed)
     focus = get_rater(rater).focus                     # the questions where the rule bites most
     on_focus = {}
     if focus:                                          # greedy: the answers judged above
-        fp = [(p, t) for p, t in every if t == focus]
+        fp = [(j.prompt, j.topic) for j in measured.greedy[0] if j.topic == focus]
         judged = {"greedy": [[j for j in g if j.topic == focus] for g in measured.greedy],
                   "sampled": [judge(m, rater, fp, 8, seed) for m in (tuned, fb)]}
         on_focus = {how: {"approved_before": round(approval(b), 3), "approved_after": round(approval(a), 3)}

