@@ -440,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=0, help="seed for the generated pairs and batch order")
     s.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
-    s.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (SFTSpec.lr)")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
     s.add_argument("--no-generated", action="store_true", help="learn only from --data")

@@ -82,3 +82,12 @@ def test_step_counts_below_one_are_refused_with_a_message(argv, capsys):
     err = capsys.readouterr().err
     assert "argument --steps" in err and ("too few: use at least 1" in err or "not a whole number" in err)
     assert "Traceback" not in err
+
+
+def test_cli_sft_defaults_are_the_page_defaults():
+    """`explainer sft` with no flags trains what the page's Fine-tune button trains (SFTSpec)."""
+    from explainer.cli import build_parser
+    from explainer.sft import SFTSpec
+    args = build_parser().parse_args(["sft"])
+    spec = SFTSpec()
+    assert (args.steps, args.batch_size, args.lr) == (spec.steps, spec.batch_size, spec.lr)
