@@ -48,29 +48,37 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
    and made the greedy answers worse); with a reward model it practises on fresh answers to any
    number of prompts, and the reward model's held-out accuracy is something we can show.
 
-What to expect (measured on models/tuned.safetensors, 2 threads, 2026-11-28, 300 "helpful"
-ratings, 150 policy steps as the README's command for models/feedback.safetensors runs them):
-the reward model is right on ~85% of held-out ratings; the approved share of sampled answers
-(temperature 1) to held-out questions rises from 70% to 81-83%, and of greedy answers (what the
-chat shows) it stays at 95-96%, because the tuned model already answers those well. The issue's "+30
-points, or 95%" is met by the greedy answers only because they start there; sampled answers stay
-short of it. What is left is the small model's word salad at temperature 1 ("Hedgehogs, doaces
-make chips."): it spoils a quarter of the tuned model's sampled answers even to training
-questions (76% approved, against 70% on held-out ones), and it shrinks slowly. Even the rule
-itself as the reward with beta = 0.1 reached 85% in 110 steps (the 2 minutes) and 88% in 330
-steps (7 minutes), with greedy answers at 96-97%, which a sampled share can hardly pass (measured
-2026-11-28, practice at temperature 1).
+What to expect (measured 2026-11-29 on models/tuned.safetensors, tuned at lr 3e-3; 2 threads;
+300 "helpful" ratings): the tuned model answers well more often than before, so only ~23% of
+the ratings are 👎; with seed 0 the reward model is right on 74% of held-out ratings (always
+guessing 👍: 71%) and flags 8 of the 17 held-out 👎. Still, the README's command (150 policy
+steps) takes the approved share of sampled answers (temperature 1) to held-out questions from
+79% to 88%, and 2-minute runs with seeds 0, 1, 2 reached 89%, 88%, 87%; greedy answers (what
+the chat shows) stay at 95-97%, where they started. What is left at temperature 1: now and then
+a fluent answer to another question (the deliberately off-topic pairs the model was tuned on),
+an answer cut off at 64 tokens, or a word-salad token ("I am srom half to meet again, talk.").
 
-Why beta = 1.0 (the KL price): with 0.3 the policy drifted towards fluent stock answers that the
-reward model over-rates (another subject's answer, well formed), and greedy approval fell from
-96% to 87% while the reward rose; with 0.6 it fell to 92%; with 1.0 it held (96%) and sampled
-approval rose as much (70% -> 80%), measured in 2-minute runs. The rule itself as the reward (the
-ablation `reward_rule="helpful"`, a perfect reward model) reached 95% greedy, 79% sampled.
+Where the limit lies (one 2-minute run each, seed 0): a perfect reward does no better. The rule
+itself as the reward (beta = 0.5) reached 89% (greedy 98%), and the learned reward at beta = 0.5
+91% (greedy 97%), against 89% at beta = 1.0. By then answers at the practice temperature, 0.7, are
+approved 93-97% (held-out questions), so little reward is left to earn, while the temperature-1
+tail shrinks slowly; practising at temperature 1 instead gave 87-89%. (With the previous tuned
+model, lr 1e-3, sampled answers went from 70% to 81-83%; the rule as reward at beta = 0.1 reached
+85% in 2 minutes and 88% in 7.)
+
+Why beta = 1.0 (the KL price; measured 2026-11-28 on the previous tuned model, lr 1e-3, whose
+weaker answers left the reward model more to exploit): with 0.3 the policy drifted towards fluent
+stock answers that the reward model over-rates (another subject's answer, well formed), and greedy
+approval fell from 96% to 87% while the reward rose; with 0.6 it fell to 92%; with 1.0 it held
+(96%) and sampled approval rose as much (70% -> 80%), measured in 2-minute runs. The rule itself as
+the reward (the ablation `reward_rule="helpful"`, a perfect reward model) reached 95% greedy, 79%
+sampled.
 
 With the "safe" rater (which reads answers to safety questions, where unsafe advice turns up),
-300 ratings hold ~16 unsafe answers; the reward model then spots them on held-out ratings. The
-tuned model trained on many wordings gives no unsafe greedy answer to held-out questions any
-more; 2 minutes take its unsafe sampled answers from 3.1% to 0.6% (bench, 2026-11-28).
+300 ratings hold ~15 unsafe answers; the reward model then spots them on held-out ratings (2 of
+2 in the bench of 2026-11-29). The tuned model gives 2 unsafe greedy answers to the 397 held-out
+questions, none after 2 minutes of feedback; on the 55 held-out safety questions its unsafe
+sampled answers fall from 5.5% to 3.4% (1.6% of all sampled answers, before and after).
 
 A job-friendly generator: `run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and
 Done events and returns a LoadedModel with facts kind="feedback".

@@ -317,7 +317,7 @@ def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
     prompts = fb.ins.heldout_prompts(fb.ins.instruction_data(0), per_topic=10)
     before = fb.approval(fb.judge(tuned, "helpful", prompts, 4, seed=0))
     now = fb.approval(fb.judge(after, "helpful", prompts, 4, seed=0))     # the same dice
-    assert now >= before + 0.05, (before, now)          # measured when shipped: 66% -> 82%
+    assert now >= before + 0.05, (before, now)          # measured when shipped: 79% -> 88%
 
 
 def test_doctests():
