@@ -363,6 +363,17 @@ def positive_int(text: str) -> int:
     return n
 
 
+def positive_float(text: str) -> float:
+    """argparse type for a temperature or another scale that must be above 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number above 0")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,

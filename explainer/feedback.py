@@ -60,9 +60,22 @@ an answer cut off at 64 tokens, or a word-salad token ("I am srom half to meet a
 
 Where the limit lies (2-minute runs, seed 0): a perfect reward does little better. The rule itself
 as the reward reached 90% in the bench (beta = 1.0) and 89% at beta = 0.5 (greedy 98%), and the
-learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. By then answers at the
-practice temperature, 0.7, are approved 93-97% (held-out questions), so little reward is left to
-earn, while the temperature-1 tail shrinks slowly; practising at temperature 1 instead gave 87-89%.
+learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. Nor is it the time, the
+KL price or the practice temperature: with the rule as the reward, 320 steps (~5 minutes; one step
+is ~1.4 s at one thread; evaluated every 40 steps on the same 320 answers) went 87% -> 90%
+practising at temperature 0.7 and 88% -> 91-93% -> 95% (the last evaluation only) at temperature 1,
+and beta = 0.25, lr 6e-4, 24 prompts per step or temperature 1.3 all levelled off at 89-93%
+(measured 2026-11-29). What stays is the answer to another question. Of the 320 sampled answers,
+the tuned model fails 66: 28 curt (too short), 33 fluent but off topic, 4 unsafe, 1 cut off;
+after 240 steps with the rule as the reward at temperature 1, 28: 6 curt, 20 off topic, 2 cut off.
+The curt and unsafe answers are unlearnt; the off-topic ones, 6% of the
+tuned model's training pairs on purpose, are not: on the training questions the same model is
+approved 96%, on held-out ones 91%, and these are mostly new questions it sends to another topic's
+stock answer ("Can you plan my meals for today?" -> "I am sorry to hear you feel sad ..."). The
+model can do better: tuned without the weak pairs (`SFTSpec(include_weak=False)`), its sampled
+answers are approved 97% with no feedback at all. Feedback on a 1M-parameter model in minutes
+removes the flaws it can see as a kind of answer (short, unsafe) faster than it unteaches a habit
+of answering off topic, which it must unlearn question by question.
 (With the previous tuned model, lr 1e-3, sampled answers went from 70% to 81-83%; the rule as
 reward at beta = 0.1 reached 85% in 2 minutes and 88% in 7.)
 
@@ -1036,7 +1049,7 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
 
 def add_cli(sub) -> None:
     """Add the `feedback` subcommand to the CLI's subparsers."""
-    from .cli import positive_int
+    from .cli import positive_float, positive_int
     s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
     s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
                    "else data/ratings.sqlite)")
@@ -1053,6 +1066,12 @@ def add_cli(sub) -> None:
                    help="at most this many policy steps")
     s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
     s.add_argument("--kl", type=float, default=FeedbackSpec.kl_coef, help="beta: weight of the KL penalty")
+    s.add_argument("--temperature", type=positive_float, default=FeedbackSpec.temperature,
+                   help="the temperature the model practises at (its answers are sampled at it)")
+    s.add_argument("--reward-rule", choices=list(RATERS), default=None,
+                   help="ablation: reward the policy with this simulated rater's rule itself instead "
+                   "of the reward model (which is still trained and measured): what a perfect reward "
+                   "model could reach")
     s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--eval", type=int, default=0, metavar="N",
@@ -1080,10 +1099,11 @@ def cmd_feedback(args) -> int:
     if problem:
         raise CLIError(f"{store.path} ({args.use}): {problem}")
     spec = FeedbackSpec(seed=args.seed, minutes=args.minutes or None, steps=args.steps, lr=args.lr,
-                        kl_coef=args.kl)
+                        kl_coef=args.kl, temperature=args.temperature)
     print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
           f"in {store.path}")
-    gen = run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None)
+    gen = run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None,
+              reward_rule=args.reward_rule)
 
     def show(ev):
         if isinstance(ev, Status):

@@ -301,9 +301,20 @@ def test_cli_explains_missing_ratings_and_trains(tiny, tmp_path, capsys):
     RatingsStore(db).add_many([(x.prompt, x.answer, x.rating, x.model, x.session) for x in synthetic()])
     out = tmp_path / "fb.safetensors"
     assert cli.main(["feedback", "--ratings", str(db), "--base", str(model), "--steps", "2",
-                     "--minutes", "0", "--threads", "1", "--out", str(out)]) == 0
+                     "--minutes", "0", "--threads", "1", "--out", str(out), "--temperature", "1",
+                     "--reward-rule", "helpful"]) == 0
     assert "reward model: held-out accuracy" in capsys.readouterr().out
-    assert load_model(out).facts["kind"] == "feedback"
+    facts = load_model(out).facts
+    assert facts["kind"] == "feedback" and facts["spec"]["temperature"] == 1.0
+    assert facts["reward"] == "the 'helpful' rule itself (ablation)"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "warm", "nan"])
+def test_cli_refuses_a_practice_temperature_that_is_not_above_zero(value, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["feedback", "--temperature", value])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument --temperature" in err and "Traceback" not in err
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "models"
