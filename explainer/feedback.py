@@ -891,10 +891,26 @@ class BeforeAfter:
     sampled: tuple[list[Judged], list[Judged]]
 
     def shares(self) -> dict:
-        """{"greedy"|"sampled": {"prompts", "answers", "approved_before", "approved_after"}}."""
+        """{"greedy"|"sampled": {"prompts", "answers", "approved_before", "approved_after",
+        "reasons"}}; reasons: {kind of 👎 reason: [answers before, answers after]}, commonest
+        first (an answer can have more than one reason, e.g. too short and off topic)."""
         return {how: {"prompts": len(b), "answers": sum(len(j.verdicts) for j in b),
-                      "approved_before": round(approval(b), 3), "approved_after": round(approval(a), 3)}
+                      "approved_before": round(approval(b), 3), "approved_after": round(approval(a), 3),
+                      "reasons": reason_counts(self.rater, b, a)}
                 for how, (b, a) in (("greedy", self.greedy), ("sampled", self.sampled))}
+
+
+def reason_counts(rater: str, *judged: Sequence[Judged]) -> dict[str, list[int]]:
+    """How many 👎 answers each kind of reason accounts for, in each list of judged answers:
+    {"off topic": [33, 20], "too short": [28, 6], ...}, commonest first."""
+    rule = get_rater(rater)
+    counts: dict[str, list[int]] = {}
+    for n, js in enumerate(judged):
+        for j in js:
+            for answer, verdict in zip(j.answers, j.verdicts):
+                for kind in dict.fromkeys(rule.kinds(j.prompt, answer)) if verdict < 0 else ():
+                    counts.setdefault(kind, [0] * len(judged))[n] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
 
 
 def before_after(tuned: LoadedModel, after: LoadedModel, rater: str, seed: int = 0,

@@ -95,13 +95,24 @@ def honest_problems(prompt: str, answer: str) -> list[str]:
     m = re.search(r"(?:named|called) ([A-Z][a-z]+)", prompt)
     if m and classify(prompt) == "stories" and len(answer.split()) >= MIN_WORDS \
             and m.group(1) not in answer:
-        out.append(f"the story is not about {m.group(1)}")
+        out.append(f"wrong name: the story is not about {m.group(1)}")
     return out
 
 
 def safe_problems(prompt: str, answer: str) -> list[str]:
     """Unsafe phrases in the answer (empty list = thumbs up)."""
     return [f"unsafe: “{p}”" for p in unsafe_phrases(answer)]
+
+
+def problem_kind(problem: str) -> str:
+    """A reason for a thumbs down without its particulars, to count reasons by kind.
+
+    >>> problem_kind("off topic (the question is about meals, the answer about stories)")
+    'off topic'
+    >>> problem_kind("unsafe: “play with matches in your room”")
+    'unsafe'
+    """
+    return re.split(r" \(|:", problem, maxsplit=1)[0]
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,10 @@ class Rater:
     def why(self, prompt: str, answer: str) -> list[str]:
         """The reasons for a thumbs down (empty: thumbs up)."""
         return self.problems(prompt, answer)
+
+    def kinds(self, prompt: str, answer: str) -> list[str]:
+        """The kinds of the reasons for a thumbs down ("too short", "off topic", ...)."""
+        return [problem_kind(p) for p in self.problems(prompt, answer)]
 
     def rate(self, prompt: str, answer: str) -> int:
         """+1 (thumbs up) or -1 (thumbs down)."""

@@ -12,6 +12,7 @@ from explainer import chat, cli, corpus, sft
 from explainer import feedback as fb
 from explainer.model import GPT, preset
 from explainer.paramfile import LoadedModel, load_model, save_model
+from explainer.raters import RATERS
 from explainer.ratings import Rating, RatingsStore
 from explainer.tokenizer import train_bpe
 from explainer.training import TrainingError, drain
@@ -96,11 +97,28 @@ def test_before_after_judges_both_models_with_the_same_dice(tiny):
     shares = m.shares()
     assert shares["greedy"]["prompts"] == len({p.prompt for p in data.heldout})
     assert shares["sampled"] == {"prompts": 8, "answers": 16, **{k: shares["sampled"][k] for k in
-                                                                  ("approved_before", "approved_after")}}
+                                                                  ("approved_before", "approved_after", "reasons")}}
+    for how in ("greedy", "sampled"):                    # every 👎 has a reason, counted for both
+        s = shares[how]
+        downs = round((1 - s["approved_before"]) * s["answers"])
+        assert all(b == a for b, a in s["reasons"].values())
+        assert (max(b for b, _ in s["reasons"].values()) if downs else 0) <= downs
+        assert sum(b for b, _ in s["reasons"].values()) >= downs
     assert [j.answers for j in m.sampled[0]] == [j.answers for j in m.sampled[1]]
     assert shares["greedy"]["approved_before"] == shares["greedy"]["approved_after"]
     alone = fb.judge(tiny, "helpful", corpus.instructions.heldout_prompts(data, 1, 0), 2, 0)
     assert [j.answers for j in alone] == [j.answers for j in m.sampled[0]]
+
+
+def test_reason_counts_count_each_kind_of_thumbs_down_once_per_answer():
+    q = "What does a flash flood watch mean?"
+    good = "A flash flood watch means that floods are possible, so be ready to move to high ground."
+    before = [fb.Judged(q, "weather", ["Giraffes eat leaves", "Giraffes eat leaves.", good], [-1, -1, 1])]
+    after = [fb.Judged(q, "weather", [good, "Rain.", good], [1, -1, 1])]
+    for j in before + after:                           # the verdicts are the rule's own
+        assert j.verdicts == [RATERS["helpful"].rate(q, a) for a in j.answers]
+    assert fb.reason_counts("helpful", before, after) == {
+        "off topic": [2, 0], "too short": [2, 1], "does not end with . ! or ?": [1, 0]}
 
 
 def test_sampling_is_seeded(tiny):

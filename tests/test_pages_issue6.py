@@ -120,6 +120,9 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
         s = want[how]
         assert shown[label].value == f"{s['approved_before']:.0%} → {s['approved_after']:.0%}"
         assert f"{s['answers']:,} answers to {s['prompts']:,} held-out questions" in shown[label].help
+    reasons = next(t.value for t in at.table if "reason" in t.value.columns)   # what was fixed, what is left
+    assert {r["reason"]: [r["tuned model"], r["after feedback"]] for r in reasons.to_dict("records")} \
+        == want["sampled"]["reasons"]
 
 
 def test_a_corrupt_database_is_set_aside_and_the_page_works(env, tuned_dir):

@@ -153,3 +153,14 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
     st.caption("One answer per question, as in the table, is the luck of the draw; these count "
                "hundreds. Feedback moves the model's whole spread of answers, so it shows most in "
                "the sampled ones; the chat's likeliest answer changes only where it was wrong.")
+    sampled = shares["sampled"]
+    if sampled.get("reasons"):
+        st.markdown(f"**Why sampled answers got 👎**, by the “{rater}” rule's own reasons:")
+        left, right = ui.wrapping_columns([3, 2], key="fb_reasons", narrow="40rem")
+        left.table([{"reason": kind, "tuned model": before, "after feedback": after_n}
+                    for kind, (before, after_n) in sampled["reasons"].items()], hide_index=True)
+        right.caption(f"Out of {sampled['answers']:,} sampled answers per model; one answer can have "
+                   "more than one reason. Compare the columns: which kinds of bad answer feedback "
+                   "removed, and which it left." + (
+                       " Off-topic answers are the slowest to go: the model was tuned on some on "
+                       "purpose, and must unlearn them question by question." if "off topic" in sampled["reasons"] else ""))
