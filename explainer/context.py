@@ -339,16 +339,25 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
     fig = go.Figure(go.Scatter(x=list(sizes), y=[max(p, 1e-9) for p in probs], mode="lines+markers",
                                name=f'P("{word}")', line=dict(color=PALETTE[0], width=3)))
     shown = sorted(m for m in set(mentions) if m <= max(sizes, default=0))   # others: never in view
-    for i, m in enumerate(shown):
-        label = dict(annotation_text=f'← no "{word}" in view', annotation_position="top left") if i == 0 else {}
-        fig.add_vline(x=m - 0.5, line=dict(color=PALETTE[1], dash="dot"), **label)
+    for m in shown:
+        fig.add_vline(x=m - 0.5, line=dict(color=PALETTE[1], dash="dot"))
     if current is not None:
-        fig.add_vline(x=current, line=dict(color=PALETTE[3], width=2),
-                      annotation_text="your window", annotation_position="bottom right")
+        fig.add_vline(x=current, line=dict(color=PALETTE[3], width=2))
+    # the lines are named in the legend, under the plot: labels on the plot ran into each other
+    # when the window sat next to a mention
+    for name, line, show in ((f'a "{word}" leaves the window', dict(color=PALETTE[1], dash="dot"),
+                              shown), ("your window", dict(color=PALETTE[3], width=2), current is not None)):
+        if show:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=name))
+    if sizes:
+        fig.update_xaxes(range=[min(sizes) - 2, max(sizes) + 2])     # the text's length, no further
     fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],
                      ticktext=["1 in a billion", "1 in a million", "1 in 1,000", "1%", "10%", "100%"])
-    return titled(fig, f'How likely is "{word}" next, seeing only the last N tokens?',
-                   "window size N (tokens the model can see)", "probability (log scale)")
+    out = titled(fig, f'How likely is "{word}" next, seeing only the last N tokens?',
+                 "window size N (tokens the model can see)", "probability (log scale)", height=400)
+    # three legend entries wrap on a narrow screen: under the plot they push it up, not into the title
+    return out.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
+                                         xanchor="left", x=0), margin_b=125)
 
 
 ATTENTION_CSS = """<style>

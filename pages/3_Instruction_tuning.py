@@ -1,9 +1,8 @@
 """Step 3: instruction tuning. Question/answer examples turn the text-continuer into an assistant."""
 import streamlit as st
 
-from explainer import chat, sft
+from explainer import charts, chat, sft
 from explainer.app import panels, runs, ui
-from explainer.charts import TOKEN_CSS
 from explainer.corpus import instructions as ins
 
 ui.page_setup("Instruction tuning", ":material/chat:")
@@ -67,7 +66,7 @@ if base is None:
             "on the Pretraining page.")
 elif example is not None:
     pair = shown[example]
-    st.html(TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+    st.html(charts.TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
     st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
                 "trained to write these) · :gray-background[**Grey: context only**] (the question "
                 "is read but never trained on).")
@@ -84,8 +83,8 @@ else:
                        help="Learn from the deliberately weaker answers too. On by default, as in "
                             "real data: the tuned model then sometimes answers badly.")
     per_step, how = runs.seconds_per_step(base.facts.get("preset") or "small", sft.SFTSpec.batch_size)
-    st.caption(f"Starting from **{base.name}**. Estimated time: about {per_step * steps / 60:.1f} "
-               f"minutes ({how}).")
+    st.caption(f"Starting from **{base.name}**. Estimated time: about "
+               f"**{charts.eta_text(per_step * steps)}** ({how}).")
     if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
@@ -138,6 +137,7 @@ else:
         if sc["n"]:
             st.caption(f"{which.title()} model: {sc['end_share']:.0%} of answers end with <|end|>, "
                        f"{sc['on_topic_share']:.0%} stay on the question's topic (a keyword check: it "
-                       "counts shared topic words, not whether the answer is true or sensible).")
+                       "counts shared topic words, not whether the answer is true or sensible, so a "
+                       "wrong sum still counts as on topic).")
 
 ui.explain(chat.encode_pair, sft.TurnBatches.sample, sft.run, ins.weaknesses)

@@ -106,11 +106,11 @@ def plural(k: int, one: str) -> str:
 
 
 st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
-           f"(token {gone + best + 1}, {w[best]:.0%} of its attention)."
-           + (f" On “{word.strip()}” it puts {on_name:.0%} in all, adding up the name's "
+           f"(token {gone + best + 1}, {charts.percent_text(w[best])} of its attention)."
+           + (f" On “{word.strip()}” it puts {charts.percent_text(on_name)} in all, adding up the name's "
               f"{plural(len(in_view), 'token')} in view ({plural(mentions_in_view, 'mention')}). "
               f"The head that puts the most there is layer {best_layer + 1}, head {best_head + 1}: "
-              f"{share:.0%}." if in_view else ""))
+              f"{charts.percent_text(share)}." if in_view else ""))
 ui.explain(cx.last_token_attention, cx.attention_html)
 
 st.header("3 · Why there is a hard maximum")

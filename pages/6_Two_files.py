@@ -72,7 +72,7 @@ st.table([{   # sizes with a no-break space: "4.3 MB" stays on one line in a nar
     "file": f"{r['dtype']}",
     "size": f"{tf.mb(r['bytes'])} ({r['size_vs_fp32']:.0%})".replace(" ", "\u00a0"),
     "bits per byte": f"{r['val_bpb']:.4f}",
-    "change": "—" if r["dtype"] == "fp32" else f"{r['bpb_change']:+.5f}",
+    "change": "—" if r["dtype"] == "fp32" else f"{round(r['bpb_change'], 5) or 0.0:+.5f}",  # no "-0.00000"
     '"night"': f"#{r['word_rank']}\u00a0({r['word_prob']:.1%})",
 } for r in rows], border="horizontal", hide_index=True)
 st.caption('Size: in brackets, of the fp32 file. Bits per byte (lower is better): how surprised the '

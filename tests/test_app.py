@@ -89,6 +89,12 @@ def test_tokens_odd_input(text):
         assert "characters per token" in texts(at.markdown)
 
 
+def test_tokens_names_each_unknown_character_on_its_own():
+    at = app("pages/1_Tokens.py")
+    at.text_area(key="tok_text").set_value("12 bananas 🍌 in Zürich.").run()
+    assert "“🍌”" in texts(at.caption)            # quoted one by one, not run together as "ü🍌"
+
+
 def test_tokens_huge_paste_is_cut_and_says_so():
     at = app("pages/1_Tokens.py")
     at.text_area(key="tok_text").set_value("The giraffe eats leaves. " * 44_000).run()  # 1.1 MB
@@ -197,8 +203,8 @@ def test_stale_job_id_in_url_is_explained():
 def test_doctests_of_app_helpers():
     import doctest
 
-    from explainer.app import journey, models, progress, runs
-    for mod in (journey, models, progress, runs):
+    from explainer.app import feedback_panels, journey, models, progress, runs
+    for mod in (feedback_panels, journey, models, progress, runs):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 

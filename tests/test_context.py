@@ -197,3 +197,14 @@ def test_token_numbers_count_from_one_and_every_speaker_is_bold():
 def test_doctests():
     import doctest
     assert doctest.testmod(cx).failed == 0
+
+
+def test_window_chart_names_its_lines_in_the_legend_and_spans_the_text():
+    fig = cx.window_chart([8, 20, 40, 82], [0.01, 0.02, 0.5, 0.9], "Riya", current=52, mentions=[58, 66, 90])
+    assert [s.x0 for s in fig.layout.shapes] == [57.5, 65.5, 52]       # a mention past 82 is never in view
+    assert not fig.layout.annotations                                   # no labels on the plot to collide
+    assert [t.name for t in fig.data] == ['P("Riya")', 'a "Riya" leaves the window', "your window"]
+    assert list(fig.layout.xaxis.range) == [6, 84]
+    bare = cx.window_chart([8, 82], [0.1, 0.2], "Riya")
+    assert [t.name for t in bare.data] == ['P("Riya")'] and not bare.layout.shapes
+    assert fig.layout.yaxis.type == "log" and fig.layout.legend.yref == "container"   # under the plot

@@ -137,6 +137,7 @@ def test_two_files_page(tiny_dir, fresh):
     assert f"{len(source.splitlines())} lines" in texts(at.markdown)
     table = at.table[-1].value
     assert list(table["file"]) == ["fp32", "fp16", "int8"]
+    assert not any(c.startswith("-0.0") and not c.strip("-0.") for c in table["change"])   # no "-0.00000"
     assert len(at.get("download_button")) == 4
     at.selectbox(key="tf_tensor").set_value("wte.weight").run()
     assert not at.exception

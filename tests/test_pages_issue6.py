@@ -118,7 +118,7 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     want = fb.before_after(tuned, at.session_state["feedback_model"], "helpful").shares()
     for label, how in (("Sampled answers approved", "sampled"), ("Chat answers approved", "greedy")):
         s = want[how]
-        assert shown[label].value == f"{s['approved_before']:.0%} → {s['approved_after']:.0%}"
+        assert shown[label].value == f"{s['approved_before']:.1%} → {s['approved_after']:.1%}"
         assert f"{s['answers']:,} answers to {s['prompts']:,} held-out questions" in shown[label].help
     reasons = next(t.value for t in at.table if "reason" in t.value.columns)   # what was fixed, what is left
     assert {r["reason"]: [r["tuned model"], r["after feedback"]] for r in reasons.to_dict("records")} \

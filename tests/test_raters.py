@@ -74,3 +74,8 @@ def test_reasons_are_counted_by_kind_without_their_particulars():
         "unsafe"]
     assert RATERS["honest"].kinds("Tell me a story about a cat named Tom.",
                                   "Once upon a time, a cat named Bob slept all day. The end.") == ["wrong name"]
+
+
+def test_doctests():
+    import doctest
+    assert doctest.testmod(raters).failed == 0

@@ -64,8 +64,8 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
         unknown = sorted({c for c in text if c not in tok.stoi})
         if unknown:
             st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
-                       f"corpus. {len(unknown):,} of yours ({_escape(''.join(unknown[:12]))}"
-                       f"{'…' if len(unknown) > 12 else ''}) are not in it, so each is spelled "
+                       f"corpus. {len(unknown):,} of yours ({' '.join(f'“{_escape(c)}”' for c in unknown[:12])}"
+                       f"{' …' if len(unknown) > 12 else ''}) are not in it, so each is spelled "
                        "out as its UTF-8 bytes.")
     shown = ids[:300]
     more = f", ... {len(ids) - len(shown):,} more" if len(ids) > len(shown) else ""
