@@ -75,7 +75,7 @@ def picker(at, label):
 
 def best_head(at) -> tuple[int, int]:
     """(layer, head), 0-based, of the head the caption says looks most at the name."""
-    m = re.search(r"The head that puts the most there is layer (\d+), head (\d+): (\d+)%", texts(at.caption))
+    m = re.search(r"The head that puts the most there is layer (\d+), head (\d+): ([\d.]+)%", texts(at.caption))
     assert m, texts(at.caption)
     return int(m[1]) - 1, int(m[2]) - 1
 
