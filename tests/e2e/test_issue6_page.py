@@ -70,8 +70,9 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
     page.get_by_role("button", name=re.compile("Count the 👍 of “helpful”")).click()
     for label in ("Sampled answers approved", "Chat answers approved"):
         expect(page.locator('[data-testid="stMetric"]').filter(has_text=label)
-               .locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+% → \d+%$"),
+               .locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+\.\d% → \d+\.\d%$"),
                                                                       timeout=180_000)
+    expect(page.get_by_text("Why sampled answers got")).to_be_visible()    # what feedback fixed, what it left
     expect(page.get_by_role("button", name=re.compile("Count the 👍"))).to_have_count(0)
     no_exceptions(page)
     expect(page.get_by_text(re.compile(r"Policy step \d+ · stopped"))).to_have_count(1)
