@@ -63,10 +63,10 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
         n_chars = len(tok.chars)
         unknown = sorted({c for c in text if c not in tok.stoi})
         if unknown:
+            listed = " ".join(f"“{_escape(c)}”" for c in unknown[:12]) + (" …" if len(unknown) > 12 else "")
             st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
-                       f"corpus. {len(unknown):,} of yours ({' '.join(f'“{_escape(c)}”' for c in unknown[:12])}"
-                       f"{' …' if len(unknown) > 12 else ''}) are not in it, so each is spelled "
-                       "out as its UTF-8 bytes.")
+                       f"corpus. {len(unknown):,} of yours are not in it, so each is spelled out as "
+                       f"its UTF-8 bytes: {listed}.")
     shown = ids[:300]
     more = f", ... {len(ids) - len(shown):,} more" if len(ids) > len(shown) else ""
     st.caption("The IDs, as the model sees them:")
