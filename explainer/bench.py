@@ -276,6 +276,9 @@ def main(args) -> int:
                 row(f"feedback '{name}': only the {f['prompts']} held-out {f['topic']} questions",
                     f"{f['greedy']['approved_before']:.1%} -> {f['greedy']['approved_after']:.1%} | "
                     f"{f['sampled']['approved_before']:.1%} -> {f['sampled']['approved_after']:.1%}")
+            if smp.get("reasons"):             # what feedback fixed and what it left
+                row(f"feedback '{name}': sampled 👎 by reason (before -> after)",
+                    ", ".join(f"{k} {b} -> {a}" for k, (b, a) in smp["reasons"].items()))
             row(f"feedback '{name}': reward model held-out acc | policy steps | KL nats/token",
                 f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}, "
                 f"flags {r['rm_heldout_downs_flagged']} 👎, {r['rm_heldout_ups_flagged']} 👍) | "
