@@ -57,9 +57,10 @@ approved share of sampled answers (temperature 1) to held-out questions from 79%
 (what the chat shows) stay at 95-97%, where they started. What is left at temperature 1: now and
 then a fluent answer to another question (the deliberately off-topic pairs the model was tuned on),
 an answer cut off at 64 tokens, or a word-salad token ("I am srom half to meet again, talk.").
-Unsafe advice is not among what "helpful" feedback removes: 300 such ratings hold too few unsafe
-answers for the reward model to learn them, and in the bench of 2026-11-29 they went from 5 to 9
-of the 320 sampled answers (3 with the rule itself as the reward); the "safe" rater is for them.
+Unsafe advice is not among what "helpful" feedback removes: 300 such ratings (seed 0) hold 7
+unsafe answers among their 71 👎, too few for the reward model to learn them, and in the bench of
+2026-11-29 they went from 5 to 9 of the 320 sampled answers (3 with the rule itself as the
+reward); the "safe" rater is for them.
 
 Where the limit lies (2-minute runs, seed 0): a perfect reward does little better. The rule itself
 as the reward reached 90% in the bench (beta = 1.0) and 89% at beta = 0.5 (greedy 98%), and the
