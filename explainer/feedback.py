@@ -63,8 +63,8 @@ unsafe answers among their 71 👎, too few for the reward model to learn them, 
 reward); the "safe" rater is for them.
 
 Where the limit lies (2-minute runs, seed 0): a perfect reward does little better. The rule itself
-as the reward reached 90% in the bench (beta = 1.0) and 89% at beta = 0.5 (greedy 98%), and the
-learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. More time, a lower KL
+as the reward reached 90% and 92% in two bench runs (beta = 1.0) and 89% at beta = 0.5 (greedy
+98%), and the learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. More time, a lower KL
 price or another practice temperature help little (measured 2026-11-29, one thread, ~1.4 s per
 step, sampled approval checked on the same 320 answers every 40-80 steps): with the rule as the
 reward, 320 steps went 87% -> 89-92% practising at temperature 0.7, and 88% -> 91-93%, then 95%
