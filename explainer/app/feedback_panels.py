@@ -168,7 +168,7 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
         left, right = ui.wrapping_columns([3, 2], key="fb_reasons", narrow="40rem")
         left.table([{"reason": kind, "tuned model": before, "after feedback": after_n}
                     for kind, (before, after_n) in sampled["reasons"].items()], hide_index=True)
-        slowest = (" Off-topic answers are the slowest to go: the model was tuned on some on purpose, "
+        slowest = (" Off-topic answers go slowly: the model was tuned on some of them on purpose, "
                    "and must unlearn them question by question." if "off topic" in sampled["reasons"] else "")
         right.caption(f"Out of {sampled['answers']:,} sampled answers per model; one answer can have "
                       "more than one reason. Compare the columns: which kinds of bad answer feedback "
