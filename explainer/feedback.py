@@ -77,9 +77,13 @@ by four fifths, off-topic ones (6% of the tuned model's training pairs, on purpo
 the same model is approved 96% on training questions and 91% on held-out ones, mostly new questions
 it sends to another topic's stock answer ("Can you plan my meals for today?" -> "I am sorry to hear
 you feel sad ..."). The model itself could do better: tuned without the weak pairs
-(`SFTSpec(include_weak=False)`), its sampled answers are approved 97% with no feedback at all. So
-feedback quickly removes a kind of answer it can tell by its form (too short), but unteaches the
-habit of answering off topic only question by question. The page counts the reasons after "Count".
+(`SFTSpec(include_weak=False)`), its sampled answers are approved 97% with no feedback at all. Nor
+is it the off-topic pairs alone: tuned on data whose weak quarter has no off-topic pairs (flaw
+weights curt 3, off topic 0, wrong 3, unsafe 6), the model starts lower (greedy 91%, sampled 70-76%)
+and 2 minutes of feedback reach 85-87%; its curt answers fall by two thirds, off-topic ones by a
+third. In 2 minutes feedback removes about half of what fails, whatever weak answers the model was
+tuned on; answers it can tell by their form (too short) go faster than answers to another question,
+which it unlearns question by question. The page counts the reasons after "Count".
 (With the previous tuned model, lr 1e-3, sampled answers went from 70% to 81-83%; the rule as
 reward at beta = 0.1 reached 85% in 2 minutes and 88% in 7.)
 
