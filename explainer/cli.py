@@ -16,6 +16,7 @@ bench     speed and quality figures measured side by side
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -369,8 +370,8 @@ def positive_float(text: str) -> float:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not x > 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a number above 0")
+    if not 0 < x < math.inf:                      # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
     return x
 
 

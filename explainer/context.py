@@ -339,16 +339,17 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
     fig = go.Figure(go.Scatter(x=list(sizes), y=[max(p, 1e-9) for p in probs], mode="lines+markers",
                                name=f'P("{word}")', line=dict(color=PALETTE[0], width=3)))
     shown = sorted(m for m in set(mentions) if m <= max(sizes, default=0))   # others: never in view
+    mention_line, window_line = dict(color=PALETTE[1], dash="dot"), dict(color=PALETTE[3], width=2)
     for m in shown:
-        fig.add_vline(x=m - 0.5, line=dict(color=PALETTE[1], dash="dot"))
+        fig.add_vline(x=m - 0.5, line=mention_line)
     if current is not None:
-        fig.add_vline(x=current, line=dict(color=PALETTE[3], width=2))
+        fig.add_vline(x=current, line=window_line)
     # the lines are named in the legend, under the plot: labels on the plot ran into each other
     # when the window sat next to a mention
-    for name, line, show in ((f'a "{word}" leaves the window', dict(color=PALETTE[1], dash="dot"),
-                              shown), ("your window", dict(color=PALETTE[3], width=2), current is not None)):
-        if show:
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=name))
+    legend = ([(f'a "{word}" leaves the window', mention_line)] if shown else []) + \
+        ([("your window", window_line)] if current is not None else [])
+    for name, line in legend:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=name))
     if sizes:
         fig.update_xaxes(range=[min(sizes) - 2, max(sizes) + 2])     # the text's length, no further
     fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],

@@ -916,8 +916,9 @@ def reason_counts(rater: str, *judged: Sequence[Judged]) -> dict[str, list[int]]
     for n, js in enumerate(judged):
         for j in js:
             for answer, verdict in zip(j.answers, j.verdicts):
-                for kind in dict.fromkeys(rule.kinds(j.prompt, answer)) if verdict < 0 else ():
-                    counts.setdefault(kind, [0] * len(judged))[n] += 1
+                if verdict < 0:
+                    for kind in set(rule.kinds(j.prompt, answer)):   # once per answer
+                        counts.setdefault(kind, [0] * len(judged))[n] += 1
     return dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
 
 

@@ -203,8 +203,8 @@ def test_stale_job_id_in_url_is_explained():
 def test_doctests_of_app_helpers():
     import doctest
 
-    from explainer.app import feedback_panels, journey, models, progress, runs
-    for mod in (feedback_panels, journey, models, progress, runs):
+    from explainer.app import journey, models, progress, runs
+    for mod in (journey, models, progress, runs):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import textwrap
 from typing import Callable, Sequence
 
 import streamlit as st
@@ -101,21 +102,12 @@ def fb_panel(view: JobView) -> None:
         st.caption(f"A fresh answer at the latest step: “{s.sample}”")
 
 
-def shorten(text: str, n: int) -> str:
-    """The text cut to about n characters at a word, with "…" when something was cut.
-
-    >>> shorten("How about a bowl of noodles for lunch", 20)
-    'How about a bowl of …'
-    """
-    return text if len(text) <= n else text[:n].rsplit(" ", 1)[0] + " …"
-
-
 def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating],
                  after_name: str = "after feedback") -> None:
     """Pick one rated answer (newest first): how likely the tuned model and the feedback-trained
     model (`after_name`, e.g. "the shipped feedback model") are to write exactly it, per token."""
     r = st.selectbox("A rated answer", rated[::-1][:50], key="fb_rated",
-                     format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {shorten(r.answer, 80)}")
+                     format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {textwrap.shorten(r.answer, 82, placeholder=' …')}")
     lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
     st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
                 f"(tuned) → **{math.exp(lp[1]):.3f}** ({after_name}).",
