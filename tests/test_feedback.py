@@ -321,10 +321,28 @@ def test_cli_explains_missing_ratings_and_trains(tiny, tmp_path, capsys):
     assert cli.main(["feedback", "--ratings", str(db), "--base", str(model), "--steps", "2",
                      "--minutes", "0", "--threads", "1", "--out", str(out), "--temperature", "1",
                      "--reward-rule", "helpful"]) == 0
-    assert "reward model: held-out accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reward model: held-out accuracy" in printed
     facts = load_model(out).facts
     assert facts["kind"] == "feedback" and facts["spec"]["temperature"] == 1.0
     assert facts["reward"] == "the 'helpful' rule itself (ablation)"
+
+
+def test_cli_eval_prints_the_benchmarks_before_and_after(tiny, tmp_path, capsys):
+    model = tmp_path / "tiny.safetensors"
+    save_model(model, tiny.model, tiny.tokenizer, tiny.facts)
+    db = tmp_path / "r.sqlite"
+    RatingsStore(db).add_many([(x.prompt, x.answer, x.rating, x.model, x.session) for x in synthetic()])
+    assert cli.main(["feedback", "--ratings", str(db), "--base", str(model), "--steps", "1",
+                     "--minutes", "0", "--threads", "1", "--eval", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    measured = fb.before_after(tiny, tiny, "helpful", 0, 1, 4).shares()   # the tuned side, again
+    greedy = next(x for x in lines if "chat answers (greedy" in x)
+    sampled = next(x for x in lines if "sampled answers (temperature 1, 4 to each of 8 held-out" in x)
+    assert greedy.startswith(f"'helpful' approves {measured['greedy']['approved_before']:.1%} -> ")
+    assert f"of {measured['greedy']['answers']} chat answers" in greedy
+    assert sampled.startswith(f"'helpful' approves {measured['sampled']['approved_before']:.1%} -> ")
+    assert "👎 by reason: " in sampled and lines[-1].startswith("mean KL to the tuned model: ")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "warm", "nan"])
