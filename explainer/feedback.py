@@ -53,8 +53,9 @@ What to expect (measured 2026-11-29 on models/tuned.safetensors, tuned at lr 3e-
 ratings are 👎; with seed 0 the reward model is right on 74% of held-out ratings (always guessing 👍:
 71%) and flags 8 of the 17 held-out 👎. Still, the README's command (150 policy steps) takes the
 approved share of sampled answers (temperature 1) to held-out questions from 79% to 88%, and
-2-minute runs with seeds 0, 1, 2 reached 89% (87.5% in the bench's run), 88%, 87%; greedy answers
-(what the chat shows) stay at 95-97%, where they started. What is left at temperature 1: now and
+2-minute runs with seeds 0, 1, 2 reached 89% (87.5% and 86.9% in two bench runs), 88%, 87%;
+greedy answers (what the chat shows) stay at 95-97%, where they started. What is left at
+temperature 1: now and
 then a fluent answer to another question (the deliberately off-topic pairs the model was tuned on),
 an answer cut off at 64 tokens, or a word-salad token ("I am srom half to meet again, talk.").
 Unsafe advice is not among what "helpful" feedback removes: 300 such ratings (seed 0) hold 7
@@ -75,7 +76,7 @@ minutes). Nor is it the KL price or too few questions (measured the same way, a 
 and 200, 92% at 240; practising on 9,328 questions of the training side instead of the 2,764 the
 model was tuned on gave 91-92% with the rule and 87-92% with the learned reward; and adding a
 supervised term on the best of each question's 8 answers (to sharpen the model's choices) gave
-88-90%, no better than the same term on a random answer (84-91%), and a stronger such term drifted
+88-90%, no better than the same term on a random answer (84-89%), and a stronger such term drifted
 (KL 0.17 nats/token) and fell to 79%. Sampling at a lower temperature shows what a surer model
 would reach (the shipped feedback model: 88% at temperature 1, 95% at 0.8, 97.5% at 0.6), but
 letting the final layer norm, which sets how sure the model is, learn 25 or 100 times faster
