@@ -64,12 +64,12 @@ unsafe answers among their 71 👎, too few for the reward model to learn them, 
 reward); the "safe" rater is for them.
 
 Where the limit lies (2-minute runs, seed 0): a perfect reward does little better. The rule itself
-as the reward reached 90% and 92% in two bench runs (beta = 1.0) and 89% at beta = 0.5 (greedy 98%),
-and the learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. More time, a lower
-KL price or another practice temperature help little (measured 2026-11-29, one thread, ~1.4 s per
-step, sampled approval checked on the same 320 answers every 40-80 steps): with the rule as the
-reward, 320 steps went 87% -> 89-92% practising at temperature 0.7, and 88% -> 91-93%, then 95% at
-the last check, at temperature 1; beta = 0.25, lr 6e-4, 24 prompts per step or temperature 1.3
+as the reward reached 90% and 92% in two bench runs (beta = 1.0) and 89% at beta = 0.5 (greedy
+98%), and the learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. More time,
+a lower KL price or another practice temperature help little (measured 2026-11-29, one thread, ~1.4
+s per step, sampled approval checked on the same 320 answers every 40-80 steps): with the rule as
+the reward, 320 steps went 87% -> 89-92% practising at temperature 0.7, and 88% -> 91-93%, then 95%
+at the last check, at temperature 1; beta = 0.25, lr 6e-4, 24 prompts per step or temperature 1.3
 levelled off at 89-93%; the learned reward at temperature 1 went 87% -> 91% in 480 steps (14
 minutes). Nor is it the KL price or too few questions (measured the same way, a later session of
 2026-11-29): with no KL penalty at all (rule, beta = 0) the share was 90% at step 120, 93% at 160
@@ -79,24 +79,24 @@ supervised term on the best of each question's 8 answers (to sharpen the model's
 88-90%, no better than the same term on a random answer (84-89%), and a stronger such term drifted
 (KL 0.17 nats/token) and fell to 79%. Sampling at a lower temperature shows what a surer model
 would reach (the shipped feedback model: 88% at temperature 1, 95% at 0.8, 97.5% at 0.6), but
-letting the final layer norm, which sets how sure the model is, learn 25 or 100 times faster
-did not get there: at 100 times, practising at temperature 1, its gain grew by 8-14% in 160 steps,
-and the share stayed at 85-93% in all four runs. What stays is the answer to another question. Of the 320 sampled answers the tuned model
-fails 66: 28 curt (too short), 33 fluent but off topic, 4 unsafe, 1 cut off; after 240 steps with
-the rule as the reward (temperature 1) 28 fail: 6 curt, 20 off topic, 2 cut off. Curt answers fall
-by four fifths, off-topic ones (6% of the tuned model's training pairs, on purpose) by two fifths;
-the same model is approved 96% on training questions and 91% on held-out ones, mostly new questions
-it sends to another topic's stock answer ("Can you plan my meals for today?" -> "I am sorry to hear
-you feel sad ..."). The model itself could do better: tuned without the weak pairs
-(`SFTSpec(include_weak=False)`), its sampled answers are approved 97% with no feedback at all. Nor
-is it the off-topic pairs alone: tuned on data whose weak quarter has no off-topic pairs (flaw
-weights curt 3, off topic 0, wrong 3, unsafe 6), the model starts lower (greedy 91%, sampled 70-76%)
-and 2 minutes of feedback reach 85-87%; its curt answers fall by two thirds, off-topic ones by a
-third. In 2 minutes feedback removes about half of what fails, whatever weak answers the model was
-tuned on; answers it can tell by their form (too short) go faster than answers to another question,
-which it unlearns question by question. The page counts the reasons after "Count".
-(With the previous tuned model, lr 1e-3, sampled answers went from 70% to 81-83%; the rule as
-reward at beta = 0.1 reached 85% in 2 minutes and 88% in 7.)
+letting the final layer norm, which sets how sure the model is, learn 25 or 100 times faster did
+not get there: at 100 times, practising at temperature 1, its gain grew by 8-14% in 160 steps, and
+the share stayed at 85-93% in all four runs. What stays is the answer to another question. Of the
+320 sampled answers the tuned model fails 66: 28 curt (too short), 33 fluent but off topic, 4
+unsafe, 1 cut off; after 240 steps with the rule as the reward (temperature 1) 28 fail: 6 curt, 20
+off topic, 2 cut off. Curt answers fall by four fifths, off-topic ones (6% of the tuned model's
+training pairs, on purpose) by two fifths; the same model is approved 96% on training questions and
+91% on held-out ones, mostly new questions it sends to another topic's stock answer ("Can you plan
+my meals for today?" -> "I am sorry to hear you feel sad ..."). The model itself could do better:
+tuned without the weak pairs (`SFTSpec(include_weak=False)`), its sampled answers are approved 97%
+with no feedback at all. Nor is it the off-topic pairs alone: tuned on data whose weak quarter has
+no off-topic pairs (flaw weights curt 3, off topic 0, wrong 3, unsafe 6), the model starts lower
+(greedy 91%, sampled 70-76%) and 2 minutes of feedback reach 85-87%; its curt answers fall by two
+thirds, off-topic ones by a third. In 2 minutes feedback removes about half of what fails, whatever
+weak answers the model was tuned on; answers it can tell by their form (too short) go faster than
+answers to another question, which it unlearns question by question. The page counts the reasons
+after "Count". (With the previous tuned model, lr 1e-3, sampled answers went from 70% to 81-83%;
+the rule as reward at beta = 0.1 reached 85% in 2 minutes and 88% in 7.)
 
 Why beta = 1.0 (the KL price; measured 2026-11-28 on the previous tuned model, lr 1e-3, whose
 weaker answers left the reward model more to exploit): with 0.3 the policy drifted towards fluent
