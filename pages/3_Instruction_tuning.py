@@ -59,7 +59,9 @@ with st.expander("Add your own pairs (type them, or upload a JSONL file)"):
     st.caption(f"{len(mine)} pair(s) of yours will be added to the training data.")
 
 st.header("2 · One example, as the model sees it")
-example = st.selectbox("Example", range(min(len(shown), 200)), key="it_example",
+# keyed by the filters: after a filter change the box starts afresh (with one key for all lists
+# it kept showing the old list's question above the new list's tokens)
+example = st.selectbox("Example", range(min(len(shown), 200)), key=f"it_example_{topic}_{label}",
                        format_func=lambda i: shown[i].prompt) if shown else None
 if base is None:
     st.info("No model yet: the tokens appear once models/base.safetensors exists or you train one "

@@ -47,9 +47,13 @@ def test_sections_filters_and_both_models_answer(models, fresh):
     assert [h.value for h in at.header] == [
         "1 · The examples it learns from", "2 · One example, as the model sees it", "3 · Fine-tune",
         "4 · Same question, two models", "5 · Questions it never saw"]
+    at.selectbox[2].set_value(3).run()                       # an example of the unfiltered list
     at.selectbox[0].set_value("safety").run()
     at.selectbox[1].set_value("unsafe").run()
-    n = len(ins.browse(ins.instruction_data(0).train, "safety", "unsafe"))
+    matching = ins.browse(ins.instruction_data(0).train, "safety", "unsafe")
+    n = len(matching)
+    # a filter starts the example box afresh, on the new list's first question
+    assert at.selectbox[2].value == 0 and at.selectbox[2].options[0] == matching[0].prompt
     assert f"{n:,} pairs match" in texts(at.caption)
     assert "Green: learned from" in texts(at.markdown)
     shown = texts(at.caption)
