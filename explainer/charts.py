@@ -317,11 +317,13 @@ def _tint(i: int) -> str:
 
 
 def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace: bool = False,
-                      show_ids: bool = True, max_pieces: int = 2000) -> str:
+                      show_ids: bool = True, max_pieces: int = 2000, total: int | None = None) -> str:
     """Coloured token pieces with their IDs underneath, as HTML.
 
-    `pieces`: [(printable text, id, bytes)]. Hovering a piece shows its ID and bytes. Adjacent
-    pieces alternate colours so the boundaries are visible.
+    `pieces`: [(printable text, id, bytes)], the first of the text's tokens. Hovering a piece
+    shows its ID and bytes. Adjacent pieces alternate colours so the boundaries are visible. At
+    most `max_pieces` are drawn; the tail counts the rest of `total` (the text's tokens, if the
+    pieces are only its start).
     >>> "title=\\"ID 42" in token_pieces_html([("Hi", 42, b"Hi")])
     True
     """
@@ -334,7 +336,7 @@ def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace:
         label = f'<span class="tok-id">{tid}</span>' if show_ids else ""
         out.append(f'<span class="tok" style="background:{_tint(i)}" title="{html.escape(tip)}">'
                    f'<span class="tok-text">{html.escape(shown) or "&nbsp;"}</span>{label}</span>')
-    more = len(pieces) - max_pieces
+    more = (len(pieces) if total is None else total) - min(len(pieces), max_pieces)
     tail = f'<span class="tok-more">… and {more:,} more tokens</span>' if more > 0 else ""
     return f'<div class="tok-row">{"".join(out)}{tail}</div>'
 

@@ -95,6 +95,18 @@ def test_tokens_names_each_unknown_character_on_its_own():
     assert "“🍌”" in texts(at.caption)            # quoted one by one, not run together as "ü🍌"
 
 
+def test_tokens_long_paste_counts_agree():
+    """Pieces drawn, IDs listed and "... more" all count the same tokens (the whole text's)."""
+    from explainer.tokenizer import cl100k
+    text = "The giraffe eats leaves, 12 of them. " * 135                   # 4,995 characters
+    at = app("pages/1_Tokens.py")
+    at.text_area(key="tok_text").set_value(text).run()
+    drawn = " ".join(h.proto.body for h in at.get("html"))
+    for n in (len(text), len(cl100k().encode(text))):                  # characters; GPT-4's
+        assert f"… and {n - 400:,} more tokens" in drawn and f", ... {n - 400:,} more]" in texts(at.code)
+    assert "draws and lists at most its first 400 tokens" in texts(at.caption)
+
+
 def test_tokens_huge_paste_is_cut_and_says_so():
     at = app("pages/1_Tokens.py")
     at.text_area(key="tok_text").set_value("The giraffe eats leaves. " * 44_000).run()  # 1.1 MB

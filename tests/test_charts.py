@@ -104,6 +104,8 @@ def test_token_pieces_html_escapes_and_hovers():
     assert "&lt;b&gt;" in out and "ID 2 · bytes 20 c3 a9" in out and "␣é" in out
     many = token_pieces_html([("a", 1, b"a")] * 30, max_pieces=10)
     assert many.count('class="tok"') == 10 and "20 more tokens" in many
+    start = token_pieces_html([("a", 1, b"a")] * 30, max_pieces=10, total=5000)   # the text's start
+    assert start.count('class="tok"') == 10 and "4,990 more tokens" in start
 
 
 def test_house_layout_for_other_modules():

@@ -16,7 +16,8 @@ from . import models as registry
 from . import runs, ui
 from .progress import end_word, summarize
 
-SHOW_CHARS = 2_000          # characters drawn as coloured pieces (counts use the whole text)
+SHOW_TOKENS = 400           # tokens drawn as coloured pieces and listed as IDs (counts: all)
+PIECES_CHARS = 4_000        # the pieces come from this much of the text (ordinary text: >400)
 MAX_TEXT_CHARS = 1_000_000  # longer pastes are cut here, and the page says so
 
 
@@ -56,9 +57,12 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
     ids = tok.encode(text)
     st.markdown(f"**{title}**")
     st.markdown(f"**{len(ids):,}** tokens · **{len(text) / max(1, len(ids)):.2f}** characters per token")
-    pieces = tok.pieces(text[:SHOW_CHARS])
+    pieces = tok.pieces(text[:PIECES_CHARS])
+    if len(text) > PIECES_CHARS:
+        pieces = pieces[:-1]                            # the cut may have split the last one
     st.html(charts.TOKEN_CSS + charts.token_pieces_html(
-        [(p.text, p.id, p.bytes) for p in pieces], show_whitespace=show_ws, max_pieces=400))
+        [(p.text, p.id, p.bytes) for p in pieces], show_whitespace=show_ws,
+        max_pieces=SHOW_TOKENS, total=len(ids)))
     if tok.kind == "char":
         n_chars = len(tok.chars)
         unknown = sorted({c for c in text if c not in tok.stoi})
@@ -67,7 +71,7 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
             st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
                        f"corpus. {len(unknown):,} of yours are not in it, so each is spelled out as "
                        f"its UTF-8 bytes: {listed}.")
-    shown = ids[:300]
+    shown = ids[:SHOW_TOKENS]
     more = f", ... {len(ids) - len(shown):,} more" if len(ids) > len(shown) else ""
     st.caption("The IDs, as the model sees them:")
     st.code("[" + ", ".join(map(str, shown)) + more + "]", language=None, wrap_lines=True)
@@ -82,9 +86,9 @@ def checked_text(text: str) -> str | None:
         st.warning(f"Your text has {len(text):,} characters; only the first {MAX_TEXT_CHARS:,} "
                    "are counted here.")
         text = text[:MAX_TEXT_CHARS]
-    if len(text) > SHOW_CHARS:
-        st.caption(f"Long text: the counts cover all {len(text):,} characters; the coloured "
-                   f"pieces show the first {SHOW_CHARS:,}.")
+    if len(text) > SHOW_TOKENS:
+        st.caption(f"Long text: the counts cover all {len(text):,} characters; each tokenizer "
+                   f"draws and lists at most its first {SHOW_TOKENS} tokens.")
     return text
 
 
