@@ -353,7 +353,7 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
     if sizes:
         fig.update_xaxes(range=[min(sizes) - 2, max(sizes) + 2])     # the text's length, no further
     fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],
-                     ticktext=["1 in a billion", "1 in a million", "1 in 1,000", "1%", "10%", "100%"])
+                     ticktext=["≤ 1 in a billion", "1 in a million", "1 in 1,000", "1%", "10%", "100%"])
     out = titled(fig, f'How likely is "{word}" next, seeing only the last N tokens?',
                  "window size N (tokens the model can see)", "probability (log scale)", height=400)
     # three legend entries wrap on a narrow screen: under the plot they push it up, not into the title

@@ -69,10 +69,15 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
 if answer:
     sizes = cx.window_sizes(len(ids), T)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
-    ui.plot(cx.window_chart(sizes, probs, word.strip(), n, cx.mention_windows(tok, ids, text, word.strip())),
-            key="cw_curve")
-    st.caption("Dotted lines: a mention of the word leaves the window to their left. Once no "
-               "mention is left in view, the model can only guess.")
+    leaves = cx.mention_windows(tok, ids, text, word.strip())
+    ui.plot(cx.window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
+    if any(m <= max(sizes) for m in leaves):
+        st.caption("Dotted lines: a mention of the word leaves the window to their left. Once no "
+                   "mention is left in view, the model can only guess.")
+    else:
+        st.caption(f'No window shows "{word.strip()}": '
+                   + ("every mention is further back than the model's maximum window"
+                      if leaves else "it is not in the text") + ", so the model can only guess.")
 ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, cx.window_tokens_html)
 
 st.header("2 · Where the last token looks")

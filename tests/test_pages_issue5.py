@@ -87,6 +87,18 @@ def own_text(at, text, word):
     assert not at.exception
 
 
+def test_context_curve_caption_says_when_no_window_shows_the_word(tiny_dir, fresh):
+    at = run("pages/5_Context_window.py", tiny_dir, fresh)
+    # the story on the tiny model (64 tokens at most): the name is further back than that
+    assert "every mention is further back than the model's maximum window" in texts(at.caption)
+    own_text(at, "Mia and her dog walked to the park. They played on the grass all day long "
+                 "until the sun went down and they went home.", "xyzzy")
+    shown = texts(at.caption)
+    assert 'No window shows "xyzzy": it is not in the text' in shown and "Dotted lines" not in shown
+    at.text_input(key="cw_word").input("park").run()                 # in view of the longest window
+    assert "Dotted lines: a mention of the word leaves the window" in texts(at.caption)
+
+
 def test_context_head_pickers_follow_the_text(tiny_dir, fresh):
     """Section 2's pickers start on the head that looks most at the name, for the text shown now;
     a choice made for another text does not stick; the caption adds up the name's tokens."""
