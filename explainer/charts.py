@@ -110,14 +110,20 @@ def loss_chart(train_steps: Sequence[int], train_loss: Sequence[float],
     uniformly among 2,048 tokens scores ln(2048) = 7.6.
     """
     xs, ys = downsample(train_steps, train_loss, max_points)
-    traces = [dict(type="scatter", x=xs, y=ys, mode="lines", name="training text",
+    traces = [dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers",  # 1: a dot
+                   name="training text",
                    line=dict(color=TRAIN_COLOR, width=2))]
     if len(val_steps):
         vx, vy = downsample(val_steps, val_loss, max_points)
         traces.append(dict(type="scatter", x=vx, y=vy, mode="lines+markers",
                            name="validation text (unseen)", line=dict(color=VAL_COLOR, width=3, dash="dot"),
                            marker=dict(symbol="diamond", size=8)))
-    return _figure(traces, title, "training step", "loss (nats per token)")
+    fig = _figure(traces, title, "training step", "loss (nats per token)")
+    # the first steps: whole-step ticks 0 ... 4 (plotly centred one point on -1 ... 1 by halves)
+    steps = [*train_steps, *val_steps]
+    if steps and max(steps) < 5:
+        return fig.update_xaxes(range=[-0.3, 4.3], dtick=1)
+    return fig.update_xaxes(rangemode="nonnegative")
 
 
 def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next words",

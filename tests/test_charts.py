@@ -35,6 +35,9 @@ def test_loss_chart_titled_two_traces_downsampled():
     assert len(fig.data[0].x) <= 300 and fig.data[0].x[-1] == 1999
     assert fig.data[0].line.color in PALETTE and fig.data[1].line.color in PALETTE
     assert titled(loss_chart([], [])) and len(loss_chart([], []).data) == 1
+    assert fig.layout.xaxis.dtick is None and fig.layout.xaxis.rangemode == "nonnegative"
+    first = loss_chart([0], [7.6]).layout.xaxis                 # no "-0.5 ... 0.5" steps at the start
+    assert first.dtick == 1 and first.range == (-0.3, 4.3)
 
 
 def test_feedback_charts_reward_and_kl_per_policy_step():
