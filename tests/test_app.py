@@ -93,6 +93,9 @@ def test_tokens_names_each_unknown_character_on_its_own():
     at = app("pages/1_Tokens.py")
     at.text_area(key="tok_text").set_value("12 bananas 🍌 in Zürich.").run()
     assert "“🍌”" in texts(at.caption)            # quoted one by one, not run together as "ü🍌"
+    at.text_area(key="tok_text").set_value("A family 👩‍👧 and a flag 🇩🇪").run()   # invisible on their own:
+    shown = texts(at.caption)                                              # named by code point
+    assert "U+200D zero width joiner" in shown and "U+1F1E9 regional indicator symbol letter d" in shown
 
 
 def test_tokens_long_paste_counts_agree():
@@ -215,8 +218,8 @@ def test_stale_job_id_in_url_is_explained():
 def test_doctests_of_app_helpers():
     import doctest
 
-    from explainer.app import journey, models, progress, runs
-    for mod in (journey, models, progress, runs):
+    from explainer.app import journey, models, panels, progress, runs
+    for mod in (journey, models, panels, progress, runs):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 

@@ -67,7 +67,7 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
         n_chars = len(tok.chars)
         unknown = sorted({c for c in text if c not in tok.stoi})
         if unknown:
-            listed = " ".join(f"“{_escape(c)}”" for c in unknown[:12]) + (" …" if len(unknown) > 12 else "")
+            listed = " ".join(map(_char_label, unknown[:12])) + (" …" if len(unknown) > 12 else "")
             st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
                        f"corpus. {len(unknown):,} of yours are not in it, so each is spelled out as "
                        f"its UTF-8 bytes: {listed}.")
@@ -75,6 +75,18 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
     more = f", ... {len(ids) - len(shown):,} more" if len(ids) > len(shown) else ""
     st.caption("The IDs, as the model sees them:")
     st.code("[" + ", ".join(map(str, shown)) + more + "]", language=None, wrap_lines=True)
+
+
+def _char_label(c: str) -> str:
+    """One character, quoted; one that shows as nothing or as something else on its own (a joiner,
+    a variation selector, half of a flag) by its code point and name.
+
+    >>> _char_label("ü"), _char_label("\u200d")
+    ('“ü”', 'U+200D zero width joiner')
+    """
+    if unicodedata.category(c) in ("Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp") or 0x1F1E6 <= ord(c) <= 0x1F1FF:
+        return f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed').lower()}"
+    return f"“{_escape(c)}”"
 
 
 def checked_text(text: str) -> str | None:
