@@ -64,8 +64,8 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
     with col:
         ui.plot(charts.next_word_bars(r.top, title=title, highlight=[word] if word else []), key=key)
         if r.answer:
-            st.markdown(f'"{word.strip()}": probability **{r.answer.prob:.2%}**, its first token '
-                        f"ranks **#{r.answer.first_rank:,}**")
+            st.markdown(f'"{word.strip()}": probability **{charts.percent_text(r.answer.prob)}**, its '
+                        f"first token ranks **#{r.answer.first_rank:,}**")
 if answer:
     sizes = cx.window_sizes(len(ids), T)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))

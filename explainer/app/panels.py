@@ -67,7 +67,7 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
         n_chars = len(tok.chars)
         unknown = sorted({c for c in text if c not in tok.stoi})
         if unknown:
-            listed = " ".join(map(_char_label, unknown[:12])) + (" …" if len(unknown) > 12 else "")
+            listed = ", ".join(map(_char_label, unknown[:12])) + (", …" if len(unknown) > 12 else "")
             st.caption(f"Its alphabet is the {n_chars:,} characters of the Everyday English "
                        f"corpus. {len(unknown):,} of yours are not in it, so each is spelled out as "
                        f"its UTF-8 bytes: {listed}.")
