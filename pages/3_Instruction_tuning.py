@@ -84,13 +84,15 @@ else:
     weak = c2.checkbox("Weaker answers too", True, disabled=busy, key="it_weak",
                        help="Learn from the deliberately weaker answers too. On by default, as in "
                             "real data: the tuned model then sometimes answers badly.")
-    per_step, how = runs.seconds_per_step(base.facts.get("preset") or "small", sft.SFTSpec.batch_size)
+    size = base.facts.get("preset") or "small"
+    per_step, how = runs.seconds_per_step(size, sft.SFTSpec.batch_size)
     st.caption(f"Starting from **{base.name}**. Estimated time: about "
                f"**{charts.eta_text(per_step * steps)}** ({how}).")
     if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
-                           sft.job(base, data.train + mine, spec, base_name=base.name))
+                           runs.timed_job(sft.job(base, data.train + mine, spec, base_name=base.name),
+                                          size, spec.batch_size))
         ui.follow_job(job_id, "sft_job")
         st.rerun()
     ui.stop_button(view, key="it_stop")

@@ -223,6 +223,20 @@ def test_doctests_of_app_helpers():
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 
+def test_step_time_estimates_are_kept_per_batch_size(monkeypatch):
+    """Pretraining (batch 32) and fine-tuning (batch 16) of one preset are timed apart: one
+    shared figure made each page's estimate wrong by 2-3x after the other page's run."""
+    from explainer import sft
+    from explainer.app import runs
+    monkeypatch.setattr(runs, "_step_seconds", {})
+    runs.record_run_speed("small", 32, 100, 50.0)                   # a pretraining run: 0.5 s a step
+    known = (0.5, "from the latest training of this size on this server")
+    assert runs.seconds_per_step("small") == known
+    seconds, how = runs.seconds_per_step("small", sft.SFTSpec.batch_size)
+    assert how == "timed on this server just now" and seconds > 0     # timed, not the run above
+    assert runs.seconds_per_step("small") == known
+
+
 def test_journey_finds_pages_by_title():
     from explainer.app import journey
     assert journey.slug_of("pages/3_Instruction_tuning.py") == "instructiontuning"

@@ -76,3 +76,5 @@ def test_fine_tuning_job_from_the_page(models, fresh):
         assert not at.exception, [e.value for e in at.exception]
     assert "Your tuned model is ready" in texts(at.success)
     assert "instruction tuning" not in texts(at.error)
+    at.run()                                         # the next estimate comes from this run
+    assert "from the latest training of this size on this server" in texts(at.caption)

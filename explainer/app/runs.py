@@ -98,7 +98,8 @@ def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", ste
                                          watch_prompts=(prompt,), candidates=candidates, cancel=cancel)
         if loaded is not None:
             loaded.facts.setdefault("name", f"trained {time.strftime('%H:%M')}")
-            record_run_speed(preset_name, loaded.facts.get("steps", 0), loaded.facts.get("train_seconds", 0))
+            record_run_speed(preset_name, spec.batch_size, loaded.facts.get("steps", 0),
+                             loaded.facts.get("train_seconds", 0))
         return loaded
 
     return run
@@ -107,32 +108,35 @@ def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", ste
 # ---------------------------------------------------------------------------------------------
 # Estimated time: measured, not guessed
 
-_step_seconds: dict[str, tuple[float, float, str]] = {}   # preset -> (seconds, when, how)
+# (preset, batch size) -> (seconds, when, how); fine-tuning's batch is half pretraining's, so
+# sharing one figure per preset made each page's estimate wrong by 2-3x after the other's run
+_step_seconds: dict[tuple[str, int], tuple[float, float, str]] = {}
 _MEASURE_TTL = 600.0
 _measure_lock = threading.Lock()     # 30 people opening the page at once measure once, not 30 times
 
 
 def seconds_per_step(preset_name: str, batch_size: int | None = None) -> tuple[float, str]:
-    """Wall seconds per training step of this preset on this server, and how we know.
+    """Wall seconds per training step of this preset and batch size (default: pretraining's) on
+    this server, and how we know.
 
     The latest finished training of that preset on this server is the best witness (it includes
     evaluations and the load at the time); without one, three steps are timed on random data
     (two after a warm-up step). Either figure is re-measured after 10 minutes, because a busy
     server is slower than an idle one.
     """
-    known = _step_seconds.get(preset_name)
+    key = (preset_name, batch_size or pretrain.PretrainSpec().batch_size)
+    known = _step_seconds.get(key)
     if known and time.time() - known[1] < _MEASURE_TTL:
         return known[0], known[2]
     with _measure_lock:
-        known = _step_seconds.get(preset_name)
+        known = _step_seconds.get(key)
         if known and time.time() - known[1] < _MEASURE_TTL:
             return known[0], known[2]
-        return _time_steps(preset_name, batch_size)
+        return _time_steps(*key)
 
 
-def _time_steps(preset_name: str, batch_size: int | None) -> tuple[float, str]:
+def _time_steps(preset_name: str, batch_size: int) -> tuple[float, str]:
     import torch
-    batch_size = batch_size or pretrain.PretrainSpec().batch_size
     cfg = preset(preset_name)
     model = GPT(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -146,12 +150,25 @@ def _time_steps(preset_name: str, batch_size: int | None) -> tuple[float, str]:
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
-    _step_seconds[preset_name] = (min(times[1:]), time.time(), "timed on this server just now")
-    return _step_seconds[preset_name][0], _step_seconds[preset_name][2]
+    seconds, how = min(times[1:]), "timed on this server just now"
+    _step_seconds[preset_name, batch_size] = (seconds, time.time(), how)
+    return seconds, how
 
 
-def record_run_speed(preset_name: str, steps: int, seconds: float) -> None:
-    """A finished run tells the next learner how long a step really takes here."""
+def timed_job(job_fn, preset_name: str, batch_size: int):
+    """Wrap a JobManager generator function whose result is a LoadedModel with facts "steps" and
+    "train_seconds" (as fine-tuning's is): the run's speed becomes the next estimate."""
+    def run(cancel: threading.Event) -> Iterator:
+        loaded = yield from job_fn(cancel)
+        if loaded is not None:
+            record_run_speed(preset_name, batch_size, loaded.facts.get("steps", 0),
+                             loaded.facts.get("train_seconds", 0))
+        return loaded
+    return run
+
+
+def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: float) -> None:
+    """A finished (or stopped) run tells the next learner how long a step really takes here."""
     if steps > 0 and seconds > 0:
-        _step_seconds[preset_name] = (seconds / steps, time.time(),
-                                      "from the latest training of this size on this server")
+        _step_seconds[preset_name, batch_size] = (seconds / steps, time.time(),
+                                                  "from the latest training of this size on this server")
