@@ -168,6 +168,8 @@ def test_tiny_training_completes_and_can_be_saved(models_dir):
     assert metrics["Tokens seen"] == "102 k"                  # 50 steps x 32 x 64 = 102,400 tokens
     assert float(metrics["Validation loss"]) < 7.7           # below uniform guessing over 2,048
     assert "step 50:" in texts(at.markdown)                  # a sample at the last checkpoint
+    from explainer.app import runs                           # the next estimate comes from this run
+    assert runs.seconds_per_step("tiny")[1] == "from the latest training of this size on this server"
     # the trained model is this session's active model, shown in the sidebar
     assert at.sidebar.selectbox[0].value == "session"
     assert "64 tokens" in texts(at.sidebar.markdown)         # tiny's context length

@@ -98,11 +98,9 @@ def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", ste
                                          watch_prompts=(prompt,), candidates=candidates, cancel=cancel)
         if loaded is not None:
             loaded.facts.setdefault("name", f"trained {time.strftime('%H:%M')}")
-            record_run_speed(preset_name, spec.batch_size, loaded.facts.get("steps", 0),
-                             loaded.facts.get("train_seconds", 0))
         return loaded
 
-    return run
+    return timed_job(run, preset_name, spec.batch_size)
 
 
 # ---------------------------------------------------------------------------------------------
