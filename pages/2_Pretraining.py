@@ -66,7 +66,8 @@ if view is not None:
         ui.poll(view.id, panels.run_panel)
         if view.ended and view.result is not None:
             st.success("This model is now your **active model** (see the sidebar): every page "
-                       "uses it. Save it to keep it after you close the browser.")
+                       "uses it. Save it to keep it after you close the browser; to go back to a "
+                       "shipped model, pick it under “Model the pages use” in the sidebar.")
             panels.save_panel(view.result)
         ui.explain(runs.pretrain_job, training.train)
 
