@@ -351,8 +351,9 @@ TOKEN_CSS = """
 <style>
 .tok-row { line-height: 1.2; display: flex; flex-wrap: wrap; gap: 3px; margin: 0.25rem 0 0.75rem 0; }
 .tok { display: inline-flex; flex-direction: column; align-items: center; border-radius: 4px;
-       padding: 2px 4px; border: 1px solid rgba(128,128,128,0.35); }
-.tok-text { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre; font-size: 1.0em; }
+       padding: 2px 4px; border: 1px solid rgba(128,128,128,0.35); max-width: 100%; box-sizing: border-box; }
+.tok-text { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap;
+            overflow-wrap: anywhere; font-size: 1.0em; }   /* a long piece wraps in a narrow column */
 .tok-id { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.72em; opacity: 0.75; }
 .tok-more { align-self: center; opacity: 0.7; padding-left: 0.5em; }
 </style>
