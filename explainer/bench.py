@@ -260,7 +260,7 @@ def main(args) -> int:
             f"{sf['finetune_seconds']:.0f} s | {sf['tuned_end_share']:.0%}, {sf['base_end_share']:.0%} | "
             f"{sf['tuned_on_topic_share']:.0%}", "target <= 180 s | >= 90%, <= 10% | >= 80%")
     if "feedback" in args.with_:
-        from .feedback import bench_feedback
+        from .feedback import bench_feedback, reasons_text
         res["feedback"] = fbr = bench_feedback()
         for name in ("helpful", "safe", "helpful_rule_as_reward"):
             r = fbr[name]
@@ -278,7 +278,7 @@ def main(args) -> int:
                     f"{f['sampled']['approved_before']:.1%} -> {f['sampled']['approved_after']:.1%}")
             if smp.get("reasons"):             # what feedback fixed and what it left
                 row(f"feedback '{name}': sampled 👎 by reason (before -> after)",
-                    ", ".join(f"{k} {b} -> {a}" for k, (b, a) in smp["reasons"].items()))
+                    reasons_text(smp["reasons"]))
             row(f"feedback '{name}': reward model held-out acc | policy steps | KL nats/token",
                 f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}, "
                 f"flags {r['rm_heldout_downs_flagged']} 👎, {r['rm_heldout_ups_flagged']} 👍) | "

@@ -933,6 +933,15 @@ def reason_counts(rater: str, *judged: Sequence[Judged]) -> dict[str, list[int]]
     return dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
 
 
+def reasons_text(reasons: dict[str, list[int]]) -> str:
+    """reason_counts of two lists as one line (the CLI's and the bench's).
+
+    >>> reasons_text({"off topic": [46, 29], "too short": [28, 9]})
+    'off topic 46 -> 29, too short 28 -> 9'
+    """
+    return ", ".join(f"{kind} {before} -> {after}" for kind, (before, after) in reasons.items())
+
+
 def before_after(tuned: LoadedModel, after: LoadedModel, rater: str, seed: int = 0,
                  per_topic: int = 10, samples: int = 4) -> BeforeAfter:
     """The benchmark's before/after measurement (the page shows the same figures): 397 greedy and
@@ -1166,8 +1175,7 @@ def cmd_feedback(args) -> int:
             what = (f"chat answers (greedy, one to each of {sh['prompts']} held-out questions)"
                     if how == "greedy" else f"sampled answers (temperature 1, 4 to each of "
                     f"{sh['prompts']} held-out questions)")
-            reasons = ", ".join(f"{k} {b} -> {a}" for k, (b, a) in sh["reasons"].items()) or "none"
             print(f"'{args.rater}' approves {sh['approved_before']:.1%} -> {sh['approved_after']:.1%} "
-                  f"of {sh['answers']} {what}; 👎 by reason: {reasons}")
+                  f"of {sh['answers']} {what}; 👎 by reason: {reasons_text(sh['reasons']) or 'none'}")
         print(f"mean KL to the tuned model: {kl:.4f} nats/token")
     return 0
