@@ -160,6 +160,16 @@ def mention_windows(tok, ids: Sequence[int], text: str, word: str) -> list[int]:
     return [len(ids) - m[0] for m in mention_tokens(tok, ids, text, word) if m]
 
 
+def mentions_in_reach(sizes: Sequence[int], leaves: Sequence[int]) -> list[int]:
+    """Of the windows at which mentions leave (`mention_windows`), those that some window of
+    these sizes still shows, in order; a mention further back is never in view.
+
+    >>> mentions_in_reach([8, 16, 64], [70, 12, 40])
+    [12, 40]
+    """
+    return sorted(m for m in set(leaves) if m <= max(sizes, default=0))
+
+
 @torch.no_grad()
 def last_token_attention(model: GPT, ids: Sequence[int]) -> torch.Tensor:
     """(n_layer, n_head, T): how much the last token attends to each visible token; rows sum to 1."""
@@ -338,7 +348,7 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
     (to its left, that mention is no longer visible) and a marker at the current window."""
     fig = go.Figure(go.Scatter(x=list(sizes), y=[max(p, 1e-9) for p in probs], mode="lines+markers",
                                name=f'P("{word}")', line=dict(color=PALETTE[0], width=3)))
-    shown = sorted(m for m in set(mentions) if m <= max(sizes, default=0))   # others: never in view
+    shown = mentions_in_reach(sizes, mentions)
     mention_line, window_line = dict(color=PALETTE[1], dash="dot"), dict(color=PALETTE[3], width=2)
     for m in shown:
         fig.add_vline(x=m - 0.5, line=mention_line)

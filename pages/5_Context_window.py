@@ -71,7 +71,7 @@ if answer:
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
     leaves = cx.mention_windows(tok, ids, text, word.strip())
     ui.plot(cx.window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
-    if any(m <= max(sizes) for m in leaves):
+    if cx.mentions_in_reach(sizes, leaves):
         st.caption("Dotted lines: a mention of the word leaves the window to their left. Once no "
                    "mention is left in view, the model can only guess.")
     else:
