@@ -21,22 +21,30 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
    two. Its accuracy is measured on held-out ratings: whole prompts are held out, so it is
    judged on questions it never saw rated.
 
-2. **Policy optimisation: REINFORCE with a leave-one-out baseline, plus a KL penalty.** Each step
-   takes 8 training prompts, samples K = 8 answers to each from the current model (at
-   temperature 0.7, so the policy and the KL are those of the tempered distribution: the
-   practice answers are close to what the chat writes, and the reward model judges such
-   answers better, 86% against 80% on temperature-1 answers, measured), scores them
-   with the reward model (r = sigmoid(score), "how likely a rater approves"), and nudges the
+2. **Policy optimisation: REINFORCE with a leave-one-out baseline, a KL penalty and an entropy
+   penalty.** Each step takes 8 training prompts, samples K = 8 answers to each from the current
+   model (at temperature 0.7, so the policy and the KL are those of the tempered distribution:
+   the practice answers are close to what the chat writes, and the reward model judges such
+   answers better, 86% against 80% on temperature-1 answers, measured), scores them with the
+   reward model (r = sigmoid(score), "how likely a rater approves"), and nudges the
    log-probability of every answer up or down by how much better it did than the other answers
    to the same prompt (b_i = the mean reward of the others), divided by the spread of these
    differences in the step (as GRPO does, so the step size does not depend on the reward scale):
 
        loss = - 1/N sum_i A_i * sum_t log pi(y_it | x_i, y_i<t)
-              + beta * 1/N sum_i sum_t KL( pi(. | x_i, y_i<t) || pi_tuned(. | x_i, y_i<t) )
+              + beta  * 1/N sum_i sum_t KL( pi(. | x_i, y_i<t) || pi_tuned(. | x_i, y_i<t) )
+              + gamma * 1/N sum_i sum_t H( pi(. | x_i, y_i<t) )          (H at temperature 1)
        A_i  = (r_i - b_i) / std(r - b)
 
    The KL term is exact (a sum over the 2,048-token vocabulary at every answer position), not a
-   sampled estimate, so it costs little noise; beta prices one nat of KL per answer.
+   sampled estimate, so it costs little noise; beta prices one nat of KL per answer. The entropy
+   H says how unsure the model is of its next token where the answers to rate are sampled
+   (temperature 1); gamma prices one nat of it, so the model also grows surer. With gamma = beta
+   the two terms add up to the cross-entropy -sum pi log pi_tuned: the model pays for every word
+   the tuned model finds unlikely and is no longer paid for variety (Korbak et al. 2022 show the
+   KL penalty is exactly "stay close" plus "stay varied"). Left to run for long, such a model
+   would settle on one answer per question; in 2 minutes its 4 sampled answers go from 89% to
+   about 60% different, which the page counts and shows. Why the term: see below.
 
    Why REINFORCE and not PPO or KTO: each batch of answers is sampled from the current model and
    used for exactly one update, so PPO's probability ratio is 1 and its clipping would never act;
@@ -48,55 +56,38 @@ Two steps, as in InstructGPT (Ouyang et al. 2022), made small enough for a CPU:
    and made the greedy answers worse); with a reward model it practises on fresh answers to any
    number of prompts, and the reward model's held-out accuracy is something we can show.
 
-What to expect (measured 2026-11-29 on models/tuned.safetensors, tuned at lr 3e-3; 2 threads; 300
-"helpful" ratings): the tuned model answers well more often than before, so only ~23% of the
-ratings are 👎; with seed 0 the reward model is right on 74% of held-out ratings (always guessing 👍:
-71%) and flags 8 of the 17 held-out 👎. Still, the README's command (150 policy steps) takes the
-approved share of sampled answers (temperature 1) to held-out questions from 79% to 88%, and
-2-minute runs with seeds 0, 1, 2 reached 89% (87.5% and 86.9% in two bench runs), 88%, 87%;
-greedy answers (what the chat shows) stay at 95-97%, where they started. What is left at
-temperature 1: now and
-then a fluent answer to another question (the deliberately off-topic pairs the model was tuned on),
-an answer cut off at 64 tokens, or a word-salad token ("I am srom half to meet again, talk.").
-Unsafe advice is not among what "helpful" feedback removes: 300 such ratings (seed 0) hold 7
-unsafe answers among their 71 👎, too few for the reward model to learn them, and in the bench of
-2026-11-29 they went from 5 to 9 of the 320 sampled answers (3 with the rule itself as the
-reward); the "safe" rater is for them.
+What to expect (measured 2026-11-29 on models/tuned.safetensors; 2 threads; 300 "helpful"
+ratings): only ~23% of the ratings are 👎; with seed 0 the reward model is right on 74% of held-out
+ratings (always guessing 👍: 71%) and flags 8 of the 17 held-out 👎. In the benchmark's 2 minutes
+(120 policy steps, seed 0) the approved share of sampled answers (temperature 1, as the answers to
+rate are sampled) to held-out questions rose from 79.4% to 96.3%; with the rule itself as the
+reward to 95.0%, and with no reward at all (the entropy term alone) to 92.2%. The mean KL to the
+tuned model was 0.064 nats per token, and the 4 sampled answers to a question went from 89% to 65%
+different. The README's command (150 steps) made the shipped model: 95.0%. Seeds 1 and 2 (120
+steps, one thread) reached 94.1% and 94.4%: the target of 95% is met at its edge, not with room to
+spare. Greedy answers (what the chat shows) stay at 97-98%, where they started. Unsafe advice is not
+what "helpful" ratings are about (300 of them hold ~7 unsafe answers among ~70 👎); the "safe"
+rater is for it.
 
-Where the limit lies (2-minute runs, seed 0): a perfect reward does little better. The rule itself
-as the reward reached 90% and 92% in two bench runs (beta = 1.0) and 89% at beta = 0.5 (greedy
-98%), and the learned reward at beta = 0.5 91% (greedy 97%), against 89% at beta = 1.0. More time,
-a lower KL price or another practice temperature help little (measured 2026-11-29, one thread, ~1.4
-s per step, sampled approval checked on the same 320 answers every 40-80 steps): with the rule as
-the reward, 320 steps went 87% -> 89-92% practising at temperature 0.7, and 88% -> 91-93%, then 95%
-at the last check, at temperature 1; beta = 0.25, lr 6e-4, 24 prompts per step or temperature 1.3
-levelled off at 89-93%; the learned reward at temperature 1 went 87% -> 91% in 480 steps (14
-minutes). Nor is it the KL price or too few questions (measured the same way, a later session of
-2026-11-29): with no KL penalty at all (rule, beta = 0) the share was 90% at step 120, 93% at 160
-and 200, 92% at 240; practising on 9,328 questions of the training side instead of the 2,764 the
-model was tuned on gave 91-92% with the rule and 87-92% with the learned reward; and adding a
-supervised term on the best of each question's 8 answers (to sharpen the model's choices) gave
-88-90%, no better than the same term on a random answer (84-89%), and a stronger such term drifted
-(KL 0.17 nats/token) and fell to 79%. Sampling at a lower temperature shows what a surer model
-would reach (the shipped feedback model: 88% at temperature 1, 95% at 0.8, 97.5% at 0.6), but
-letting the final layer norm, which sets how sure the model is, learn 25 or 100 times faster did
-not get there: at 100 times, practising at temperature 1, its gain grew by 8-14% in 160 steps, and
-the share stayed at 85-93% in all four runs. What stays is the answer to another question. Of the
-320 sampled answers the tuned model fails 66: 28 curt (too short), 33 fluent but off topic, 4
-unsafe, 1 cut off; after 240 steps with the rule as the reward (temperature 1) 28 fail: 6 curt, 20
-off topic, 2 cut off. Curt answers fall by four fifths, off-topic ones (6% of the tuned model's
-training pairs, on purpose) by two fifths; the same model is approved 96% on training questions and
-91% on held-out ones, mostly new questions it sends to another topic's stock answer ("Can you plan
-my meals for today?" -> "I am sorry to hear you feel sad ..."). The model itself could do better:
-tuned without the weak pairs (`SFTSpec(include_weak=False)`), its sampled answers are approved 97%
-with no feedback at all. Nor is it the off-topic pairs alone: tuned on data whose weak quarter has
-no off-topic pairs (flaw weights curt 3, off topic 0, wrong 3, unsafe 6), the model starts lower
-(greedy 91%, sampled 70-76%) and 2 minutes of feedback reach 85-87%; its curt answers fall by two
-thirds, off-topic ones by a third. In 2 minutes feedback removes about half of what fails, whatever
-weak answers the model was tuned on; answers it can tell by their form (too short) go faster than
-answers to another question, which it unlearns question by question. The page counts the reasons
-after "Count". (With the previous tuned model, lr 1e-3, sampled answers went from 70% to 81-83%;
-the rule as reward at beta = 0.1 reached 85% in 2 minutes and 88% in 7.)
+Why the entropy term (2-minute runs, seed 0 unless said; sampled approval checked on the bench's
+320 answers; one check has a standard error of about 1.5 points). Without it (gamma = 0) the
+sampled share levelled off at 87-89% with the reward model and at 90-93% even with the rule itself
+as the reward, a perfect reward model, and nothing else lifted it: not a lower or no KL price (beta
+0 to 1), a higher learning rate, bigger batches, another practice temperature (0.7, 1, 1.3), 3.4
+times as many practice questions, 14 minutes instead of 2, a supervised term on each question's
+best answer, nor letting the final layer norm (which sets how sure the model is) learn 100 times
+faster. What fails at temperature 1 is a long tail: now and then a fluent answer to another
+question (the deliberately off-topic pairs the model was tuned on), a curt one, a word-salad token
+("I am srom half to meet again, talk."), each unlikely, on different questions; feedback
+unlearns them question by question. A surer model would pass: sampled at temperature 0.6, the
+tuned model is approved 92%, the feedback model without the term 97.5%. The entropy term buys
+that sureness directly, measured at gamma = 0.3, 0.6, 0.8, 1.0 and 1.5, 120 policy steps, one
+thread: 92.8, 94.4, 94.1, 96.3 and (seeds 1, 2) 94.4, 95.0; at gamma = 1 with seeds 1 and 2,
+94.1 and 94.4. The ratings still matter: the entropy term alone, with the same reward for every
+answer (`reward_rule="none"`, the bench's third ablation), reached 91-93% (checks every 40 steps
+up to 160), against 96.6% with them after 160 steps: on its own it cuts the off-topic answers of
+320 from 46 to 11 but the curt ones only from 28 to 15 (with the ratings: 8 and 2). Its price: answers vary less, and the KL to the tuned model is about three times
+higher (0.07 against 0.02 nats per token).
 
 Why beta = 1.0 (the KL price; measured 2026-11-28 on the previous tuned model, lr 1e-3, whose
 weaker answers left the reward model more to exploit): with 0.3 the policy drifted towards fluent
@@ -110,7 +101,7 @@ With the "safe" rater (which reads answers to safety questions, where unsafe adv
 300 ratings hold ~15 unsafe answers; the reward model then spots them on held-out ratings (2 of
 2 in the bench of 2026-11-29). The tuned model gives 2 unsafe greedy answers to the 397 held-out
 questions, none after 2 minutes of feedback; on the 55 held-out safety questions its unsafe
-sampled answers fall from 5.5% to 3.4% (1.6% of all sampled answers, before and after).
+sampled answers fall from 5.5% to 0% (of all sampled answers: 1.6% to 0.3%).
 
 A job-friendly generator: `run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and
 Done events and returns a LoadedModel with facts kind="feedback".
@@ -120,7 +111,9 @@ Done events and returns a LoadedModel with facts kind="feedback".
     >>> fb = yield from run(tuned, rs.ratings(), FeedbackSpec(minutes=2))     # doctest: +SKIP
 
 References: Williams 1992 (REINFORCE); Ouyang et al. 2022 (reward model from comparisons, KL
-penalty to the SFT model); Ahmadian et al. 2024 (RLOO); Ethayarajh et al. 2024 (KTO).
+penalty to the SFT model); Ahmadian et al. 2024 (RLOO); Ethayarajh et al. 2024 (KTO); Korbak et
+al. 2022 ("RL with KL penalties is better viewed as Bayesian inference"); Kirk et al. 2024 (RLHF
+makes answers less varied).
 """
 from __future__ import annotations
 
@@ -153,13 +146,15 @@ from .training import TrainingError, completed, drain, model_job, progress_and_s
 ROOT = Path(__file__).resolve().parent.parent
 MIN_RATINGS = 20          # fewer, and the held-out accuracy means nothing
 MIN_EACH = 3              # at least this many thumbs up AND thumbs down
+NO_REWARD = "none"        # run(reward_rule=...): the ablation in which the ratings teach nothing
 
 
 # The policy loss as the page shows it (st.latex), and what its letters mean.
-# Three lines (KaTeX "aligned"), so it fits a narrow screen or a projector at large text.
+# Four lines (KaTeX "aligned"), so it fits a narrow screen or a projector at large text.
 FORMULA = (r"\begin{aligned} \mathcal{L}(\theta) &= -\frac{1}{N}\sum_{i=1}^{N} A_i \sum_t "
            r"\log\pi_\theta(y_{i,t}\mid x_i, y_{i,<t}) \\ &\quad + \frac{\beta}{N}\sum_{i=1}^{N}"
-           r"\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{tuned}}\big)_{i,t} \\ "
+           r"\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{tuned}}\big)_{i,t} "
+           r"\\ &\quad + \frac{\gamma}{N}\sum_{i=1}^{N}\sum_t H\big(\pi_\theta\big)_{i,t} \\ "
            r"A_i &= \frac{r_i - b_i}{\sigma} \end{aligned}")
 FORMULA_LEGEND = (
     "x = a question, y = one of the K = 8 answers the model writes to it, N = all answers of the "
@@ -167,7 +162,10 @@ FORMULA_LEGEND = (
     "other answers to the same question, so only better-than-usual answers are pushed up and "
     "worse ones down (σ = the spread of r − b in the step). The KL term, the distance from the "
     "tuned model at every word of the answer, keeps the model from drifting into gibberish that "
-    "happens to fool the reward model; β says how much that distance costs.")
+    "happens to fool the reward model; β says how much that distance costs. H, the entropy, is how "
+    "unsure the model is of its next word; γ prices it, so the model also grows surer and a sampled "
+    "answer seldom wanders onto an odd word. The cost: its answers to one question vary less "
+    "(counted below, after “Count”).")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,6 +192,7 @@ class FeedbackSpec:
     samples_per_prompt: int = 8     #   prompts have one length); K: the baseline averages K-1
     lr: float = 2e-4                # Adam; 5e-4 already drifts (greedy answers got worse)
     kl_coef: float = 1.0            # beta: the price of one nat of KL per answer (why 1.0: module doc)
+    entropy_coef: float = 1.0       # gamma: the price of one nat of unsureness per answer (module doc)
     whiten: bool = True             # divide the advantages by their spread (as GRPO does)
     grad_clip: float = 1.0
 
@@ -239,6 +238,7 @@ class PolicyStep:
     step: int
     reward: float            # mean reward-model approval of this step's answers (0..1)
     kl: float                # mean per-token KL to the tuned model (nats)
+    entropy: float           # mean per-token entropy at temperature 1: how unsure the model is (nats)
     length: float            # mean answer length in tokens
     ended: float             # share of answers that closed with <|end|>
     elapsed: float
@@ -613,12 +613,15 @@ def reward(rm: RewardModel, tok, prompt: str, answers: Sequence[str], block_size
 # Policy optimisation
 
 def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
-                    answers: Sequence[Sequence[int]], eot: int, temperature: float = 1.0):
+                    answers: Sequence[Sequence[int]], eot: int, temperature: float = 1.0,
+                    entropy: bool = False):
     """Per answer: the sum of its tokens' log-probabilities under `model` (with gradients), the
-    number of tokens, and the exact per-token KL(model || ref) summed over the answer. With a
-    temperature, both models are the distributions that temperature samples from.
+    number of tokens, the exact per-token KL(model || ref) summed over the answer, and (if asked)
+    the entropy of the model's next-token distribution at temperature 1 summed over the answer:
+    how unsure it is where the 4 answers to rate are sampled. With a temperature, the
+    log-probabilities and the KL are those of the distributions that temperature samples from.
 
-    Returns (logp_sum (B,), n_tokens (B,), kl_sum (B,) or None)."""
+    Returns (logp_sum (B,), n_tokens (B,), kl_sum (B,) or None, entropy_sum (B,) or None)."""
     rows = [list(h) + list(a) for h, a in zip(heads, answers)]
     idx = pad(rows, eot)                                                   # (B, T)
     B, T = idx.shape
@@ -636,7 +639,11 @@ def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
             ref_logp = (ref(idx).logits[:, :-1].float() / tau).log_softmax(-1)
         kl = (logp_all.exp() * (logp_all - ref_logp)).sum(-1)              # (B, T-1) exact KL
         kl_sum = (kl * tgt_mask).sum(1)
-    return (logp * tgt_mask).sum(1), tgt_mask.sum(1), kl_sum
+    ent_sum = None
+    if entropy:
+        logp_1 = logits.float().log_softmax(-1)                            # (B, T-1, V) at T = 1
+        ent_sum = (-(logp_1.exp() * logp_1).sum(-1) * tgt_mask).sum(1)
+    return (logp * tgt_mask).sum(1), tgt_mask.sum(1), kl_sum, ent_sum
 
 
 def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Tensor], tok,
@@ -667,10 +674,13 @@ def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Te
     if spec.whiten:                        # a step of near-equal rewards still moves a little
         adv = adv / (adv.std() + 0.05)
     model.train()
-    logp, n_tok, kl = answer_logprobs(model, ref, heads, answers, tok.eot_id, spec.temperature)
+    logp, n_tok, kl, ent = answer_logprobs(model, ref, heads, answers, tok.eot_id, spec.temperature,
+                                           entropy=True)
     pg = -(adv * logp).sum() / len(answers)
-    kl_tok = kl.sum() / n_tok.sum().clamp(min=1.0)                     # reported: nats per token
-    loss = pg + spec.kl_coef * kl.sum() / len(answers)                 # penalised: nats per answer
+    tokens = n_tok.sum().clamp(min=1.0)
+    kl_tok, ent_tok = kl.sum() / tokens, ent.sum() / tokens            # reported: nats per token
+    loss = (pg + spec.kl_coef * kl.sum() / len(answers)                # penalised: nats per answer
+            + spec.entropy_coef * ent.sum() / len(answers))
     if not torch.isfinite(loss):
         raise TrainingError("The policy update diverged (the loss is not a number). Try a lower "
                             f"learning rate (now {spec.lr:g}).")
@@ -680,7 +690,8 @@ def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Te
     opt.step()
     model.eval()
     sp = chat.special_ids(tok)
-    return {"reward": float(rewards.mean()), "kl": float(kl_tok.detach()), "length": float(n_tok.mean()),
+    return {"reward": float(rewards.mean()), "kl": float(kl_tok.detach()),
+            "entropy": float(ent_tok.detach()), "length": float(n_tok.mean()),
             "ended": sum(a[-1] == sp[chat.END] for a in answers if a) / len(answers),
             "sample": texts[0]}
 
@@ -710,9 +721,11 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
     """Reward model, then policy optimisation of a copy of `tuned`. Returns a LoadedModel
     (facts kind="feedback"), or raises TrainingError when the ratings cannot train anything.
 
-    reward_rule: for the benchmark's ablation only: the policy is rewarded by this simulated
+    reward_rule: for the benchmark's ablations only: the policy is rewarded by this simulated
     rater's rule itself (1 = 👍, 0 = 👎) instead of the reward model, which is still trained and
-    measured. It shows what a perfect reward model could reach in the same time."""
+    measured. It shows what a perfect reward model could reach in the same time. "none": every
+    answer gets the same reward, so the ratings teach nothing and only the KL and entropy terms
+    act: what the push to be sure does on its own."""
     problem = check_ratings(ratings)
     if problem:
         raise TrainingError(problem)
@@ -726,6 +739,9 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
     if reward_rule is None:
         def score(prompt, texts):
             return reward(rm, tok, prompt, texts, tuned.config.block_size)
+    elif reward_rule == NO_REWARD:
+        def score(prompt, texts):                      # every advantage is 0
+            return torch.full((len(texts),), 0.5)
     else:
         rule = get_rater(reward_rule)
 
@@ -754,7 +770,8 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         progress, _ = progress_and_stop(step, spec.steps, elapsed, budget)
         first = first or figures
         last = figures
-        yield PolicyStep(step, figures["reward"], figures["kl"], figures["length"], figures["ended"],
+        yield PolicyStep(step, figures["reward"], figures["kl"], figures["entropy"], figures["length"],
+                         figures["ended"],
                          elapsed, progress, elapsed / max(progress, 1e-9) * (1 - progress),
                          figures["sample"])
     policy.eval()
@@ -771,8 +788,10 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         "ratings": len(ratings),
         "ratings_up": sum(r.rating > 0 for r in ratings),
         "raters": raters,
-        "method": "REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model",
-        "reward": "reward model" if reward_rule is None else f"the '{reward_rule}' rule itself (ablation)",
+        "method": ("REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model "
+                   "+ entropy penalty"),
+        "reward": ("reward model" if reward_rule is None else "none: the same for every answer (ablation)"
+                   if reward_rule == NO_REWARD else f"the '{reward_rule}' rule itself (ablation)"),
         "reward_model_heldout_acc": _rounded(rm.ready.heldout_acc),
         "reward_model_majority": _rounded(rm.ready.majority),
         "reward_model_penalty": rm.ready.penalty,
@@ -822,6 +841,7 @@ class Summary:
     steps: list[int] = field(default_factory=list)
     reward: list[float] = field(default_factory=list)
     kl: list[float] = field(default_factory=list)
+    entropy: list[float] = field(default_factory=list)
     progress: float = 0.0
     eta: float | None = None
     sample: str | None = None
@@ -842,6 +862,7 @@ def summarize(events: Sequence) -> Summary:
             s.steps.append(ev.step)
             s.reward.append(ev.reward)
             s.kl.append(ev.kl)
+            s.entropy.append(ev.entropy)
             s.progress, s.eta, s.sample = ev.progress, ev.eta, ev.sample
         elif isinstance(ev, Done):
             s.done, s.eta = ev, 0.0                  # a stopped run keeps the share it reached
@@ -857,7 +878,7 @@ def logprob_per_token(loaded: LoadedModel, prompt: str, answer: str) -> float:
     tok = loaded.tokenizer
     ids, roles = encode_rated(tok, prompt, answer, loaded.config.block_size)
     head_len = roles.index(2)
-    logp, n, _ = answer_logprobs(loaded.model, None, [ids[:head_len]], [ids[head_len:]], tok.eot_id)
+    logp, n, _, _ = answer_logprobs(loaded.model, None, [ids[:head_len]], [ids[head_len:]], tok.eot_id)
     return float(logp[0] / n[0])
 
 
@@ -912,11 +933,27 @@ class BeforeAfter:
     def shares(self) -> dict:
         """{"greedy"|"sampled": {"prompts", "answers", "approved_before", "approved_after",
         "reasons"}}; reasons: {kind of 👎 reason: [answers before, answers after]}, commonest
-        first (an answer can have more than one reason, e.g. too short and off topic)."""
-        return {how: {"prompts": len(b), "answers": sum(len(j.verdicts) for j in b),
-                      "approved_before": round(approval(b), 3), "approved_after": round(approval(a), 3),
-                      "reasons": reason_counts(self.rater, b, a)}
-                for how, (b, a) in (("greedy", self.greedy), ("sampled", self.sampled))}
+        first (an answer can have more than one reason, e.g. too short and off topic). "sampled"
+        also has "distinct_before" and "distinct_after": how much the answers to one question vary
+        (`variety`)."""
+        out = {how: {"prompts": len(b), "answers": sum(len(j.verdicts) for j in b),
+                     "approved_before": round(approval(b), 3), "approved_after": round(approval(a), 3),
+                     "reasons": reason_counts(self.rater, b, a)}
+               for how, (b, a) in (("greedy", self.greedy), ("sampled", self.sampled))}
+        out["sampled"].update(distinct_before=round(variety(self.sampled[0]), 3),
+                              distinct_after=round(variety(self.sampled[1]), 3))
+        return out
+
+
+def variety(judged: Sequence[Judged]) -> float:
+    """How much a model's sampled answers to one question vary: the share of them that differ
+    from each other (4 answers, 3 of them the same: 2/4), averaged over the questions. Feedback
+    makes a model surer, so its answers vary less (as with large assistants: Kirk et al. 2024).
+
+    >>> variety([Judged("Hi?", "small talk", ["Hello.", "Hello.", "Hi.", "Hey."], [1, 1, 1, 1])])
+    0.75
+    """
+    return sum(len(set(j.answers)) / len(j.answers) for j in judged) / max(1, len(judged))
 
 
 def reason_counts(rater: str, *judged: Sequence[Judged]) -> dict[str, list[int]]:
@@ -962,7 +999,7 @@ def mean_kl(model: GPT, ref: GPT, tok, prompts: Sequence[str], samples: int = 4,
     for prompt in prompts:
         ans = sample_answers(model, tok, prompt, samples, max_new_tokens, 1.0, gen)
         head = answer_head(tok, prompt, max_new_tokens, model.config.block_size)
-        _, n_tok, kl = answer_logprobs(model, ref, [head] * len(ans), ans, tok.eot_id)
+        _, n_tok, kl, _ = answer_logprobs(model, ref, [head] * len(ans), ans, tok.eot_id)
         total, n = total + float(kl.sum()), n + float(n_tok.sum())
     return total / max(n, 1.0)
 
@@ -1059,8 +1096,10 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
     2 minutes of training; with the "safe" rater, unsafe answers must fall to <= 5%. The mean
     per-token KL to the tuned model is reported. Nothing here is hard-coded.
 
-    ablate: also run "helpful" with the rule itself as the reward (a perfect reward model), to
-    separate what the reward model misses from what 2 minutes of policy steps can reach."""
+    ablate: also run "helpful" twice more: with the rule itself as the reward (a perfect reward
+    model), to separate what the reward model misses from what 2 minutes of policy steps can
+    reach; and with no reward at all (every answer the same), to show what the entropy penalty
+    does without the ratings."""
     path = Path(tuned_path) if tuned_path else default_tuned_path()
     tuned = load_model(path)
     old = torch.get_num_threads()
@@ -1071,6 +1110,8 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
         safe = bench_one(tuned, "safe", n_ratings, minutes, seed, per_topic, samples)
         ablation = bench_one(tuned, "helpful", n_ratings, minutes, seed, per_topic, samples,
                              reward_rule="helpful") if ablate else None
+        unrated = bench_one(tuned, "helpful", n_ratings, minutes, seed, per_topic, samples,
+                            reward_rule=NO_REWARD) if ablate else None
     finally:
         torch.set_num_threads(old)
     limit = minutes * 60 + 15                  # the time check allows the last step to finish
@@ -1080,6 +1121,7 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
     return {
         "tuned_model": str(path), "seed": seed, "threads": threads, "minutes_budget": minutes,
         "helpful": helpful, "safe": safe, "helpful_rule_as_reward": ablation,
+        "helpful_no_reward": unrated,
         "targets": {"helpful": "approved share +30 points (or >= 0.95 from > 0.65)",
                     "safe": "unsafe share (1 - approved) <= 0.05", "train_seconds": f"<= {minutes * 60:.0f}"},
         "met": met,
@@ -1111,12 +1153,15 @@ def add_cli(sub) -> None:
                    help="at most this many policy steps")
     s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
     s.add_argument("--kl", type=float, default=FeedbackSpec.kl_coef, help="beta: weight of the KL penalty")
+    s.add_argument("--entropy", type=float, default=FeedbackSpec.entropy_coef,
+                   help="gamma: weight of the entropy penalty, the push to be sure (0 = none)")
     s.add_argument("--temperature", type=positive_float, default=FeedbackSpec.temperature,
                    help="the temperature the model practises at (its answers are sampled at it)")
-    s.add_argument("--reward-rule", choices=list(RATERS), default=None,
+    s.add_argument("--reward-rule", choices=[*RATERS, NO_REWARD], default=None,
                    help="ablation: reward the policy with this simulated rater's rule itself instead "
                    "of the reward model (which is still trained and measured): what a perfect reward "
-                   "model could reach")
+                   f"model could reach; '{NO_REWARD}': the same reward for every answer, so only the "
+                   "KL and entropy terms act")
     s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--eval", type=int, default=0, metavar="N",
@@ -1144,7 +1189,7 @@ def cmd_feedback(args) -> int:
     if problem:
         raise CLIError(f"{store.path} ({args.use}): {problem}")
     spec = FeedbackSpec(seed=args.seed, minutes=args.minutes or None, steps=args.steps, lr=args.lr,
-                        kl_coef=args.kl, temperature=args.temperature)
+                        kl_coef=args.kl, entropy_coef=args.entropy, temperature=args.temperature)
     print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
           f"in {store.path}")
     gen = run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None,
@@ -1158,8 +1203,8 @@ def cmd_feedback(args) -> int:
                   f"(always guessing the commoner rating: {ev.majority:.0%}; {ev.flagged_text()}), training "
                   f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
         elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
-            print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f} nats/token  "
-                  f"{ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
+            print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f}  entropy {ev.entropy:.3f} "
+                  f"nats/token  {ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
         elif isinstance(ev, Done):
             print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
 
@@ -1177,5 +1222,7 @@ def cmd_feedback(args) -> int:
                     f"{sh['prompts']} held-out questions)")
             print(f"'{args.rater}' approves {sh['approved_before']:.1%} -> {sh['approved_after']:.1%} "
                   f"of {sh['answers']} {what}; 👎 by reason: {reasons_text(sh['reasons']) or 'none'}")
-        print(f"mean KL to the tuned model: {kl:.4f} nats/token")
+        sampled = measured.shares()["sampled"]
+        print(f"sampled answers to one question that differ: {sampled['distinct_before']:.0%} -> "
+              f"{sampled['distinct_after']:.0%}; mean KL to the tuned model: {kl:.4f} nats/token")
     return 0

@@ -97,7 +97,10 @@ def test_before_after_judges_both_models_with_the_same_dice(tiny):
     shares = m.shares()
     assert shares["greedy"]["prompts"] == len({p.prompt for p in data.heldout})
     assert shares["sampled"] == {"prompts": 8, "answers": 16, **{k: shares["sampled"][k] for k in
-                                                                  ("approved_before", "approved_after", "reasons")}}
+                                                                  ("approved_before", "approved_after", "reasons")},
+                                 "distinct_before": round(fb.variety(m.sampled[0]), 3),
+                                 "distinct_after": round(fb.variety(m.sampled[1]), 3)}
+    assert shares["sampled"]["distinct_before"] == shares["sampled"]["distinct_after"] > 0
     for how in ("greedy", "sampled"):                    # every 👎 has a reason, counted for both
         s = shares[how]
         downs = round((1 - s["approved_before"]) * s["answers"])
@@ -132,9 +135,13 @@ def test_log_probabilities_and_kl(tiny):
     head = fb.answer_head(tok, "Hi", 16, m.config.block_size)
     answer = tok.encode("Hello there.") + [chat.special_ids(tok)[chat.END]]
     with torch.no_grad():
-        logp, n, kl = fb.answer_logprobs(m, m, [head, head], [answer, answer[:2]], tok.eot_id)
+        logp, n, kl, ent = fb.answer_logprobs(m, m, [head, head], [answer, answer[:2]], tok.eot_id,
+                                              entropy=True)
         full = m(torch.tensor([head + answer])).logits[0].log_softmax(-1)
     direct = sum(float(full[len(head) - 1 + i, t]) for i, t in enumerate(answer))
+    rows = full[len(head) - 1: len(head) - 1 + len(answer)]                # the answer's positions
+    assert float(ent[0]) == pytest.approx(float(-(rows.exp() * rows).sum()), abs=1e-3)
+    assert 0 < float(ent[1]) < float(ent[0])                              # 2 of its tokens
     assert float(logp[0]) == pytest.approx(direct, abs=1e-4)
     assert n.tolist() == [len(answer), 2]
     assert kl.abs().max() < 1e-5                                          # KL to itself is 0
@@ -243,7 +250,7 @@ def test_a_policy_update_raises_the_reward(tiny):
     tok, prompts = tiny.tokenizer, ["Hi", "What should I eat today?", "Tell me a story.", "Is it cold?"]
     policy, rm = GPT(tiny.config), ShortIsGood()
     policy.load_state_dict(tiny.model.state_dict())
-    spec = fb.FeedbackSpec(lr=3e-3, kl_coef=0.01, **SPEC)
+    spec = fb.FeedbackSpec(lr=3e-3, kl_coef=0.01, entropy_coef=0.0, **SPEC)     # the reward alone
     opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
     gen = torch.Generator().manual_seed(0)
     before = fresh_reward(policy, tok, prompts, rm)
@@ -254,6 +261,34 @@ def test_a_policy_update_raises_the_reward(tiny):
     assert after > before + 0.1, (before, after)
     assert figures[-1]["kl"] > 0 and figures[0]["kl"] == pytest.approx(0, abs=1e-6)
     assert fb.mean_kl(policy, tiny.model, tok, prompts[:2], 2, 0, 16) > 0
+
+
+def test_the_entropy_term_alone_makes_the_model_surer(tiny):
+    """With the same reward for every answer the advantages are 0, so without a KL price only the
+    entropy term acts: with gamma = 0 nothing moves, with gamma > 0 the model grows surer."""
+    tok, prompts = tiny.tokenizer, ["Hi", "What should I eat today?", "Tell me a story.", "Is it cold?"]
+    def same(prompt, texts):
+        return torch.full((len(texts),), 0.5)
+    def entropy(model):
+        gen = torch.Generator().manual_seed(7)
+        heads = [fb.answer_head(tok, p, 16, 64) for p in prompts]
+        answers = [a for p in prompts for a in fb.sample_answers(tiny.model, tok, p, 4, 16, 1.0, gen)]
+        with torch.no_grad():
+            _, n, _, ent = fb.answer_logprobs(model, None, [h for h in heads for _ in range(4)], answers,
+                                              tok.eot_id, entropy=True)
+        return float(ent.sum() / n.sum())
+    for gamma in (0.0, 1.0):
+        policy = GPT(tiny.config)
+        policy.load_state_dict(tiny.model.state_dict())
+        spec = fb.FeedbackSpec(lr=3e-3, kl_coef=0.0, entropy_coef=gamma, **SPEC)
+        opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
+        gen = torch.Generator().manual_seed(0)
+        figures = [fb.policy_step(policy, tiny.model, same, tok, prompts, opt, spec, gen) for _ in range(12)]
+        if gamma == 0:
+            assert all(torch.equal(a, b) for a, b in zip(policy.parameters(), tiny.model.parameters()))
+        else:
+            assert entropy(policy) < entropy(tiny.model) - 0.5, (entropy(policy), entropy(tiny.model))
+            assert figures[-1]["entropy"] < figures[0]["entropy"] and figures[-1]["kl"] > 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,6 +331,8 @@ def test_rule_as_reward_ablation_rewards_by_the_rule(tiny):
     assert len(rewards) == 2 and all(abs(r * 8 - round(r * 8)) < 1e-6 for r in rewards)
     assert "rule itself" in out.facts["reward"]
     assert any(isinstance(e, fb.RewardModelReady) for e in events)     # still trained and measured
+    out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"], reward_rule=fb.NO_REWARD))
+    assert out.facts["reward"].startswith("none")
 
 
 def test_simulated_ratings_are_marked(tiny, tmp_path):
@@ -342,7 +379,10 @@ def test_cli_eval_prints_the_benchmarks_before_and_after(tiny, tmp_path, capsys)
     assert greedy.startswith(f"'helpful' approves {measured['greedy']['approved_before']:.1%} -> ")
     assert f"of {measured['greedy']['answers']} chat answers" in greedy
     assert sampled.startswith(f"'helpful' approves {measured['sampled']['approved_before']:.1%} -> ")
-    assert "👎 by reason: " in sampled and lines[-1].startswith("mean KL to the tuned model: ")
+    assert "👎 by reason: " in sampled
+    assert lines[-1].startswith(f"sampled answers to one question that differ: "
+                                f"{measured['sampled']['distinct_before']:.0%} -> ")
+    assert "; mean KL to the tuned model: " in lines[-1]
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "warm", "nan"])
@@ -364,7 +404,7 @@ def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
     prompts = fb.ins.heldout_prompts(fb.ins.instruction_data(0), per_topic=10)
     before = fb.approval(fb.judge(tuned, "helpful", prompts, 4, seed=0))
     now = fb.approval(fb.judge(after, "helpful", prompts, 4, seed=0))     # the same dice
-    assert now >= before + 0.05, (before, now)          # measured when shipped: 79% -> 88%
+    assert now >= before + 0.10, (before, now)          # measured when shipped: 79.4% -> 95.0%
 
 
 def test_doctests():
