@@ -241,20 +241,21 @@ def chance_text(p: float) -> str:
 
 
 def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[float],
-                    max_points: int = 300) -> tuple[go.Figure, go.Figure]:
-    """Learning from feedback, one figure per number: the reward (should rise) and the KL to the
-    tuned model (the price paid for it: how far the assistant has drifted from where it started).
+                    entropy: Sequence[float], max_points: int = 300) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """Learning from feedback, one figure per number: the reward (should rise), the KL to the
+    tuned model (the price paid for it: how far the assistant has drifted from where it started),
+    and the entropy (how unsure the assistant is of its next word; the entropy penalty lowers it).
 
-    Reward is the reward model's mean chance of 👍 for the step's answers (0 to 1); KL is in nats
-    per answer token. Neither is ever negative, so neither axis goes below 0; a single step is
-    drawn as a dot, since a line needs two points. (The axis says "thumbs up" in words: a rotated
-    👍 on a vertical axis reads as a pointing hand.)
+    Reward is the reward model's mean chance of 👍 for the step's answers (0 to 1); KL and entropy
+    are in nats per answer token. None is ever negative, so no axis goes below 0; a single step is
+    drawn as a dot, since a line needs two points, and the first steps get whole-step ticks. (The
+    axis says "thumbs up" in words: a rotated 👍 on a vertical axis reads as a pointing hand.)
     """
     figs = []
     for values, title, y_label, color in (
-            (reward, "Reward: the reward model's chance of 👍, per policy step", "chance of a thumbs up",
-             PALETTE[0]),
-            (kl, "KL to the tuned model (nats per token)", "KL (nats per token)", PALETTE[1])):
+            (reward, "Reward: the reward model's chance of 👍", "chance of a thumbs up", PALETTE[0]),
+            (kl, "KL to the tuned model", "KL (nats per token)", PALETTE[1]),
+            (entropy, "Unsureness: entropy of the next word", "entropy (nats per token)", PALETTE[2])):
         xs, ys = downsample(steps, values, max_points)
         traces = [dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers",
                        name="each step", line=dict(color=color, width=1), opacity=0.55,
@@ -265,8 +266,10 @@ def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[
             traces.append(dict(type="scatter", x=mx, y=my, mode="lines", name=f"average of {SMOOTH} steps",
                                line=dict(color=color, width=3),
                                hovertemplate="policy step %{x}: %{y:.3f} (average)<extra></extra>"))
-        figs.append(_figure(traces, title, "policy step", y_label, yaxis=dict(rangemode="nonnegative")))
-    return figs[0], figs[1]
+        whole = dict(dtick=1) if steps and max(steps) < 10 else None     # no "step 1.5" at the start
+        figs.append(_figure(traces, title, "policy step", y_label, xaxis=whole,
+                            yaxis=dict(rangemode="nonnegative")))
+    return figs[0], figs[1], figs[2]
 
 
 SMOOTH = 10     # steps in the feedback charts' moving average

@@ -15,7 +15,8 @@ st.markdown(
     "The tuned assistant answers, but not always well: sometimes too short, off topic, wrong, or "
     "even unsafe. So people rate its answers with a thumbs up or down. A second small network, the "
     "*reward model*, learns from those ratings to guess what people like; then the assistant "
-    "practises on many questions and leans towards the answers the reward model scores high.")
+    "practises on many questions, leans towards the answers the reward model scores high, and "
+    "grows surer of its words.")
 
 st.sidebar.caption("Whatever model is picked above, this page rates and improves a tuned "
                    "assistant: the one you tuned on the Instruction tuning page, else the shipped "

@@ -40,10 +40,11 @@ def test_loss_chart_titled_two_traces_downsampled():
     assert first.dtick == 1 and first.range == (-0.3, 4.3)
 
 
-def test_feedback_charts_reward_and_kl_per_policy_step():
-    reward_fig, kl_fig = feedback_charts([1, 2, 3], [0.40, 0.55, 0.70], [0.0, 0.012, 0.031])
-    assert reward_fig.layout.title.text == "Reward: the reward model's chance of 👍, per policy step"
-    assert kl_fig.layout.title.text == "KL to the tuned model (nats per token)"
+def test_feedback_charts_reward_kl_and_entropy_per_policy_step():
+    reward_fig, kl_fig, ent_fig = feedback_charts([1, 2, 3], [0.40, 0.55, 0.70], [0.0, 0.012, 0.031],
+                                                  [1.1, 0.9, 0.8])
+    assert reward_fig.layout.title.text == "Reward: the reward model's chance of 👍"
+    assert kl_fig.layout.title.text == "KL to the tuned model"
     assert reward_fig.layout.xaxis.title.text == kl_fig.layout.xaxis.title.text == "policy step"
     assert reward_fig.layout.yaxis.title.text == "chance of a thumbs up"
     assert kl_fig.layout.yaxis.title.text == "KL (nats per token)"
@@ -55,23 +56,27 @@ def test_feedback_charts_reward_and_kl_per_policy_step():
     assert list(kl_avg.x) == [1, 2, 3] and reward_avg.name == "average of 10 steps"
     assert list(reward_fig.layout.colorway) == PALETTE
     assert reward_fig.layout.yaxis.rangemode == kl_fig.layout.yaxis.rangemode == "nonnegative"
+    assert ent_fig.layout.title.text == "Unsureness: entropy of the next word"
+    assert list(ent_fig.data[0].y) == [1.1, 0.9, 0.8] and ent_fig.data[0].line.color == PALETTE[2]
+    assert ent_fig.layout.yaxis.rangemode == "nonnegative"
+    assert reward_fig.layout.xaxis.dtick == kl_fig.layout.xaxis.dtick == 1      # no step 1.5
 
 
 def test_feedback_charts_downsample_long_runs_and_draw_one_step_as_a_dot():
     steps = list(range(1, 1001))
-    reward_fig, kl_fig = feedback_charts(steps, [s / 1000 for s in steps], [s / 10 for s in steps],
-                                         max_points=100)
+    reward_fig, kl_fig, _ = feedback_charts(steps, [s / 1000 for s in steps], [s / 10 for s in steps],
+                                            steps, max_points=100)
     for fig, scale in ((reward_fig, 1000), (kl_fig, 10)):
         xs, ys = list(fig.data[0].x), list(fig.data[0].y)
         assert len(xs) <= 100 and xs[0] == 1 and xs[-1] == 1000 and xs == sorted(xs)
         assert ys == [x / scale for x in xs]              # each point keeps its own step
-    assert len(feedback_charts(steps, steps, steps)[0].data[0].x) <= 300      # the default cap
-    one, _ = feedback_charts([1], [0.5], [0.0])
+    assert len(feedback_charts(steps, steps, steps, steps)[0].data[0].x) <= 300      # the default cap
+    one, _, _ = feedback_charts([1], [0.5], [0.0], [1.0])
     assert len(one.data) == 1 and one.data[0].mode == "markers" and list(one.data[0].y) == [0.5]
     avg = list(reward_fig.data[1].y)                       # average of the last 10 of s / 1000
     assert avg[-1] == pytest.approx(sum(range(991, 1001)) / 10 / 1000)
     with pytest.raises(ValueError):
-        feedback_charts([1, 2], [0.5], [0.0, 0.1])
+        feedback_charts([1, 2], [0.5], [0.0, 0.1], [1.0, 0.9])
 
 
 def test_next_word_bars_order_and_highlight():

@@ -93,12 +93,11 @@ def fb_panel(view: JobView) -> None:
         m[1].metric(f"Reward (chance of 👍, {last})", f"{now:.2f}",
                     f"{now - start:+.2f} since the first {n} steps" if len(s.reward) > n else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
-        reward_fig, kl_fig = charts.feedback_charts(s.steps, s.reward, s.kl)
-        left, right = ui.wrapping_columns(2, key="fb_charts", narrow="40rem")
-        with left:
-            ui.plot(reward_fig, key="reward_chart")
-        with right:
-            ui.plot(kl_fig, key="kl_chart")
+        figs = charts.feedback_charts(s.steps, s.reward, s.kl, s.entropy)
+        for col, fig, key in zip(ui.wrapping_columns(3, key="fb_charts", narrow="48rem"), figs,
+                                 ("reward_chart", "kl_chart", "entropy_chart")):
+            with col:
+                ui.plot(fig, key=key)
         st.caption(f"A fresh answer at the latest step: “{s.sample}”")
 
 
@@ -140,7 +139,7 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
             done.compute(key, lambda: fb.before_after(tuned, after, rater).shares())
         slot.empty()
     shares = done[key]
-    cols = ui.wrapping_columns(2, key="fb_counts", narrow="30rem")
+    cols = ui.wrapping_columns(3, key="fb_counts", narrow="46rem")
     for col, how, label, what in (
             (cols[0], "sampled", "Sampled answers approved",
              "answers sampled at temperature 1, like the 4 answers you rate"),
@@ -151,10 +150,18 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
         col.metric(label, f"{before:.1%} → {after_share:.1%}", f"{(after_share - before) * 100:+.1f} points",
                    help=f"{s['answers']:,} answers to {s['prompts']:,} held-out questions per model: "
                         f"{what}. Tuned model {before:.1%}, after feedback {after_share:.1%}.")
+    sampled = shares["sampled"]
+    before, after_share = sampled["distinct_before"], sampled["distinct_after"]
+    cols[2].metric("Sampled answers that differ", f"{before:.0%} → {after_share:.0%}",
+                   f"{round(after_share * 100) - round(before * 100):+d} points", delta_color="off",
+                   help=f"Of the {sampled['answers'] // sampled['prompts']} sampled answers to each "
+                        "question, the share that differ from each other (4 different answers: "
+                        "100%; all 4 the same: 25%), averaged over the questions.")
     st.caption("One answer per question, as in the table, is the luck of the draw; these count "
                "hundreds. Feedback moves the model's whole spread of answers, so it shows most in "
-               "the sampled ones; the chat's likeliest answer changes only where it was wrong.")
-    sampled = shares["sampled"]
+               "the sampled ones; the chat's likeliest answer changes only where it was wrong. The "
+               "price of a surer model: its sampled answers vary less, as large assistants' answers "
+               "do after feedback training.")
     if sampled.get("reasons"):
         st.markdown(f"**Why sampled answers got 👎**, by the “{rater}” rule's own reasons:")
         left, right = ui.wrapping_columns([3, 2], key="fb_reasons", narrow="40rem")

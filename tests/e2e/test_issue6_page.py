@@ -54,7 +54,7 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
     page.get_by_role("button", name=re.compile("Train the reward model")).click()
     page.get_by_text("Reward model accuracy on held-out ratings").wait_for(timeout=120_000)
     page.get_by_text(re.compile(r"Policy step [3-9]")).first.wait_for(timeout=120_000)
-    page.locator(".js-plotly-plot").nth(1).wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for()            # reward, KL and entropy
     assert "nats/token" in page.locator('[data-testid="stMetric"]').filter(has_text="KL to the tuned").inner_text()
     snap(page, artifacts / "human-feedback-training.png")
 
@@ -72,6 +72,8 @@ def test_human_feedback_loop(page, feedback_server, artifacts):
         expect(page.locator('[data-testid="stMetric"]').filter(has_text=label)
                .locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+\.\d% → \d+\.\d%$"),
                                                                       timeout=180_000)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Sampled answers that differ")
+           .locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+% → \d+%$"))
     expect(page.get_by_text("Why sampled answers got")).to_be_visible()    # what feedback fixed, what it left
     expect(page.get_by_role("button", name=re.compile("Count the 👍"))).to_have_count(0)
     no_exceptions(page)
