@@ -63,9 +63,10 @@ ratings (always guessing 👍: 71%) and flags 8 of the 17 held-out 👎. In the 
 rate are sampled) to held-out questions rose from 79.4% to 96.3%; with the rule itself as the
 reward to 95.0%, and with no reward at all (the entropy term alone) to 92.2%. The mean KL to the
 tuned model was 0.064 nats per token, and the 4 sampled answers to a question went from 89% to 65%
-different. The README's command (150 steps) made the shipped model: 95.0%. Seeds 1 and 2 (120
-steps, one thread) reached 94.1% and 94.4%: the target of 95% is met at its edge, not with room to
-spare. Greedy answers (what the chat shows) stay at 97-98%, where they started. Unsafe advice is not
+different. The README's command (150 steps) made the shipped model: 95.0%. The same measurement
+with seeds 1 and 2 (other ratings, practice questions and held-out samples; 117 and 107 steps in 2
+minutes) went from 82.2% and 75.6% to 95.0% both times: the target of 95% is met at its edge, not
+with room to spare. Greedy answers (what the chat shows) stay at 97-98%, where they started. Unsafe advice is not
 what "helpful" ratings are about (300 of them hold ~7 unsafe answers among ~70 👎); the "safe"
 rater is for it.
 
@@ -79,15 +80,17 @@ best answer, nor letting the final layer norm (which sets how sure the model is)
 faster. What fails at temperature 1 is a long tail: now and then a fluent answer to another
 question (the deliberately off-topic pairs the model was tuned on), a curt one, a word-salad token
 ("I am srom half to meet again, talk."), each unlikely, on different questions; feedback
-unlearns them question by question. A surer model would pass: sampled at temperature 0.6, the
-tuned model is approved 92%, the feedback model without the term 97.5%. The entropy term buys
-that sureness directly, measured at gamma = 0.3, 0.6, 0.8, 1.0 and 1.5, 120 policy steps, one
-thread: 92.8, 94.4, 94.1, 96.3 and (seeds 1, 2) 94.4, 95.0; at gamma = 1 with seeds 1 and 2,
-94.1 and 94.4. The ratings still matter: the entropy term alone, with the same reward for every
-answer (`reward_rule="none"`, the bench's third ablation), reached 91-93% (checks every 40 steps
-up to 160), against 96.6% with them after 160 steps: on its own it cuts the off-topic answers of
-320 from 46 to 11 but the curt ones only from 28 to 15 (with the ratings: 8 and 2). Its price: answers vary less, and the KL to the tuned model is about three times
-higher (0.07 against 0.02 nats per token).
+unlearns them question by question (tuned without its weak pairs, `SFTSpec(include_weak=False)`,
+the model is approved 97% sampled with no feedback at all). A surer model would pass: sampled at
+temperature 0.6, the tuned model is approved 92%, the feedback model without the term 97.5%. The
+entropy term buys that sureness directly, measured at gamma = 0.3, 0.6, 0.8, 1.0 and 1.5, 120
+policy steps, one thread: 92.8, 94.4, 94.1, 96.3 and (seeds 1, 2) 94.4, 95.0; at gamma = 1 with
+seeds 1 and 2, 94.1 and 94.4. The ratings still matter: the entropy term alone, with the same
+reward for every answer (`reward_rule="none"`, the bench's third ablation), reached 91-93% (checks
+every 40 steps up to 160), against 96.6% with them after 160 steps: on its own it cuts the
+off-topic answers of 320 from 46 to 11 but the curt ones only from 28 to 15 (with the ratings: 8
+and 2). Its price: answers vary less, and the KL to the tuned model is about three times higher
+(0.07 against 0.02 nats per token).
 
 Why beta = 1.0 (the KL price; measured 2026-11-28 on the previous tuned model, lr 1e-3, whose
 weaker answers left the reward model more to exploit): with 0.3 the policy drifted towards fluent
