@@ -375,6 +375,17 @@ def positive_float(text: str) -> float:
     return x
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type for a price such as the KL or entropy weight: 0 (none) or more."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= x < math.inf:                     # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,

@@ -1139,7 +1139,7 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
 
 def add_cli(sub) -> None:
     """Add the `feedback` subcommand to the CLI's subparsers."""
-    from .cli import positive_float, positive_int
+    from .cli import non_negative_float, positive_float, positive_int
     s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
     s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
                    "else data/ratings.sqlite)")
@@ -1155,8 +1155,9 @@ def add_cli(sub) -> None:
     s.add_argument("--steps", type=positive_int, default=FeedbackSpec.steps,
                    help="at most this many policy steps")
     s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
-    s.add_argument("--kl", type=float, default=FeedbackSpec.kl_coef, help="beta: weight of the KL penalty")
-    s.add_argument("--entropy", type=float, default=FeedbackSpec.entropy_coef,
+    s.add_argument("--kl", type=non_negative_float, default=FeedbackSpec.kl_coef,
+                   help="beta: weight of the KL penalty (0 = none)")
+    s.add_argument("--entropy", type=non_negative_float, default=FeedbackSpec.entropy_coef,
                    help="gamma: weight of the entropy penalty, the push to be sure (0 = none)")
     s.add_argument("--temperature", type=positive_float, default=FeedbackSpec.temperature,
                    help="the temperature the model practises at (its answers are sampled at it)")

@@ -393,6 +393,16 @@ def test_cli_refuses_a_practice_temperature_that_is_not_above_zero(value, capsys
     assert e.value.code == 2 and "argument --temperature" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--kl", "--entropy"])
+@pytest.mark.parametrize("value", ["-1", "much", "nan", "inf"])
+def test_cli_refuses_a_penalty_weight_below_zero(flag, value, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["feedback", flag, value])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and "Traceback" not in err
+    assert "at least 0" in err or "is not a number" in err
+
+
 SHIPPED = Path(__file__).resolve().parent.parent / "models"
 
 
