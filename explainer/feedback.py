@@ -627,26 +627,32 @@ def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
     Returns (logp_sum (B,), n_tokens (B,), kl_sum (B,) or None, entropy_sum (B,) or None)."""
     rows = [list(h) + list(a) for h, a in zip(heads, answers)]
     idx = pad(rows, eot)                                                   # (B, T)
-    B, T = idx.shape
-    # position j predicts token j+1: the answer's tokens are predicted from len(head)-1 on
-    tgt_mask = torch.zeros(B, T - 1)
-    for i, (h, a) in enumerate(zip(heads, answers)):
-        tgt_mask[i, len(h) - 1: len(h) - 1 + len(a)] = 1.0
+    B = idx.shape[0]
+    # position j predicts token j+1: the answer's M tokens are predicted from len(head)-1 on, and
+    # only those positions go through the vocabulary-sized steps below (not the question's, nor
+    # the padding: about half the work)
+    at_b = torch.tensor([i for i, a in enumerate(answers) for _ in a], dtype=torch.long)      # (M,)
+    at_t = torch.tensor([len(h) - 1 + j for h, a in zip(heads, answers) for j in range(len(a))],
+                        dtype=torch.long)                                                      # (M,)
+
+    def per_answer(x: torch.Tensor) -> torch.Tensor:                       # (M,) -> (B,) sums
+        return torch.zeros(B, dtype=x.dtype).index_add(0, at_b, x)
+
     tau = temperature if temperature > 0 else 1.0
-    logits = model(idx).logits[:, :-1]                                     # (B, T-1, V)
-    logp_all = (logits.float() / tau).log_softmax(-1)
-    logp = logp_all.gather(-1, idx[:, 1:, None]).squeeze(-1)               # (B, T-1)
+    logits = model(idx).logits[at_b, at_t].float()                         # (M, V)
+    logp_all = (logits / tau).log_softmax(-1)
+    logp = logp_all.gather(-1, idx[at_b, at_t + 1, None]).squeeze(-1)      # (M,)
     kl_sum = None
     if ref is not None:
         with torch.no_grad():
-            ref_logp = (ref(idx).logits[:, :-1].float() / tau).log_softmax(-1)
-        kl = (logp_all.exp() * (logp_all - ref_logp)).sum(-1)              # (B, T-1) exact KL
-        kl_sum = (kl * tgt_mask).sum(1)
+            ref_logp = (ref(idx).logits[at_b, at_t].float() / tau).log_softmax(-1)
+        kl_sum = per_answer((logp_all.exp() * (logp_all - ref_logp)).sum(-1))   # exact KL
     ent_sum = None
     if entropy:
-        logp_1 = logits.float().log_softmax(-1)                            # (B, T-1, V) at T = 1
-        ent_sum = (-(logp_1.exp() * logp_1).sum(-1) * tgt_mask).sum(1)
-    return (logp * tgt_mask).sum(1), tgt_mask.sum(1), kl_sum, ent_sum
+        logp_1 = logits.log_softmax(-1)                                    # (M, V) at T = 1
+        ent_sum = per_answer(-(logp_1.exp() * logp_1).sum(-1))
+    n_tok = torch.tensor([float(len(a)) for a in answers])
+    return per_answer(logp), n_tok, kl_sum, ent_sum
 
 
 def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Tensor], tok,
