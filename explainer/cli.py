@@ -364,12 +364,17 @@ def positive_int(text: str) -> int:
     return n
 
 
-def positive_float(text: str) -> float:
-    """argparse type for a temperature or another scale that must be above 0."""
+def _number(text: str) -> float:
+    """The float in an argparse argument, or the error argparse shows for it."""
     try:
-        x = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def positive_float(text: str) -> float:
+    """argparse type for a temperature or another scale that must be above 0."""
+    x = _number(text)
     if not 0 < x < math.inf:                      # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
     return x
@@ -377,10 +382,7 @@ def positive_float(text: str) -> float:
 
 def non_negative_float(text: str) -> float:
     """argparse type for a price such as the KL or entropy weight: 0 (none) or more."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    x = _number(text)
     if not 0 <= x < math.inf:                     # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0")
     return x
