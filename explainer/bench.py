@@ -23,6 +23,12 @@ from .training import Batches, RankSnapshot, Step, TrainConfig, train
 PROMPT = "A flash flood watch will be in effect all"
 
 
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the OS has none): printed beside every
+    timing, since this machine is shared."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 @contextmanager
 def threads(n: int):
     old = torch.get_num_threads()

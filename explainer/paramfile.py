@@ -25,6 +25,13 @@ from .model import GPT, GPTConfig
 from .tokenizer import Tokenizer
 
 FORMAT = "llm-explainer/1"
+ROOT = Path(__file__).resolve().parent.parent       # the project folder (Home.py, models/)
+
+
+def models_dir() -> Path:
+    """Where parameter files are listed, loaded and saved: $EXPLAINER_MODELS_DIR when set and not
+    empty, else `models/` beside Home.py. The one definition every page, CLI verb and bench uses."""
+    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models")
 
 
 class ParamFileError(ValueError):
