@@ -145,6 +145,7 @@ from .paramfile import LoadedModel, load_model
 from .raters import RATERS, get_rater
 from .ratings import Rating, RatingsStore, sim_rater
 from .sft import heldout_loss
+from .events import Status
 from .training import TrainingError, completed, drain, model_job, progress_and_stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,11 +200,6 @@ class FeedbackSpec:
     entropy_coef: float = 1.0       # gamma: the price of one nat of unsureness per answer (module doc)
     whiten: bool = True             # divide the advantages by their spread (as GRPO does)
     grad_clip: float = 1.0
-
-
-@dataclass
-class Status:
-    message: str
 
 
 @dataclass

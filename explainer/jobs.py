@@ -31,6 +31,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from .events import Failed, Step
+
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ENDED = (DONE, FAILED, CANCELLED)
 
@@ -56,7 +58,7 @@ def is_step_event(event: Any) -> bool:
 
     Evaluations, samples and ranking snapshots are rare and each one matters, so they are kept.
     """
-    return type(event).__name__ == "Step"
+    return isinstance(event, Step)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -260,11 +262,10 @@ class JobManager:
                 except StopIteration as stop:
                     result = stop.value
                     break
-                failed = _failed_event_message(event)
                 with self._lock:
                     self._record_locked(job, event)
-                    if failed and error is None:
-                        error = failed
+                    if isinstance(event, Failed) and error is None:
+                        error = event.message or "the run failed"
                 if job.cancel.is_set():
                     after_cancel += 1
                     if after_cancel > self.cancel_grace_events:   # the job ignores its cancel Event
@@ -360,13 +361,6 @@ class OncePerKey:
             if key not in self._values:
                 self._values[key] = fn()
         return self._values[key]
-
-
-def _failed_event_message(event: Any) -> str | None:
-    """The training loop reports divergence as a `Failed(message)` event rather than raising."""
-    if type(event).__name__ == "Failed":
-        return str(getattr(event, "message", "") or "the run failed")
-    return None
 
 
 def _set_torch_threads(n: int) -> None:

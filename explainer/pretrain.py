@@ -18,17 +18,12 @@ from . import corpus as corpora
 from .model import GPT, preset
 from .paramfile import LoadedModel
 from .tokenizer import Tokenizer, train_bpe
+from .events import Status
 from .training import Batches, Finished, TrainConfig, train
 
 DEFAULT_PROMPT = "A flash flood watch will be in effect all"
 DEFAULT_CANDIDATES = ("night", "day", "weekend", "giraffe")
 BPE_SAMPLE_BYTES = 2_000_000    # learn the vocabulary from at most this much text: enough, and fast
-
-
-@dataclass
-class Status:
-    """Something slow is happening before training starts (e.g. learning the vocabulary)."""
-    message: str
 
 
 @dataclass

@@ -36,17 +36,12 @@ from .corpus.instructions import (FLAWS, TOPIC_TITLES, Pair, heldout_prompts, in
                                   weaknesses)
 from .paramfile import LoadedModel, load_model
 from .topics import on_topic
+from .events import Status
 from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, drain,
                        evaluate, model_job, train)
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCH_QUESTION = "What should I eat today?"
-
-
-@dataclass
-class Status:
-    """Something slow is happening before training starts (same shape as pretrain.Status)."""
-    message: str
 
 
 @dataclass

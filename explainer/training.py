@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
-from .model import GPT, Ranking, rank_next
+from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Status, Step
+from .model import GPT, rank_next
 
 
 class TrainingError(RuntimeError):
@@ -56,56 +57,6 @@ class TrainConfig:
     seed: int = 0                # batch order; the model's init seed lives in GPTConfig
 
 
-@dataclass
-class Started:
-    total_steps: int
-    n_params: int
-    tokens_per_step: int
-    minutes: float | None
-
-
-@dataclass
-class Step:
-    step: int
-    train_loss: float
-    lr: float
-    tokens_per_s: float
-    tokens_seen: int
-    elapsed: float
-    eta: float          # seconds left (estimate)
-    progress: float     # 0..1
-
-
-@dataclass
-class Eval:
-    step: int
-    val_loss: float     # nats per token
-    val_bpb: float      # bits per UTF-8 byte
-
-
-@dataclass
-class Sample:
-    step: int
-    text: str
-
-
-@dataclass
-class RankSnapshot:
-    step: int
-    ranking: Ranking
-
-
-@dataclass
-class Finished:
-    step: int
-    reason: str         # "done", "time", "cancelled"
-    val_loss: float
-    val_bpb: float
-    elapsed: float
-    tokens_seen: int
-
-
-Event = Started | Step | Eval | Sample | RankSnapshot | Finished
 
 
 # --------------------------------------------------------------------------------------------------

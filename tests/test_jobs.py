@@ -4,7 +4,6 @@ Jobs are held back by Events ("gates") so every test decides exactly when each j
 """
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 
@@ -159,9 +158,7 @@ def test_failure_is_isolated_and_has_a_clear_message(jm):
 
 
 def test_a_failed_event_marks_the_job_failed(jm):
-    @dataclass
-    class Failed:
-        message: str
+    from explainer.events import Failed
 
     def diverges(cancel):
         yield 1
@@ -249,19 +246,14 @@ def test_max_workers_from_env(monkeypatch):
 
 
 def test_step_events_are_thinned_but_rare_events_kept(jm):
-    @dataclass
-    class Step:
-        step: int
-
-    @dataclass
-    class Eval:
-        step: int
+    from explainer.events import Eval, Step
 
     def many(cancel):
         for s in range(5000):
-            yield Step(s)
+            yield Step(s, train_loss=1.0, lr=1e-3, tokens_per_s=1.0, tokens_seen=s, elapsed=0.0,
+                       eta=0.0, progress=s / 5000)
             if s % 500 == 0:
-                yield Eval(s)
+                yield Eval(s, val_loss=1.0, val_bpb=1.0)
         return "ok"
 
     m = jm(max_workers=1, max_step_events=100)

@@ -1,12 +1,10 @@
 """Turn a training job's events into what the Pretraining page draws. No streamlit here.
 
-Events come from `explainer.training.train` (Started, Step, Eval, Sample, RankSnapshot,
-Finished) and `explainer.pretrain.run` (Status). They are matched by class name, so this module
-does not import torch.
+Events are `explainer.events` dataclasses (Status, Started, Step, Eval, Sample, RankSnapshot,
+Finished); that module imports no torch, and neither does this one.
 
-    >>> Step = type("Step", (), {})
-    >>> s = Step(); s.__dict__.update(step=1, train_loss=7.5, progress=0.1, eta=9.0,
-    ...                              tokens_per_s=5000.0, tokens_seen=4096, elapsed=1.0, lr=0.001)
+    >>> s = Step(step=1, train_loss=7.5, lr=0.001, tokens_per_s=5000.0, tokens_seen=4096,
+    ...          elapsed=1.0, eta=9.0, progress=0.1)
     >>> summarize([s]).train_loss
     ([1], [7.5])
 """
@@ -14,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+from ..events import Eval, Finished, RankSnapshot, Sample, Started, Status, Step
 
 # The stop reasons of a run that got to its end (explainer.training.completed; repeated here so
 # that this module stays free of torch).
@@ -60,23 +60,22 @@ def summarize(events: Sequence[Any]) -> RunSummary:
     """One pass over the events, oldest first."""
     s = RunSummary()
     for ev in events:
-        kind = type(ev).__name__
-        if kind == "Status":
+        if isinstance(ev, Status):
             s.status = ev.message
-        elif kind == "Started":
+        elif isinstance(ev, Started):
             s.total_steps, s.n_params, s.status = ev.total_steps, ev.n_params, None
-        elif kind == "Step":
+        elif isinstance(ev, Step):
             s.step, s.progress, s.eta, s.elapsed = ev.step, ev.progress, ev.eta, ev.elapsed
             s.tokens_per_s, s.tokens_seen = ev.tokens_per_s, ev.tokens_seen
             s.train_loss[0].append(ev.step)
             s.train_loss[1].append(ev.train_loss)
-        elif kind == "Eval":
+        elif isinstance(ev, Eval):
             s.val_loss[0].append(ev.step)
             s.val_loss[1].append(ev.val_loss)
             s.val_bpb = ev.val_bpb
-        elif kind == "Sample":
+        elif isinstance(ev, Sample):
             s.samples.append((ev.step, ev.text))
-        elif kind == "RankSnapshot":
+        elif isinstance(ev, RankSnapshot):
             if s.ranking_step == ev.step:          # one snapshot per step is enough for the chart
                 continue
             s.ranking, s.ranking_step = ev.ranking, ev.step
@@ -84,7 +83,7 @@ def summarize(events: Sequence[Any]) -> RunSummary:
             for c in ev.ranking.candidates:
                 s.candidate_probs.setdefault(c.word, []).append(c.prob)
                 s.candidate_ranks.setdefault(c.word, []).append(c.rank)
-        elif kind == "Finished":
+        elif isinstance(ev, Finished):
             s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
             if ev.reason in COMPLETED:
                 s.progress = 1.0
