@@ -54,15 +54,34 @@ def format_text(prompt: str, response: str | None = None) -> str:
     return TEMPLATE.format(prompt=prompt, response=response)
 
 
-def prompt_ids(tok, prompt: str, max_prompt_tokens: int | None = None) -> tuple[list[int], bool]:
-    """Token ids of the question up to and including <|assistant|>, and whether the question
-    had to be cut to `max_prompt_tokens` tokens (its beginning is kept)."""
+def prompt_ids(tok, text: str, max_tokens: int | None = None, *, chat: bool = True) -> tuple[list[int], int]:
+    """The token ids a model is given for `text`, and how many tokens were cut to fit.
+
+    chat=True, a question in the chat template: <|endoftext|><|user|>question<|assistant|>, the
+    question cut to its first `max_tokens` tokens (its beginning says what is asked; see
+    `question_room`). chat=False, text read as in pretraining: <|endoftext|> + text, only its last
+    `max_tokens` ids (the model continues from the end, so the start, <|endoftext|> first, goes).
+    Special tokens are added as ids, never by encoding their text. Examples (our BPE):
+
+        prompt_ids(tok, "Hi") -> ([2044, 2045, <Hi>, 2046], 0)
+        prompt_ids(tok, "", chat=False) -> ([2044], 0)          # "the first token of a text"
+        prompt_ids(tok, "night day " * 40, 64, chat=False) -> (last 64 ids, 337)
+    """
+    if not chat:
+        ids = [tok.eot_id] + tok.encode(text)
+        cut = 0 if max_tokens is None else max(0, len(ids) - max_tokens)
+        return ids[cut:], cut
     sp = special_ids(tok)
-    q = tok.encode(prompt)
-    cut = max_prompt_tokens is not None and len(q) > max_prompt_tokens
-    if cut:
-        q = q[:max(0, max_prompt_tokens)]
-    return [sp[EOT], sp[USER]] + q + [sp[ASSISTANT]], cut
+    q = tok.encode(text)
+    cut = 0 if max_tokens is None else max(0, len(q) - max(0, max_tokens))
+    return [sp[EOT], sp[USER]] + q[:len(q) - cut] + [sp[ASSISTANT]], cut
+
+
+def question_room(block_size: int, max_new_tokens: int) -> int:
+    """How many question tokens fit so that the chat head (3 special tokens around the question)
+    and an answer of `max_new_tokens` fit in the context (at least 1):
+    question_room(128, 64) -> 61."""
+    return max(1, block_size - max_new_tokens - 3)
 
 
 def encode_pair(tok, prompt: str, response: str) -> tuple[list[int], list[int]]:
@@ -107,8 +126,7 @@ def stream(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     """Generated token ids after the chat prompt, ending with <|end|> (or <|endoftext|>) if the
     model produces one. The question is cut so that question + answer fit the context."""
     sp = special_ids(tok)
-    room = model.config.block_size - max_new_tokens - 3
-    ids, _ = prompt_ids(tok, question, max(room, 1))
+    ids, _ = prompt_ids(tok, question, question_room(model.config.block_size, max_new_tokens))
     yield from model.generate(ids, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
                               stop_ids=(sp[END], sp[EOT]))
 
@@ -121,12 +139,11 @@ def answer(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     Works for a base model too: it has never seen the template, so it just continues the text.
     """
     sp = special_ids(tok)
-    room = model.config.block_size - max_new_tokens - 3
-    _, cut = prompt_ids(tok, question, max(room, 1))
+    _, cut = prompt_ids(tok, question, question_room(model.config.block_size, max_new_tokens))
     out = list(stream(model, tok, question, max_new_tokens, temperature, top_k, seed))
     ended = bool(out) and out[-1] == sp[END]
-    text_ids = [i for i in out if i not in sp.values()]
-    return Reply(tok.decode(text_ids).strip(), ended, out, cut)
+    words = [i for i in out if i not in sp.values()]
+    return Reply(tok.decode(words).strip(), ended, out, cut > 0)
 
 
 def is_chat_model(loaded) -> bool:

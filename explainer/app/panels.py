@@ -338,8 +338,8 @@ def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k:
     """What the model writes after `prompt` (the prompt itself not included): up to n_tokens
     sampled tokens, stopping at <|endoftext|>. Returns (text, tokens written, whether it stopped
     at <|endoftext|>)."""
-    from ..model import prompt_ids
-    ids, _ = prompt_ids(loaded.model, loaded.tokenizer, prompt)
+    from ..chat import prompt_ids
+    ids, _ = prompt_ids(loaded.tokenizer, prompt, loaded.config.block_size, chat=False)
     eot = loaded.tokenizer.eot_id
     new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
                                      stop_ids=[eot]))
