@@ -21,7 +21,6 @@ turn, loss only on the assistant's tokens: Ouyang et al. 2022, "InstructGPT").
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -163,28 +162,10 @@ class MaskedPiece:
 
 
 def masked_pieces(tok, prompt: str, response: str) -> list[MaskedPiece]:
-    """The turn's tokens with their mask, for drawing ("learned from" vs "context only")."""
+    """The turn's tokens with their mask, for drawing ("learned from" vs "context only",
+    views.tokens.masked_html)."""
     from .tokenizer import printable
     ids, mask = encode_pair(tok, prompt, response)
     names = {v: k for k, v in tok.special_tokens.items()}
     return [MaskedPiece(names.get(i) or printable(tok.token_bytes(i)), i, bool(m), i in names)
             for i, m in zip(ids, mask)]
-
-
-LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Okabe-Ito green, grey
-
-
-def masked_html(pieces: Sequence[MaskedPiece]) -> str:
-    """Token boxes (the `tok` classes of charts.TOKEN_CSS) coloured by the loss mask: green =
-    learned from, grey = context only; special tokens in bold. Hover shows the ID."""
-    out = []
-    for p in pieces:
-        bg = LEARNED_BG if p.learned else CONTEXT_BG
-        text = html.escape(p.text.replace(" ", "␣").replace("\n", "↵")) or "&nbsp;"
-        if p.special:
-            text = f"<b>{text}</b>"
-        tip = f"ID {p.id} · {'learned from' if p.learned else 'context only'}"
-        style = f"background:{bg}" + (";border:2px solid #009E73" if p.learned else "")
-        out.append(f'<span class="tok" style="{style}" title="{tip}"><span class="tok-text">{text}'
-                   f'</span><span class="tok-id">{p.id}</span></span>')
-    return f'<div class="tok-row">{"".join(out)}</div>'

@@ -4,6 +4,7 @@ import streamlit as st
 from explainer import charts, chat, sft
 from explainer.app import panels, runs, ui
 from explainer.corpus import instructions as ins
+from explainer.views import tokens as views
 
 ui.page_setup("Instruction tuning", ":material/chat:")
 jm = ui.get_job_manager()
@@ -68,7 +69,7 @@ if base is None:
             "on the Pretraining page.")
 elif example is not None:
     pair = shown[example]
-    st.html(charts.TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+    st.html(views.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
     st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
                 "trained to write these) · :gray-background[**Grey: context only**] (the question "
                 "is read but never trained on).")

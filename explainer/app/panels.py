@@ -12,6 +12,7 @@ from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_cor
 from ..jobs import JobView
 from ..model import rank_next
 from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from ..views import tokens as tokens_view
 from . import models as registry
 from . import runs, ui
 from .progress import end_word, summarize
@@ -60,7 +61,7 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
     pieces = tok.pieces(text[:PIECES_CHARS])
     if len(text) > PIECES_CHARS:
         pieces = pieces[:-1]                            # the cut may have split the last one
-    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+    st.html(tokens_view.token_pieces_html(
         [(p.text, p.id, p.bytes) for p in pieces], show_whitespace=show_ws,
         max_pieces=SHOW_TOKENS, total=len(ids)))
     if tok.kind == "char":
@@ -118,7 +119,7 @@ def merge_replay(tok: Tokenizer, text: str) -> None:
                                                    for m in merges[:n]}
     st.markdown(f"After **{n:,}** merges, the first {len(sentence)} characters are "
                 f"**{len(parts):,}** pieces (they were {len(sentence.encode('utf-8')):,} bytes).")
-    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+    st.html(tokens_view.token_pieces_html(
         [(printable(p), id_of.get(p, -1), p) for p in parts], True))
     used = set(parts)
     rows = [{"step": i + 1, "merge": f"{_show(m.pair_bytes[0])} + {_show(m.pair_bytes[1])}",
