@@ -422,6 +422,20 @@ def score_continuations(model: GPT, contexts: Sequence[Sequence[int]],
     return Scored(logits, targets, row, lengths)
 
 
+@torch.no_grad()
+def embedding_rows(model: GPT, tok, text: str, max_tokens: int = 24) -> tuple[list[str], list[list[float]]]:
+    """The embedding row (a vector of n_embd numbers) of each of the first tokens of `text`.
+
+    The model's first layer is a table lookup: row `id` of `wte` (V, C). Returns the pieces as
+    labels and the rows as plain lists, e.g. (["What", " should"], [[0.02, -0.11, ...], [...]]).
+    """
+    from .tokenizer import printable
+    ids = tok.encode(text)[:max_tokens]
+    labels = [printable(tok.token_bytes(i)) for i in ids]                # half an emoji: <0xF0>
+    rows = model.wte.weight[torch.tensor(ids, dtype=torch.long)]          # (T, C)
+    return labels, rows.tolist()
+
+
 # --------------------------------------------------------------------------------------------------
 # Next-word ranking
 

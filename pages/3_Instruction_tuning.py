@@ -19,11 +19,10 @@ st.markdown(
     "It picks up the habit: read the question, answer it, then stop.")
 
 data = st.cache_resource(ins.instruction_data)(0)
-active = ui.active_model()
-base = active if active is not None and not chat.is_chat_model(active) else ui.shipped_model("base")
+base = ui.phase_model("base")
 if view is not None and view.ended and view.result is not None:
     st.session_state.tuned_model = view.result
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
+tuned = ui.phase_model("tuned")
 
 st.header("1 · The examples it learns from")
 s = data.stats
