@@ -382,12 +382,15 @@ def score_continuations(model: GPT, contexts: Sequence[Sequence[int]],
     Position L - m + j predicts continuation token j (L = row length, m = continuation length),
     and only those positions are kept. grad=False scores in eval mode without gradients, in
     batches of `batch` rows (None: one pass); grad=True keeps the model's mode and the gradients
-    (a policy step). Example, the log-probability of " night" and how unsure the model was:
+    (a policy step). Example, a policy step's answers: their log-probabilities at a temperature
+    (with gradients), the exact KL to a reference model and the entropy, summed per answer:
 
-        >>> s = score_continuations(model, [prompt, prompt], [tok.encode(" night"), [eot]])  # doctest: +SKIP
-        >>> s.sums(s.logprobs())                 # (2,) log P(continuation | context)
-        >>> lp = s.log_softmax()                 # (M, V): KL to a reference model, entropy
-        >>> s.sums(-(lp.exp() * lp).sum(-1))     # entropy summed over each continuation
+        >>> s = score_continuations(policy, heads, answers, grad=True)    # doctest: +SKIP
+        >>> logp = s.sums(s.logprobs(0.7))                                # (B,)
+        >>> lp, ref_lp = s.log_softmax(0.7), score_continuations(ref, heads, answers).log_softmax(0.7)
+        >>> kl = s.sums((lp.exp() * (lp - ref_lp)).sum(-1))               # (B,) KL(policy || ref)
+        >>> lp1 = s.log_softmax()
+        >>> entropy = s.sums(-(lp1.exp() * lp1).sum(-1))                  # (B,)
     """
     T = model.config.block_size
     rows = []
