@@ -142,7 +142,8 @@ st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 scores = []
 for turns in (cx.CHAT, cx.CHAT[dropped:]):
     kept = cx.chat_text(turns)
-    scores.append(cx.rank_window(model, tok, prompt_ids(tok, kept, chat=False)[0], T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
+    kept_ids, _ = prompt_ids(tok, kept, chat=False)
+    scores.append(cx.rank_window(model, tok, kept_ids, T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
 c1, c2 = st.columns(2)
 guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
 oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"

@@ -10,7 +10,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paramfile import LoadedModel, ParamFileError, models_dir, read_metadata, save_model, validate_model_name
+from ..paramfile import (LoadedModel, ParamFileError, models_dir, read_metadata, save_model,
+                         validate_model_name)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""Tokens as coloured boxes: one renderer (`token_boxes`) and the pictures made with it.
+r"""Tokens as coloured boxes: one renderer (`token_boxes`) and the pictures made with it.
 
-Four pages draw tokens: the Tokens page (pieces with their IDs), Instruction tuning (the chat
+Three pages draw tokens: the Tokens page (pieces with their IDs), Instruction tuning (the chat
 template, coloured by the loss mask), and the Context window (the window, struck through where
 it forgets; the attention of the last token as shades of blue). Each picture turns its data into
 `Box`es (text, hover title, colour, classes for state) and lets `token_boxes` draw them:
 
-    >>> token_boxes([Box("Hi", "ID 7", color="#eee", id=7)])[len(TOKEN_CSS):]
-    '<div class="tok-row"><span class="tok" style="background:#eee" title="ID 7"><span class="tok-text">Hi</span><span class="tok-id">7</span></span></div>'
+    >>> print(token_boxes([Box("Hi", "ID 7", color="#eee", id=7)])[len(TOKEN_CSS):].replace("><", ">\n<"))
+    <div class="tok-row">
+    <span class="tok" style="background:#eee" title="ID 7">
+    <span class="tok-text">Hi</span>
+    <span class="tok-id">7</span>
+    </span>
+    </div>
 """
 from __future__ import annotations
 
@@ -118,7 +123,8 @@ LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Ok
 def masked_html(pieces) -> str:
     """Token boxes of one turn (chat.masked_pieces) coloured by the loss mask: green = learned
     from, grey = context only; special tokens in bold. Hover shows the ID."""
-    return token_boxes([Box(p.text.replace(" ", "␣"), f"ID {p.id} · {'learned from' if p.learned else 'context only'}",
+    return token_boxes([Box(p.text.replace(" ", "␣"),
+                            f"ID {p.id} · {'learned from' if p.learned else 'context only'}",
                             color=LEARNED_BG if p.learned else CONTEXT_BG, id=p.id, bold=p.special,
                             outline="#009E73" if p.learned else None) for p in pieces])
 
@@ -133,7 +139,8 @@ def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[i
     counted from 1 (the ⟨start⟩ token is token 1), as everywhere on the page."""
     first_in = len(pieces) - n_visible
     boxes = [Box(p, f"token {i + 1}: {'visible' if i >= first_in else 'outside the window: forgotten'}",
-                 cls=" ".join(["cw-tok", "cw-in" if i >= first_in else "cw-out"] + (["cw-mark"] if i in marked else [])))
+                 cls=" ".join(["cw-tok", "cw-in" if i >= first_in else "cw-out"]
+                              + (["cw-mark"] if i in marked else [])))
              for i, p in enumerate(pieces)]
     return token_boxes(boxes, row="cw-row", stacked=False)
 
