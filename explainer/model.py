@@ -385,12 +385,12 @@ def score_continuations(model: GPT, contexts: Sequence[Sequence[int]],
     (a policy step). Example, a policy step's answers: their log-probabilities at a temperature
     (with gradients), the exact KL to a reference model and the entropy, summed per answer:
 
-        >>> s = score_continuations(policy, heads, answers, grad=True)    # doctest: +SKIP
-        >>> logp = s.sums(s.logprobs(0.7))                                # (B,)
-        >>> lp, ref_lp = s.log_softmax(0.7), score_continuations(ref, heads, answers).log_softmax(0.7)
-        >>> kl = s.sums((lp.exp() * (lp - ref_lp)).sum(-1))               # (B,) KL(policy || ref)
-        >>> lp1 = s.log_softmax()
-        >>> entropy = s.sums(-(lp1.exp() * lp1).sum(-1))                  # (B,)
+        s = score_continuations(policy, heads, answers, grad=True)
+        logp = s.sums(s.logprobs(0.7))                                # (B,)
+        lp, ref_lp = s.log_softmax(0.7), score_continuations(ref, heads, answers).log_softmax(0.7)
+        kl = s.sums((lp.exp() * (lp - ref_lp)).sum(-1))               # (B,) KL(policy || ref)
+        lp1 = s.log_softmax()
+        entropy = s.sums(-(lp1.exp() * lp1).sum(-1))                  # (B,)
     """
     T = model.config.block_size
     rows = []
