@@ -143,8 +143,8 @@ def cmd_rank(args):
 def cmd_generate(args):
     m = load(args.model)
     tok = m.tokenizer
-    from .model import prompt_ids
-    ids, _ = prompt_ids(m.model, tok, args.prompt)
+    from .chat import prompt_ids
+    ids, _ = prompt_ids(tok, args.prompt, m.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
     print(args.prompt, end="", flush=True)
     for t in m.model.generate(ids, args.tokens, args.temperature, args.top_k, args.top_p,

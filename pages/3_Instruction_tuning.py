@@ -4,6 +4,7 @@ import streamlit as st
 from explainer import charts, chat, sft
 from explainer.app import panels, runs, ui
 from explainer.corpus import instructions as ins
+from explainer.views import tokens as views
 
 ui.page_setup("Instruction tuning", ":material/chat:")
 jm = ui.get_job_manager()
@@ -18,11 +19,10 @@ st.markdown(
     "It picks up the habit: read the question, answer it, then stop.")
 
 data = st.cache_resource(ins.instruction_data)(0)
-active = ui.active_model()
-base = active if active is not None and not chat.is_chat_model(active) else ui.shipped_model("base")
+base = ui.phase_model("base")
 if view is not None and view.ended and view.result is not None:
     st.session_state.tuned_model = view.result
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
+tuned = ui.phase_model("tuned")
 
 st.header("1 · The examples it learns from")
 s = data.stats
@@ -68,7 +68,7 @@ if base is None:
             "on the Pretraining page.")
 elif example is not None:
     pair = shown[example]
-    st.html(charts.TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+    st.html(views.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
     st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
                 "trained to write these) · :gray-background[**Grey: context only**] (the question "
                 "is read but never trained on).")

@@ -22,9 +22,7 @@ st.sidebar.caption("Whatever model is picked above, this page rates and improves
                    "assistant: the one you tuned on the Instruction tuning page, else the shipped "
                    "models/tuned.safetensors.")
 store = RatingsStore()
-active = ui.active_model()
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
-    (active if active is not None and active.facts.get("kind") == "tuned" else None)
+tuned = ui.phase_model("tuned")
 view, sim_view = ui.attached_job("fb_job"), ui.attached_job("sim_job")
 if view is not None and view.ended and view.result is not None:
     st.session_state.feedback_model = view.result

@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from explainer import cli
-from explainer.model import GPT, preset, prompt_ids
+from explainer.chat import prompt_ids
+from explainer.model import GPT, preset
 from explainer.paramfile import export, load_model, save_model
 from explainer.tokenizer import char_tokenizer, cl100k, train_bpe
 
@@ -98,7 +99,7 @@ def tiny_files(tmp_path_factory):
 
 def library_greedy(loaded, prompt, n):
     tok = loaded.tokenizer
-    ids, _ = prompt_ids(loaded.model, tok, prompt)
+    ids, _ = prompt_ids(tok, prompt, loaded.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
     return list(loaded.model.generate(ids, n, temperature=0, stop_ids=stop))
 

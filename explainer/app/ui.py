@@ -152,6 +152,27 @@ def active_model():
         return None
 
 
+def phase_model(phase: str):
+    """The model a phase's page works with, the same answer on every page (None if there is none):
+
+    "base": the active model, unless it is a chat model, else the shipped models/base.safetensors;
+    "tuned": the assistant tuned in this session (the Instruction tuning page keeps it in
+    st.session_state.tuned_model), else the shipped models/tuned.safetensors, else the active model
+    if it is a tuned one.
+    """
+    from ..chat import is_chat_model
+    if phase == "base":
+        active = active_model()
+        return active if active is not None and not is_chat_model(active) else shipped_model("base")
+    if phase == "tuned":
+        found = st.session_state.get("tuned_model") or shipped_model("tuned")
+        if found is None:
+            active = active_model()
+            found = active if active is not None and active.facts.get("kind") == "tuned" else None
+        return found
+    raise ValueError(f"unknown phase {phase!r}: 'base' or 'tuned'")
+
+
 def require_model():
     """The active model, or, if there is none yet, a message saying where one comes from and the
     end of this page run (pages that show nothing without a model)."""
