@@ -41,7 +41,7 @@ class LlamaConfig:
     n_kv_head: int = 3         # key/value heads, each shared by 3 query heads (grouped-query attention)
     n_embd: int = 576          # width of the residual stream
     n_hidden: int = 1536       # SwiGLU inner width (~2.7 x n_embd: three matrices instead of two)
-    rope_base: float = 1e5     # RoPE's slowest angle turns once per ~2 pi * 1e5 tokens: long contexts
+    rope_base: float = 1e5     # the slowest RoPE pair turns once per ~440,000 tokens: room for long contexts
     norm_eps: float = 1e-5     # RMSNorm's guard against dividing by zero
 
     def __post_init__(self):
@@ -80,14 +80,15 @@ def rope_tables(cfg: LlamaConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """cos and sin (block_size, head_size) of the angle position * base^(-2i / head_size).
 
     Dimension i of a head pairs with dimension i + head_size/2 (the halves layout); pair i turns
-    by position * base^(-2i / head_size): fast for i = 0, about once per 600,000 tokens for the last.
+    by position * base^(-2i / head_size): fast for i = 0, about once per 440,000 tokens for the last.
     """
     hs = cfg.n_embd // cfg.n_head
-    # device="cpu" even when the model is built on the "meta" device (weights come from a file)
-    inv_freq = cfg.rope_base ** (-torch.arange(0, hs, 2, dtype=torch.float64, device="cpu") / hs)
-    angle = torch.arange(cfg.block_size, dtype=torch.float64, device="cpu")[:, None] * inv_freq  # (T, hs/2)
+    # fp32, as the reference implementations compute them (the model was trained with these
+    # tables); device="cpu" even when the model is built on the "meta" device
+    inv_freq = 1.0 / cfg.rope_base ** (torch.arange(0, hs, 2, device="cpu").float() / hs)   # (hs/2,)
+    angle = torch.arange(cfg.block_size, device="cpu").float()[:, None] * inv_freq           # (T, hs/2)
     angle = torch.cat([angle, angle], dim=-1)                                            # (T, hs)
-    return angle.cos().float(), angle.sin().float()
+    return angle.cos(), angle.sin()
 
 
 def rotate(x, cos, sin):
