@@ -45,6 +45,12 @@ class RealModelMissing(RuntimeError):
     """The GGUF file is not installed; the message says how to install it."""
 
 
+# One copy per process, whatever the number of sessions: path -> loaded model (or tokenizer only)
+_lock = threading.Lock()
+_cache: dict[str, LoadedModel] = {}
+_tokenizers: dict[str, "SmolTokenizer"] = {}
+
+
 # --------------------------------------------------------------------------------------------------
 # Finding and reading the file
 
@@ -161,6 +167,21 @@ class SmolTokenizer(Tokenizer):
         return {"kind": "smollm2", "name": self.name}      # the file has the rest
 
 
+def tokenizer(path=None) -> SmolTokenizer:
+    """The tokenizer alone (the Tokens page needs no weights): the loaded model's if there is one,
+    else read from the file's metadata, once."""
+    path = require_path(path)
+    with _lock:
+        if str(path) in _cache:
+            return _cache[str(path)].tokenizer
+        if str(path) not in _tokenizers:
+            from gguf import GGUFReader
+            fields = GGUFReader(str(path)).fields
+            _tokenizers[str(path)] = tokenizer_from({k: fields[k].contents() for k in fields
+                                                     if k.startswith("tokenizer.")})
+        return _tokenizers[str(path)]
+
+
 def tokenizer_from(meta: dict) -> SmolTokenizer:
     """Vocabulary (GPT-2 byte text) -> raw bytes, token id = tiktoken rank; specials kept apart."""
     if meta.get("tokenizer.ggml.model") != "gpt2" or meta.get("tokenizer.ggml.pre") != "smollm":
@@ -183,37 +204,36 @@ def tokenizer_from(meta: dict) -> SmolTokenizer:
                          meta.get("tokenizer.chat_template", ""))
 
 
-def chat_prompt(messages, add_generation_prompt: bool = True, system: str | None = SYSTEM) -> str:
-    """The file's chat template in plain Python: [("user", "Hi")] ->
-    "<|im_start|>system\\nYou are ...<|im_end|>\\n<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n".
-
-    As in the template, a conversation that does not start with a system turn gets the default one.
-    """
+def with_system(messages, system: str | None = SYSTEM) -> list[tuple[str, str]]:
+    """As in the file's template: a conversation that does not start with a system turn gets the
+    default one. [("user", "Hi")] -> [("system", SYSTEM), ("user", "Hi")]."""
     messages = list(messages)
     if system is not None and (not messages or messages[0][0] != "system"):
         messages.insert(0, ("system", system))
-    text = "".join(f"{IM_START}{role}\n{content}{IM_END}\n" for role, content in messages)
+    return messages
+
+
+def chat_prompt(messages, add_generation_prompt: bool = True, system: str | None = SYSTEM) -> str:
+    """The file's chat template in plain Python: [("user", "Hi")] ->
+    "<|im_start|>system\\nYou are ...<|im_end|>\\n<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n"."""
+    text = "".join(f"{IM_START}{role}\n{content}{IM_END}\n" for role, content in with_system(messages, system))
     return text + (f"{IM_START}assistant\n" if add_generation_prompt else "")
 
 
-def chat_ids(tok: Tokenizer, messages, add_generation_prompt: bool = True) -> list[int]:
+def chat_ids(tok: Tokenizer, messages, add_generation_prompt: bool = True,
+             system: str | None = SYSTEM) -> list[int]:
     """Token ids of chat_prompt(messages): the markers become their special tokens, while the same
     characters typed inside a message stay plain text (no injected turns)."""
+    start, end = tok.special_tokens[IM_START], tok.special_tokens[IM_END]
     ids = []
-    for role, content in [*(() if messages and messages[0][0] == "system" else [("system", SYSTEM)]),
-                          *messages]:
-        ids += [tok.special_tokens[IM_START]] + tok.encode(f"{role}\n{content}")
-        ids += [tok.special_tokens[IM_END]] + tok.encode("\n")
-    if add_generation_prompt:
-        ids += [tok.special_tokens[IM_START]] + tok.encode("assistant\n")
-    return ids
+    for role, content in with_system(messages, system):
+        ids += [start, *tok.encode(f"{role}\n{content}"), end, *tok.encode("\n")]
+    return ids + ([start, *tok.encode("assistant\n")] if add_generation_prompt else [])
 
 
 # --------------------------------------------------------------------------------------------------
 # Loading, once per process
 
-_lock = threading.Lock()
-_cache: dict[str, LoadedModel] = {}
 
 
 def load(path=None) -> LoadedModel:
@@ -240,5 +260,6 @@ def load(path=None) -> LoadedModel:
                      "quantization": "Q4_1 weights, Q8_0 embedding, F32 norms",
                      "params": model.num_params(), "load_seconds": round(time.perf_counter() - t0, 2),
                      "license": meta.get("general.license", "")}
-            _cache[str(path)] = LoadedModel(model, tokenizer_from(meta), cfg, facts, str(path))
+            tok = _tokenizers.get(str(path)) or tokenizer_from(meta)
+            _cache[str(path)] = LoadedModel(model, tok, cfg, facts, str(path))
         return _cache[str(path)]
