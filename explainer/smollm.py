@@ -236,6 +236,26 @@ def chat_ids(tok: Tokenizer, messages, add_generation_prompt: bool = True,
 
 
 
+def build(path) -> LoadedModel:
+    """Read the file and build the model, every time (load() is the cached way in)."""
+    t0 = time.perf_counter()
+    meta, tensors = read_gguf(path)
+    cfg = config_from(meta)
+    with torch.device("meta"):                         # no random init: the file has every weight
+        model = Llama(cfg)
+    sd = state_dict_from(tensors, cfg)
+    sd["lm_head.weight"] = sd["wte.weight"]            # tied: one tensor, two names
+    model.load_state_dict(sd, strict=True, assign=True)   # assign: no second copy
+    model.lm_head.weight = model.wte.weight            # assign made two Parameters: tie again
+    model.requires_grad_(False)
+    facts = {"name": NAME, "architecture": "llama", "file": Path(path).name,
+             "file_mb": round(Path(path).stat().st_size / 1e6, 1),
+             "quantization": "Q4_1 weights, Q8_0 embedding, F32 norms", "params": model.num_params(),
+             "load_seconds": round(time.perf_counter() - t0, 2), "license": meta.get("general.license", "")}
+    tok = _tokenizers.get(str(path)) or tokenizer_from(meta)
+    return LoadedModel(model, tok, cfg, facts, str(path))
+
+
 def load(path=None) -> LoadedModel:
     """The model, its tokenizer and facts; read from disk on the first call only (thread-safe).
 
@@ -244,22 +264,5 @@ def load(path=None) -> LoadedModel:
     path = require_path(path)
     with _lock:
         if str(path) not in _cache:
-            t0 = time.perf_counter()
-            meta, tensors = read_gguf(path)
-            cfg = config_from(meta)
-            with torch.device("meta"):                         # no random init: the file has every weight
-                model = Llama(cfg)
-            sd = state_dict_from(tensors, cfg)
-            sd["lm_head.weight"] = sd["wte.weight"]            # tied: one tensor, two names
-            model.load_state_dict(sd, strict=True, assign=True)   # assign: no second copy
-            model.lm_head.weight = model.wte.weight            # assign made two Parameters: tie again
-            model.requires_grad_(False)
-            del tensors, sd
-            facts = {"name": NAME, "architecture": "llama", "file": path.name,
-                     "file_mb": round(path.stat().st_size / 1e6, 1),
-                     "quantization": "Q4_1 weights, Q8_0 embedding, F32 norms",
-                     "params": model.num_params(), "load_seconds": round(time.perf_counter() - t0, 2),
-                     "license": meta.get("general.license", "")}
-            tok = _tokenizers.get(str(path)) or tokenizer_from(meta)
-            _cache[str(path)] = LoadedModel(model, tok, cfg, facts, str(path))
+            _cache[str(path)] = build(path)
         return _cache[str(path)]
