@@ -120,19 +120,27 @@ GGUF_NAMES = {"attn_norm": "ln_1", "attn_q": "attn.q_proj", "attn_k": "attn.k_pr
 
 def state_dict_from(tensors: dict[str, np.ndarray], cfg: LlamaConfig) -> dict[str, torch.Tensor]:
     """GGUF tensors -> our Llama's state dict (Hugging Face row order): blk.3.attn_q.weight ->
-    h.3.attn.q_proj.weight (unpermuted), token_embd -> wte, output_norm -> ln_f."""
-    sd = {"wte.weight": tensors["token_embd.weight"], "ln_f.weight": tensors["output_norm.weight"]}
-    for name, w in tensors.items():
-        if not name.startswith("blk."):
-            continue
-        _, i, part, kind = name.split(".")
-        if part == "attn_q":
-            w = unpermute(w, cfg.n_head)
-        elif part == "attn_k":
-            w = unpermute(w, cfg.n_kv_head)
-        sd[f"h.{i}.{GGUF_NAMES[part]}.{kind}"] = w
-    # F32 tensors are read-only views of the file: copy those (a few KB of norms)
-    return {k: torch.from_numpy(v if v.flags.writeable else v.copy()) for k, v in sd.items()}
+    h.3.attn.q_proj.weight (unpermuted), token_embd -> wte, output_norm -> ln_f.
+
+    Consumes `tensors` (each array is dropped once converted: the peak stays near one model).
+    Every matrix is stored (in, out) and used transposed, same values: a generated token's
+    vector-matrix products then read memory in order (measured: output layer 2x faster).
+    """
+    renamed = {"token_embd.weight": "wte.weight", "output_norm.weight": "ln_f.weight"}
+    sd = {}
+    while tensors:
+        name, w = tensors.popitem()
+        if name.startswith("blk."):
+            _, i, part, kind = name.split(".")
+            if part in ("attn_q", "attn_k"):
+                w = unpermute(w, cfg.n_head if part == "attn_q" else cfg.n_kv_head)
+            name = f"h.{i}.{GGUF_NAMES[part]}.{kind}"
+        else:
+            name = renamed[name]
+        # F32 tensors are read-only views of the file: those (a few KB of norms) are copied
+        sd[name] = (torch.from_numpy(np.ascontiguousarray(w.T)).t() if w.ndim == 2 else
+                    torch.from_numpy(w if w.flags.writeable else w.copy()))
+    return sd
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,8 +249,7 @@ def build(path) -> LoadedModel:
     t0 = time.perf_counter()
     meta, tensors = read_gguf(path)
     cfg = config_from(meta)
-    with torch.device("meta"):                         # no random init: the file has every weight
-        model = Llama(cfg)
+    model = Llama(cfg)                                 # uninitialised: the file has every weight
     sd = state_dict_from(tensors, cfg)
     sd["lm_head.weight"] = sd["wte.weight"]            # tied: one tensor, two names
     model.load_state_dict(sd, strict=True, assign=True)   # assign: no second copy
