@@ -100,6 +100,19 @@ def test_shared_library_functions_take_the_llama(real):
     assert real.tokenizer.decode([int(p.argmax())]) == " Paris"
 
 
+@needs_real
+def test_one_copy_serves_threads_at_once(real):
+    """Sessions share one model: concurrent forward passes give exactly the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+    ids = [[real.tokenizer.eot_id] + real.tokenizer.encode(p) for p in PROMPTS[:4]]
+    alone = [next_token_probs(real.model, i) for i in ids]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda i: next_token_probs(real.model, i), ids * 2))
+    for a, b in zip(alone * 2, together):
+        assert torch.equal(a, b)
+    assert not real.model.training and not any(p.requires_grad for p in real.model.parameters())
+
+
 def test_rope_turns_pairs_by_position_and_keeps_lengths():
     """rotate() is a rotation: lengths kept, and q.k depends only on the distance between positions."""
     cfg = LlamaConfig(vocab_size=10, block_size=16, n_layer=1, n_head=2, n_kv_head=1, n_embd=8, n_hidden=8)
