@@ -100,7 +100,7 @@ def rope_tables(cfg: LlamaConfig) -> tuple[torch.Tensor, torch.Tensor]:
     # fp32, as the reference implementations compute them (the model was trained with these tables)
     inv_freq = 1.0 / cfg.rope_base ** (torch.arange(0, hs, 2).float() / hs)   # (hs/2,)
     angle = torch.arange(cfg.block_size).float()[:, None] * inv_freq           # (T, hs/2)
-    angle = torch.cat([angle, angle], dim=-1)                                            # (T, hs)
+    angle = torch.cat([angle, angle], dim=-1)                                  # (T, hs)
     return angle.cos(), angle.sin()
 
 
