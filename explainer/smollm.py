@@ -122,21 +122,22 @@ def config_from(meta: dict) -> LlamaConfig:
                        norm_eps=float(meta[f"{a}.attention.layer_norm_rms_epsilon"]))
 
 
-GGUF_NAMES = {"attn_norm": "ln_1", "attn_q": "attn.q_proj", "attn_k": "attn.k_proj",
-              "attn_v": "attn.v_proj", "attn_output": "attn.o_proj", "ffn_norm": "ln_2",
-              "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+GGUF_NAMES = {"attn_norm": "ln_1", "attn_q": "attn.q", "attn_k": "attn.k", "attn_v": "attn.v",
+              "attn_output": "attn.o_proj", "ffn_norm": "ln_2", "ffn_gate": "mlp.gate",
+              "ffn_up": "mlp.up", "ffn_down": "mlp.down_proj"}
 
 
 def state_dict_from(tensors: dict[str, np.ndarray], cfg: LlamaConfig) -> dict[str, torch.Tensor]:
-    """GGUF tensors -> our Llama's state dict (Hugging Face row order): blk.3.attn_q.weight ->
-    h.3.attn.q_proj.weight (unpermuted), token_embd -> wte, output_norm -> ln_f.
+    """GGUF tensors -> our Llama's state dict (Hugging Face row order): blk.3.attn_q/k/v.weight ->
+    h.3.attn.qkv_proj.weight (q and k unpermuted, stacked q, k, v), blk.3.ffn_gate/up.weight ->
+    h.3.mlp.gate_up_proj.weight, token_embd -> wte, output_norm -> ln_f.
 
     Consumes `tensors` (each array is dropped once converted: the peak stays near one model).
     Every matrix is stored (in, out) and used transposed, same values: a generated token's
     vector-matrix products then read memory in order (measured: output layer 2x faster).
     """
     renamed = {"token_embd.weight": "wte.weight", "output_norm.weight": "ln_f.weight"}
-    sd = {}
+    arrays = {}
     while tensors:
         name, w = tensors.popitem()
         if name.startswith("blk."):
@@ -146,6 +147,14 @@ def state_dict_from(tensors: dict[str, np.ndarray], cfg: LlamaConfig) -> dict[st
             name = f"h.{i}.{GGUF_NAMES[part]}.{kind}"
         else:
             name = renamed[name]
+        arrays[name] = w
+    sd = {}
+    for i in range(cfg.n_layer):                                       # fuse: q|k|v and gate|up rows
+        for fused, parts in (("attn.qkv_proj", "attn.q attn.k attn.v"), ("mlp.gate_up_proj", "mlp.gate mlp.up")):
+            arrays[f"h.{i}.{fused}.weight"] = np.concatenate([arrays.pop(f"h.{i}.{p}.weight")
+                                                              for p in parts.split()])
+    while arrays:
+        name, w = arrays.popitem()
         # F32 tensors are read-only views of the file: those (a few KB of norms) are copied
         sd[name] = (torch.from_numpy(np.ascontiguousarray(w.T)).t() if w.ndim == 2 else
                     torch.from_numpy(w if w.flags.writeable else w.copy()))

@@ -33,7 +33,16 @@ def hf_state_dict(model: Llama) -> dict:
            "lm_head.weight": model.lm_head.weight}
     for k, v in model.h.state_dict().items():
         i, part, *rest = k.split(".")
-        out[".".join(["model.layers", i, names.get(part, part), *rest])] = v
+        key = ".".join(["model.layers", i, names.get(part, part), *rest])
+        if "qkv_proj" in key:                               # ours are fused: q | k | v rows
+            q_rows = model.config.n_embd
+            for p, w in zip("qkv", v.split([q_rows, (v.shape[0] - q_rows) // 2, (v.shape[0] - q_rows) // 2])):
+                out[key.replace("qkv_proj", f"{p}_proj")] = w
+        elif "gate_up_proj" in key:                         # gate | up rows
+            for p, w in zip(("gate", "up"), v.chunk(2)):
+                out[key.replace("gate_up_proj", f"{p}_proj")] = w
+        else:
+            out[key] = v
     return out
 
 
