@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,10 @@ def read_gguf(path) -> tuple[dict, dict[str, np.ndarray]]:
     reader = gguf_reader(path)
     from gguf.quants import dequantize
     meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("GGUF.")}
-    tensors = {t.name: dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
-               for t in reader.tensors}
+    with ThreadPoolExecutor(2) as pool:             # numpy lets go of the GIL: two cores at once
+        arrays = pool.map(lambda t: dequantize(t.data, t.tensor_type).astype(np.float32, copy=False),
+                          reader.tensors)
+        tensors = {t.name: a for t, a in zip(reader.tensors, arrays)}
     return meta, tensors
 
 
@@ -148,17 +151,19 @@ def state_dict_from(tensors: dict[str, np.ndarray], cfg: LlamaConfig) -> dict[st
         else:
             name = renamed[name]
         arrays[name] = w
-    sd = {}
     for i in range(cfg.n_layer):                                       # fuse: q|k|v and gate|up rows
         for fused, parts in (("attn.qkv_proj", "attn.q attn.k attn.v"), ("mlp.gate_up_proj", "mlp.gate mlp.up")):
             arrays[f"h.{i}.{fused}.weight"] = np.concatenate([arrays.pop(f"h.{i}.{p}.weight")
                                                               for p in parts.split()])
-    while arrays:
-        name, w = arrays.popitem()
+
+    def to_torch(item):
+        name, w = item
         # F32 tensors are read-only views of the file: those (a few KB of norms) are copied
-        sd[name] = (torch.from_numpy(np.ascontiguousarray(w.T)).t() if w.ndim == 2 else
-                    torch.from_numpy(w if w.flags.writeable else w.copy()))
-    return sd
+        return name, (torch.from_numpy(np.ascontiguousarray(w.T)).t() if w.ndim == 2 else
+                      torch.from_numpy(w if w.flags.writeable else w.copy()))
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(to_torch, (arrays.popitem() for _ in range(len(arrays)))))
 
 
 # --------------------------------------------------------------------------------------------------
