@@ -34,9 +34,7 @@ with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
                              disabled=busy, help="One step = one small batch of text and one nudge.")
     seed = 0 if ui.presenting() else c3.number_input(
         "Seed", 0, 10_000, 0, key="pt_seed", disabled=busy, help="Same seed, same run.")
-    per_step, how = runs.seconds_per_step(preset_name)
-    st.caption(f"Estimated time: about **{charts.eta_text(per_step * steps)}** ({steps:,} steps × "
-               f"{per_step:.2f} s per step, {how}; other people's trainings can make you wait in line).")
+    st.caption(runs.estimate_text(jm, preset_name, steps))
 
     st.subheader("3 · What to watch while it learns")
     c1, c2 = st.columns([3, 2])

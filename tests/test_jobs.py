@@ -19,6 +19,7 @@ from explainer.workers import ProcessBackend
 
 WAIT = 30  # generous upper bound for a wait(); tests never assert on timing
 BACKENDS = ["thread", "process"]
+CONTEXT = "forkserver"   # workers forked from one clean server process: quick to start in tests
 
 
 class Gate:
@@ -59,8 +60,8 @@ def jm(backend):
 
     def make(**kw):
         if backend == "process":             # no torch preload: fake jobs, quick to start
-            kw["backend"] = ProcessBackend(preload=(), grace_events=kw.get("cancel_grace_events", 50),
-                                           kill_after=kw.pop("kill_after", 10.0))
+            kw["backend"] = ProcessBackend(preload=(), context=CONTEXT, kill_after=kw.pop("kill_after", 10.0),
+                                           grace_events=kw.get("cancel_grace_events", 50))
         else:
             kw.pop("kill_after", None)
         m = JobManager(torch_threads=None, **kw)     # fake jobs: leave torch's threads alone
@@ -440,7 +441,8 @@ def pool():
     managers = []
 
     def make(**kw):
-        m = JobManager(torch_threads=None, backend=ProcessBackend(preload=(), **kw), max_workers=1)
+        m = JobManager(torch_threads=None, backend=ProcessBackend(preload=(), context=CONTEXT, **kw),
+                       max_workers=1)
         managers.append(m)
         return m
     yield make

@@ -10,6 +10,7 @@ Finished); that module imports no torch, and neither does this one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -18,6 +19,49 @@ from ..events import Eval, Finished, RankSnapshot, Sample, Started, Status, Step
 # The stop reasons of a run that got to its end (explainer.training.completed; repeated here so
 # that this module stays free of torch).
 COMPLETED = ("done", "time")
+SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of about the last half minute
+
+
+def smoothed_eta(steps: Sequence[Step], tau: float = SMOOTHING_SECONDS) -> float | None:
+    """Seconds left from an exponential moving average of the run's speed (seconds per unit of
+    progress), each stretch between two Step events weighted by how long it lasted (so thinned
+    events count the same, and a pause for an evaluation counts as slow time). It starts from the
+    run's average speed so far, then follows the last `tau` seconds: a run that speeds up when
+    another training ends, or slows down when one starts, says so within a minute, and one slow
+    step does not swing the line.
+
+    >>> steady = [Step(i, 1.0, 1e-3, 1.0, i, elapsed=float(i), eta=0.0, progress=i / 100) for i in range(1, 51)]
+    >>> round(smoothed_eta(steady))                      # 1 s per step, 50 steps left
+    50
+    >>> slower = steady + [Step(50 + i, 1.0, 1e-3, 1.0, 0, elapsed=50.0 + 3 * i, eta=0.0,
+    ...                         progress=(50 + i) / 100) for i in range(1, 21)]
+    >>> 60 < smoothed_eta(slower) < 90                   # 3 s per step now, 30 steps left
+    True
+    """
+    rate, prev = None, None
+    for ev in steps:
+        if prev is None:
+            if ev.progress > 0:
+                rate = ev.elapsed / ev.progress
+        elif ev.progress > prev.progress and ev.elapsed >= prev.elapsed:
+            dt = ev.elapsed - prev.elapsed
+            r = dt / (ev.progress - prev.progress)
+            rate = r if rate is None else rate + (1 - math.exp(-dt / tau)) * (r - rate)
+        prev = ev
+    if prev is None:
+        return None
+    if rate is None:
+        return prev.eta
+    return rate * max(0.0, 1 - prev.progress)
+
+
+def remaining_seconds(events: Sequence[Any]) -> float | None:
+    """A running job's smoothed seconds left, from its events (None before its first step); for a
+    job whose events are not training Steps, the `eta` of its latest event that has one."""
+    steps = [ev for ev in events if isinstance(ev, Step)]
+    if steps:
+        return smoothed_eta(steps)
+    return next((ev.eta for ev in reversed(events) if getattr(ev, "eta", None) is not None), None)
 
 
 def end_word(state: str, reason: str | None) -> str:
@@ -59,6 +103,7 @@ class RunSummary:
 def summarize(events: Sequence[Any]) -> RunSummary:
     """One pass over the events, oldest first."""
     s = RunSummary()
+    steps = []
     for ev in events:
         if isinstance(ev, Status):
             s.status = ev.message
@@ -67,6 +112,7 @@ def summarize(events: Sequence[Any]) -> RunSummary:
         elif isinstance(ev, Step):
             s.step, s.progress, s.eta, s.elapsed = ev.step, ev.progress, ev.eta, ev.elapsed
             s.tokens_per_s, s.tokens_seen = ev.tokens_per_s, ev.tokens_seen
+            steps.append(ev)
             s.train_loss[0].append(ev.step)
             s.train_loss[1].append(ev.train_loss)
         elif isinstance(ev, Eval):
@@ -87,4 +133,6 @@ def summarize(events: Sequence[Any]) -> RunSummary:
             s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
             if ev.reason in COMPLETED:
                 s.progress = 1.0
+    if s.finished is None and steps:
+        s.eta = smoothed_eta(steps)
     return s
