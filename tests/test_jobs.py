@@ -548,3 +548,47 @@ def test_once_per_key_computes_once_when_twenty_threads_ask_at_once():
     assert sorted(calls) == ["a", "b"]        # one count per key, not twenty
     assert len(got) == 20 and all(v == f"value of {k}" for k, v in got)
     assert "a" in once and once["b"] == "value of b" and "c" not in once
+
+
+# --- the app's real jobs travel to a worker process -------------------------------------------
+
+def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events():
+    from explainer.app import runs
+    from explainer.corpus import get_corpus
+    from explainer.events import Finished, Step
+
+    text = get_corpus("everyday").text
+    runs._step_seconds.pop(("tiny", 16), None)
+    job = runs.pretrain_job(text, corpus_name="Everyday English", preset_name="tiny", steps=20,
+                            seed=3, candidates=("night",))
+    m = JobManager(max_workers=1, torch_threads=None,
+                   backend=ProcessBackend(context=CONTEXT, preload=("explainer.training",)))
+    try:
+        jid = m.submit("a", "tiny", job)
+        seen_running = 0
+        while not (v := m.get(jid)).ended:
+            seen_running = max(seen_running, sum(isinstance(e, Step) for e in v.events))
+            m.wait(jid, 0.05)
+        assert v.state == "done", v.error
+        assert seen_running > 0                # steps arrived while it ran, not only at the end
+        assert isinstance(v.events[-1], Finished) and v.result.facts["seed"] == 3
+        assert v.result.facts["steps"] == 20 and v.result.tokenizer.n_vocab > 256
+        per_step, how = runs.seconds_per_step("tiny", job.kwargs["spec"].batch_size)
+        assert how.startswith("from the latest training")      # on_result ran in this process
+        assert runs.known_tokenizer(text) is not None
+    finally:
+        m.shutdown()
+
+
+def test_the_pages_other_jobs_pickle():
+    import pickle
+
+    from explainer import feedback, paramfile, sft
+    from explainer.app import runs
+
+    base = paramfile.load_model(paramfile.models_dir() / "base.safetensors")
+    for job in (runs.timed_job(sft.job(base, [], sft.SFTSpec(steps=10)), "small", sft.SFTSpec.batch_size),
+                feedback.job(base, [], feedback.FeedbackSpec()),
+                feedback.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
+        back = pickle.loads(pickle.dumps(job))
+        assert back.fn is job.fn and back.on_result is None
