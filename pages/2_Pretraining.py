@@ -5,12 +5,12 @@ from explainer import charts, pretrain, training
 from explainer.app import panels, runs, ui
 from explainer.model import PRESETS, rank_next
 
-ui.page_setup("Pretraining", ":material/menu_book:")
+ui.page_setup("Pretraining", "📖")
 jm = ui.get_job_manager()
 view = ui.attached_job()
 busy = view is not None and not view.ended
 
-st.title(":material/menu_book: 2 · Pretraining: learning to guess the next token")
+st.title("📖 2 · Pretraining: learning to guess the next token")
 st.markdown(
     "A new network knows nothing: its numbers are random and it writes gibberish. We show it "
     "text, a little at a time, and ask it to guess each next token. Every wrong guess nudges "
@@ -20,7 +20,7 @@ st.markdown(
 live = st.container()      # a run, when there is one, is shown above the settings that made it
 setup_label = ("Set up a training" if view is None else
                "The settings of this run" if busy else "Start another training")
-with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
+with st.expander(setup_label, expanded=view is None, icon="🎛️"):
     st.subheader("1 · What it reads")
     picked = panels.corpus_picker(disabled=busy)
 
@@ -43,7 +43,7 @@ with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
     cands = runs.parse_candidates(c2.text_input("Candidate words (comma separated)",
                                                 "night, day, giraffe", key="pt_cands", disabled=busy))
 
-    if not busy and st.button("Start training", icon=":material/play_arrow:", type="primary",
+    if not busy and st.button("Start training", icon="▶️", type="primary",
                               key="pt_start"):
         if picked is None:
             st.error("Choose a corpus first (and fix any problem shown above).")

@@ -5,12 +5,12 @@ from explainer import charts, chat, sft
 from explainer.app import panels, runs, ui
 from explainer.corpus import instructions as ins
 
-ui.page_setup("Instruction tuning", ":material/chat:")
+ui.page_setup("Instruction tuning", "💬")
 jm = ui.get_job_manager()
 view = ui.attached_job("sft_job")
 busy = view is not None and not view.ended
 
-st.title(":material/chat: 3 · Instruction tuning: from text-continuer to assistant")
+st.title("💬 3 · Instruction tuning: from text-continuer to assistant")
 st.markdown(
     "After pretraining, the model only continues text: ask it a question and it writes more text "
     "that looks like its books. So we show it a few thousand short conversations, a question and "
@@ -88,7 +88,7 @@ else:
     per_step, how = runs.seconds_per_step(size, sft.SFTSpec.batch_size)
     st.caption(f"Starting from **{base.name}**. Estimated time: about "
                f"**{charts.eta_text(per_step * steps)}** ({how}).")
-    if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
+    if not busy and st.button("Start fine-tuning", icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
                            runs.timed_job(sft.job(base, data.train + mine, spec, base_name=base.name),

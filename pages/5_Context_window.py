@@ -7,8 +7,8 @@ from explainer import charts
 from explainer import context as cx
 from explainer.app import ui
 
-ui.page_setup("Context window", ":material/visibility:")
-st.title(":material/visibility: The context window: what the model can see")
+ui.page_setup("Context window", "👁️")
+st.title("👁️ The context window: what the model can see")
 st.markdown(
     "A model does not read a whole book at once. Each time it guesses the next word, it looks at "
     "only the **last N tokens**, its **context window**. Anything earlier has fallen out of view "

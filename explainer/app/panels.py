@@ -208,7 +208,7 @@ def run_panel(view: JobView) -> None:
         st.warning(f"You stopped the training at step {s.step:,}.")
     if s.total_steps is None:                                # still preparing: nothing to plot yet
         if not view.ended:
-            st.info(s.status or "Starting ...", icon=":material/hourglass_top:")
+            st.info(s.status or "Starting ...", icon="⏳")
         return
     fraction, line = progress_line(view.state, s)
     st.progress(fraction, text=line)

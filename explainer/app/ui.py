@@ -180,7 +180,7 @@ def shipped_tokenizer(corpus_title: str):
 # Page frame
 
 
-def page_setup(title: str, icon: str = ":material/psychology:") -> None:
+def page_setup(title: str, icon: str = "🧠") -> None:
     """Call first on every page: config, CSS, sidebar."""
     st.set_page_config(page_title=f"{title} · LLM Explainer", page_icon=icon, layout="wide")
     presenting()
@@ -303,7 +303,7 @@ def stop_button(view: JobView | None, key: str) -> None:
     if view is None or view.ended:
         return
     label = "Stop" if view.state == "running" else "Leave the queue"
-    if slot.button(label, key=key, icon=":material/stop:"):
+    if slot.button(label, key=key, icon="⏹️"):
         get_job_manager().cancel(view.id)
         st.rerun()
 
