@@ -214,12 +214,12 @@ class ProcessWorker:
     def _died(self):
         self.proc.join(1.0)
         code = self.proc.exitcode
-        how = (f"it was killed by signal {-code}" if code is not None and code < 0 else
+        how = ("it was killed (signal 9): often the server ran out of memory" if code == -9 else
+               f"signal {-code}" if code is not None and code < 0 else
                f"exit code {code}" if code is not None else "it stopped answering")
         self._replace()
-        raise WorkerDied(f"the training process stopped unexpectedly ({how}; often the server ran "
-                         "out of memory). Nothing of this run was kept: start it again, perhaps "
-                         "with a smaller model.")
+        raise WorkerDied(f"the training process stopped unexpectedly ({how}). Nothing of this "
+                         "run was kept: start it again, perhaps with a smaller model.")
 
     def _stop_process(self, timeout: float) -> None:
         if self.proc is None:
