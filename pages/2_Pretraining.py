@@ -67,7 +67,7 @@ if view is not None:
                        "uses it. Save it to keep it after you close the browser; to go back to a "
                        "shipped model, pick it under “Model the pages use” in the sidebar.")
             panels.save_panel(view.result)
-        ui.explain(runs.pretrain_job, training.train)
+        ui.explain(runs.pretrain_job, runs.pretrain_run, training.train)
 
 st.header("Try the current model")
 loaded = ui.active_model()
