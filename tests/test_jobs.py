@@ -592,3 +592,69 @@ def test_the_pages_other_jobs_pickle():
                 feedback.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
         back = pickle.loads(pickle.dumps(job))
         assert back.fn is job.fn and back.on_result is None
+
+
+# --- estimates under load (synthetic numbers) --------------------------------------------------
+
+def _steps(seconds_per_step, n_total):
+    """Step events of a run whose i-th step takes seconds_per_step(i) seconds."""
+    from explainer.events import Step
+    t, out = 0.0, []
+    for i in range(1, n_total + 1):
+        t += seconds_per_step(i)
+        out.append(Step(i, 1.0, 1e-3, 1.0, i, elapsed=t, eta=t / i * (n_total - i), progress=i / n_total))
+    return out
+
+
+def test_wait_is_simulated_over_the_workers():
+    from explainer.app.runs import wait_seconds
+    assert wait_seconds([], [], 2) == 0.0                       # a free worker
+    assert wait_seconds([60], [], 2) == 0.0
+    assert wait_seconds([60, 100], [], 2) == 60.0               # the first to end
+    assert wait_seconds([60, 100], [200, 50], 2) == 150.0       # 200 at 60 s, 50 at 100 s
+    assert wait_seconds([60, 100], [200], 1) == 260.0           # one worker: all in a row
+
+
+def test_time_left_follows_a_run_that_slows_down_and_is_smooth():
+    from explainer.app.progress import smoothed_eta
+    n = 400
+    slows = lambda i: 0.1 if i <= 200 else 0.3                  # another training starts at 50%
+    events = _steps(slows, n)
+    at = 300                                                     # 100 slow steps in (30 s)
+    truth = (n - at) * 0.3
+    smooth = smoothed_eta(events[:at])
+    average = events[at - 1].eta                                 # the whole-run average
+    assert abs(smooth - truth) / truth < 0.3
+    assert abs(smooth - truth) < abs(average - truth)
+    # smooth: one slow step (an evaluation) moves the line by little
+    bump = _steps(lambda i: 2.0 if i == 100 else 0.1, n)
+    before, after = smoothed_eta(bump[:99]), smoothed_eta(bump[:100])
+    assert after / before < 1.5
+    # thinning (every other event dropped) does not change the figure much
+    assert abs(smoothed_eta(events[:at][::2] + [events[at - 1]]) - smooth) / smooth < 0.1
+
+
+def _steps_then_gate(cancel, *, events, gate):
+    yield from events
+    gate.wait(WAIT)
+
+
+def test_queue_wait_counts_running_and_waiting_jobs(new_gate):
+    from explainer.app.runs import queue_wait
+    gate = new_gate()
+    m = JobManager(max_workers=2, torch_threads=None)
+    try:
+        steady = _steps(lambda i: 0.5, 200)                   # 1 s per 1% of progress
+        a = m.submit("a", "a", functools.partial(_steps_then_gate, events=steady[:100], gate=gate))
+        b = m.submit("b", "b", functools.partial(_steps_then_gate, events=steady[:50], gate=gate))
+        c = m.submit("c", "c", JobSpec(_pid, expected_seconds=30.0))
+        while m.get(a).n_events < 100 or m.get(b).n_events < 50:
+            m.wait(a, 0.01)
+        # running: a has 50 s left, b 75 s; c (30 s) takes a's worker at 50 s and ends at 80 s
+        wait, ahead = queue_wait(m)
+        assert ahead == 3 and wait == pytest.approx(75.0, rel=0.02)
+        assert queue_wait(m, c) == (pytest.approx(50.0, rel=0.02), 2)
+        assert queue_wait(m, a) == (0.0, 0)
+    finally:
+        gate.set()
+        m.shutdown()

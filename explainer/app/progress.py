@@ -10,7 +10,6 @@ Finished); that module imports no torch, and neither does this one.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -19,40 +18,35 @@ from ..events import Eval, Finished, RankSnapshot, Sample, Started, Status, Step
 # The stop reasons of a run that got to its end (explainer.training.completed; repeated here so
 # that this module stays free of torch).
 COMPLETED = ("done", "time")
-SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of about the last half minute
+SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of the last half minute
 
 
-def smoothed_eta(steps: Sequence[Step], tau: float = SMOOTHING_SECONDS) -> float | None:
-    """Seconds left from an exponential moving average of the run's speed (seconds per unit of
-    progress), each stretch between two Step events weighted by how long it lasted (so thinned
-    events count the same, and a pause for an evaluation counts as slow time). It starts from the
-    run's average speed so far, then follows the last `tau` seconds: a run that speeds up when
-    another training ends, or slows down when one starts, says so within a minute, and one slow
-    step does not swing the line.
+def smoothed_eta(steps: Sequence[Step], window: float = SMOOTHING_SECONDS) -> float | None:
+    """Seconds left at the run's speed over its last `window` seconds (seconds per unit of
+    progress, evaluations and pauses included): a run that speeds up when another training ends,
+    or slows down when one starts, says so within `window`, and one slow step moves the line by
+    its share of the window only. Before `window` seconds have passed, the speed since the start.
 
     >>> steady = [Step(i, 1.0, 1e-3, 1.0, i, elapsed=float(i), eta=0.0, progress=i / 100) for i in range(1, 51)]
     >>> round(smoothed_eta(steady))                      # 1 s per step, 50 steps left
     50
     >>> slower = steady + [Step(50 + i, 1.0, 1e-3, 1.0, 0, elapsed=50.0 + 3 * i, eta=0.0,
     ...                         progress=(50 + i) / 100) for i in range(1, 21)]
-    >>> 60 < smoothed_eta(slower) < 90                   # 3 s per step now, 30 steps left
-    True
+    >>> round(smoothed_eta(slower))                      # 3 s per step for the last 60 s, 30 left
+    90
     """
-    rate, prev = None, None
-    for ev in steps:
-        if prev is None:
-            if ev.progress > 0:
-                rate = ev.elapsed / ev.progress
-        elif ev.progress > prev.progress and ev.elapsed >= prev.elapsed:
-            dt = ev.elapsed - prev.elapsed
-            r = dt / (ev.progress - prev.progress)
-            rate = r if rate is None else rate + (1 - math.exp(-dt / tau)) * (r - rate)
-        prev = ev
-    if prev is None:
+    if not steps:
         return None
-    if rate is None:
-        return prev.eta
-    return rate * max(0.0, 1 - prev.progress)
+    last = steps[-1]
+    start_t, start_p = 0.0, 0.0                         # the run's start, until the window is full
+    for ev in steps:
+        if ev.elapsed >= last.elapsed - window:
+            break
+        start_t, start_p = ev.elapsed, ev.progress
+    if last.progress <= start_p or last.elapsed < start_t:
+        return last.eta
+    rate = (last.elapsed - start_t) / (last.progress - start_p)
+    return rate * max(0.0, 1 - last.progress)
 
 
 def remaining_seconds(events: Sequence[Any]) -> float | None:
