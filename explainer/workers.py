@@ -16,8 +16,8 @@ job at a time per worker and reports back. That is the seam a cluster engine plu
 CPU priority than the server, so a page's script run always gets a core. Jobs sent to a process
 must pickle: a `jobs.JobSpec` or functools.partial of a module-level generator function with plain
 arguments (spec dataclasses, texts, LoadedModels). Events and the result come back pickled (our
-own child process, so trusted); a LoadedModel of 4 MB pickles in ~16 ms and loads in ~13 ms, a
-parameter-file round trip takes 45-350 ms and loses nothing we need, so we pickle.
+own child process, so trusted): a 4 MB LoadedModel pickles in ~16 ms and loads in ~13 ms, keeping
+every fact as it was; a parameter-file round trip took 45-350 ms (docs/speed-jobs.md).
 """
 from __future__ import annotations
 

@@ -85,9 +85,8 @@ else:
                        help="Learn from the deliberately weaker answers too. On by default, as in "
                             "real data: the tuned model then sometimes answers badly.")
     size = base.facts.get("preset") or "small"
-    per_step, how = runs.seconds_per_step(size, sft.SFTSpec.batch_size)
-    st.caption(f"Starting from **{base.name}**. Estimated time: about "
-               f"**{charts.eta_text(per_step * steps)}** ({how}).")
+    st.caption(f"Starting from **{base.name}**. "
+               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size))
     if not busy and st.button("Start fine-tuning", icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
