@@ -119,6 +119,8 @@ class ThreadWorker:
 class ProcessBackend:
     """Jobs run in worker processes ("spawn": never fork a server that runs torch and Streamlit
     threads). Each worker: `torch_threads` intra-op threads, priority `nice` below the server.
+    Spawn re-imports the main module in each worker: a script that starts one needs
+    `if __name__ == "__main__":` (streamlit's and pytest's entry points have it).
 
     kill_after: seconds a cancelled job may take to stop before its worker is killed and replaced
     preload:    modules each worker imports once at start (so a job does not wait for torch)
