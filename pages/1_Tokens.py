@@ -6,11 +6,11 @@ from explainer.app import panels, ui
 from explainer.model import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
-ui.page_setup("Tokens", ":material/token:")
+ui.page_setup("Tokens", "🔤")
 loaded = ui.active_model()
 model_tok = loaded.tokenizer if loaded is not None else panels.corpus_bpe()
 
-st.title(":material/token: 1 · Tokens: how a model reads")
+st.title("🔤 1 · Tokens: how a model reads")
 st.markdown(
     "A computer cannot read letters, only numbers. So before a model sees any text, a "
     "**tokenizer** cuts the text into pieces called **tokens** (whole words, parts of words, "

@@ -6,12 +6,12 @@ from explainer.app import panels, runs, ui
 from explainer.corpus import instructions as ins
 from explainer.views import tokens as views
 
-ui.page_setup("Instruction tuning", ":material/chat:")
+ui.page_setup("Instruction tuning", "💬")
 jm = ui.get_job_manager()
 view = ui.attached_job("sft_job")
 busy = view is not None and not view.ended
 
-st.title(":material/chat: 3 · Instruction tuning: from text-continuer to assistant")
+st.title("💬 3 · Instruction tuning: from text-continuer to assistant")
 st.markdown(
     "After pretraining, the model only continues text: ask it a question and it writes more text "
     "that looks like its books. So we show it a few thousand short conversations, a question and "
@@ -85,10 +85,9 @@ else:
                        help="Learn from the deliberately weaker answers too. On by default, as in "
                             "real data: the tuned model then sometimes answers badly.")
     size = base.facts.get("preset") or "small"
-    per_step, how = runs.seconds_per_step(size, sft.SFTSpec.batch_size)
-    st.caption(f"Starting from **{base.name}**. Estimated time: about "
-               f"**{charts.eta_text(per_step * steps)}** ({how}).")
-    if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
+    st.caption(f"Starting from **{base.name}**. "
+               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size))
+    if not busy and st.button("Start fine-tuning", icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
                            runs.timed_job(sft.job(base, data.train + mine, spec, base_name=base.name),

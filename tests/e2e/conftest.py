@@ -30,7 +30,8 @@ def free_port() -> int:
 def start_server(models_dir: Path, extra_env: dict | None = None, timeout: float = 90):
     """`streamlit run Home.py` on a free port; returns (process, base url) once it answers."""
     port = free_port()
-    env = dict(os.environ, EXPLAINER_MODELS_DIR=str(models_dir), **(extra_env or {}))
+    env = {**os.environ, "EXPLAINER_MODELS_DIR": str(models_dir), "EXPLAINER_JOBS": "process",
+           **(extra_env or {})}                     # trainings in worker processes, as in the app
     log = open(ARTIFACTS / f"server-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
