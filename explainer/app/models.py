@@ -6,20 +6,13 @@ read from the parameter file's own config and facts.
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paramfile import LoadedModel, ParamFileError, read_metadata, save_model, validate_model_name
+from ..paramfile import (LoadedModel, ParamFileError, models_dir, read_metadata, save_model,
+                         validate_model_name)
 from ..tokenizer import printable
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def models_dir() -> Path:
-    """Where parameter files live: env EXPLAINER_MODELS_DIR, else models/ beside Home.py."""
-    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models")
 
 
 @dataclass(frozen=True)
