@@ -408,13 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="built-in corpus (default: %(default)s)")
     s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
     s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
-    s.add_argument("--preset", default=P.preset, choices=list(PRESETS), help="model size (default: %(default)s)")
+    s.add_argument("--preset", default=P.preset, choices=list(PRESETS),
+                   help="model size (default: %(default)s)")
     s.add_argument("--steps", type=positive_int, default=P.steps,
                    help="optimiser steps, the schedule length (default: %(default)s)")
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=P.seed, help="seed for weights and batch order")
-    s.add_argument("--vocab-size", type=int, default=P.vocab_size, help="BPE vocabulary size (default: %(default)s)")
-    s.add_argument("--batch-size", type=int, default=P.batch_size, help="sequences per step (default: %(default)s)")
+    s.add_argument("--vocab-size", type=int, default=P.vocab_size,
+                   help="BPE vocabulary size (default: %(default)s)")
+    s.add_argument("--batch-size", type=int, default=P.batch_size,
+                   help="sequences per step (default: %(default)s)")
     s.add_argument("--lr", type=float, default=P.lr, help="peak learning rate (default: %(default)s)")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")

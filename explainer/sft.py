@@ -48,8 +48,8 @@ class SFTSpec(TrainConfig):
     """
     steps: int = 400               # small model: ~1 minute at 2 threads, ~2 at one (a page job)
     batch_size: int = 16           # 16 windows x 128 tokens: ~40 answers per step
-    lr: float = 3e-3               # pretraining's; measured 2026-11-29 (400 steps, seed 0, held-out
-    #   questions, "helpful" rule): 1e-3 -> 70% of sampled answers approved, 2e-3 -> 78%,
+    # lr: TrainConfig's, as in pretraining; measured 2026-11-29 at 3e-3 (400 steps, seed 0,
+    #   held-out questions, "helpful" rule): 1e-3 -> 70% of sampled answers approved, 2e-3 -> 78%,
     #   3e-3 -> 79% (greedy 97%), 5e-3 -> 72%; the same minute either way
     warmup: int = 20
     eval_every: int = 25           # each evaluation also shows the answer to WATCH_QUESTION
@@ -98,7 +98,8 @@ def make_batches(tok, train_pairs: Sequence, val_pairs: Sequence, block_size: in
     return TurnBatches(x, vx, block_size, m, vm, starts=s, val_starts=vs), skipped
 
 
-def heldout_loss(loaded: LoadedModel, seed: int = 0, n_windows: int = SFTSpec.eval_batches * SFTSpec.batch_size) -> float:
+def heldout_loss(loaded: LoadedModel, seed: int = 0,
+                 n_windows: int = SFTSpec.eval_batches * SFTSpec.batch_size) -> float:
     """The validation loss `run` reports, for any chat model: nats per answer token (and <|end|>)
     on the same fixed windows of the good held-out pairs. Lets a model trained later (after
     feedback) be compared with the tuned model it started from."""
