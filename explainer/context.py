@@ -16,7 +16,6 @@ Induction Heads", on why a two-layer transformer can copy a name it has seen onc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -215,26 +214,6 @@ def example_story():
     first two sentences and needs the name again at the very end."""
     from .corpus import name_recall_cases
     return name_recall_cases(1, seed=16)[0]
-
-
-def bench_context(n: int = 50, seed: int = 1234, path=None) -> dict:
-    """name_recall of the shipped base model on `n` held-out stories (for `python -m explainer bench`).
-
-    Targets (issue 5): full >= 0.60 and windowed <= 0.05. Returns {"skipped": reason} without a model.
-    """
-    import time
-    from .cli import MODELS_DIR
-    from .corpus import name_recall_cases
-    from .paramfile import load_model
-    path = Path(path or MODELS_DIR / "base.safetensors")
-    if not path.is_file():
-        return {"skipped": f"no {path}"}
-    loaded = load_model(path)
-    t0 = time.perf_counter()
-    res = name_recall(loaded.model, loaded.tokenizer, name_recall_cases(n, seed))
-    res.update(model=str(path), seconds=round(time.perf_counter() - t0, 2), target_full=0.60,
-               target_windowed=0.05)
-    return res
 
 
 # --------------------------------------------------------------------------------------------------

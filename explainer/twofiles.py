@@ -166,17 +166,6 @@ def facts_note(facts: dict, rows: list[dict]) -> str | None:
             f"training ended, {why}.")
 
 
-def bench_compression(loaded: LoadedModel, directory: str | Path | None = None) -> dict:
-    """Sizes and bits-per-byte changes of fp16 and int8 copies (for `python -m explainer bench`)."""
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = compression(loaded, directory or tmp)
-    return {r["dtype"]: {"mb": round(r["bytes"] / 1e6, 3), "size_vs_fp32": round(r["size_vs_fp32"], 3),
-                         "val_bpb": round(r["val_bpb"], 4), "bpb_change": round(r["bpb_change"], 5),
-                         "night_rank": r["word_rank"], "p_night": round(r["word_prob"], 4)}
-            for r in rows}
-
-
 # --------------------------------------------------------------------------------------------------
 # The run file and the scale
 

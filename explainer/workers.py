@@ -21,6 +21,7 @@ every fact as it was; a parameter-file round trip took 45-350 ms (docs/speed-job
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import multiprocessing
@@ -28,6 +29,7 @@ import multiprocessing.connection
 import os
 import pickle
 import queue
+import sys
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -162,7 +164,8 @@ class ProcessWorker:
         parent, child = b.ctx.Pipe(duplex=True)
         self.proc = b.ctx.Process(target=_child_main, name=f"explainer-worker-{self.i}", daemon=True,
                                   args=(child, b.torch_threads, b.nice, b.preload, b.grace_events))
-        self.proc.start()
+        with _main_script_hidden():
+            self.proc.start()
         child.close()
         self.conn = parent
 
@@ -297,3 +300,22 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
             send(("done", result))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             send(("error", f"the result could not be sent back to the server: {exc}"))
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Workers need nothing from the parent's `__main__` (their target lives in this module), but
+    spawn re-runs a `__main__` that was started as a script path; an unguarded one (Streamlit's
+    AppTest writes such scripts) would then run again in every worker. Hide its path while a worker
+    starts."""
+    main = sys.modules.get("__main__")
+    with _MAIN_LOCK:
+        path = main.__dict__.pop("__file__", None) if main is not None else None
+        try:
+            yield
+        finally:
+            if path is not None:
+                main.__file__ = path

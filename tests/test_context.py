@@ -122,13 +122,6 @@ def test_name_recall_reports_rates(tiny):
 
 
 @pytest.mark.skipif(not BASE.is_file(), reason="no models/base.safetensors yet")
-def test_shipped_base_model_copies_names_only_when_it_can_see_them():
-    res = cx.bench_context(50)
-    assert res["full"] >= 0.60, res
-    assert res["windowed"] <= 0.05, res
-
-
-@pytest.mark.skipif(not BASE.is_file(), reason="no models/base.safetensors yet")
 def test_shipped_base_model_forgets_the_chat_name_with_the_first_turn():
     from explainer.paramfile import load_model
     m = load_model(BASE)

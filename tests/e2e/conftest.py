@@ -78,8 +78,11 @@ def models_copy(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(artifacts, models_copy):
-    proc, url = start_server(models_copy)
+def server(artifacts, models_copy, tmp_path_factory):
+    """One warm server for the browser tests, with the shipped models copied and an empty ratings
+    database of its own (data/ratings.sqlite stays as it is)."""
+    db = tmp_path_factory.mktemp("ratings") / "ratings.sqlite"
+    proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
     yield url
     stop_server(proc)
 
