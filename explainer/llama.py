@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import GPT, GPTOutput
+from .model import GPT, GPTOutput, next_token_loss
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,12 +228,7 @@ class Llama(nn.Module):
             if return_hidden:
                 hidden.append(x)
         logits = self.lm_head(self.ln_f(x))                                # (B, T, V)
-        loss = None
-        if targets is not None:
-            per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
-                                        reduction="none")
-            m = torch.ones_like(per_token) if loss_mask is None else loss_mask.reshape(-1).to(per_token.dtype)
-            loss = (per_token * m).sum() / m.sum().clamp(min=1.0)
+        loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
         return GPTOutput(logits, loss, attn, hidden, new_cache)
 
     # Generation is the same loop as GPT's (KV cache, sliding window, seeded sampler): one copy.

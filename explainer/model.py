@@ -152,6 +152,18 @@ class Block(nn.Module):
         return x, kv, att
 
 
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor,
+                    loss_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy of the next tokens, over the positions `loss_mask` marks (all if None);
+    GPT and Llama share it."""
+    per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
+                                reduction="none")                          # (B*T,)
+    if loss_mask is None:
+        return per_token.mean()
+    m = loss_mask.reshape(-1).to(per_token.dtype)
+    return (per_token * m).sum() / m.sum().clamp(min=1.0)
+
+
 class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -209,15 +221,7 @@ class GPT(nn.Module):
             if return_hidden:
                 hidden.append(x)
         logits = self.lm_head(self.ln_f(x))                               # (B, T, V)
-        loss = None
-        if targets is not None:
-            per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
-                                        reduction="none")                 # (B*T,)
-            if loss_mask is None:
-                loss = per_token.mean()
-            else:
-                m = loss_mask.reshape(-1).to(per_token.dtype)
-                loss = (per_token * m).sum() / m.sum().clamp(min=1.0)
+        loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
         return GPTOutput(logits, loss, attn, hidden, new_cache)
 
     # ----------------------------------------------------------------------------------------------
