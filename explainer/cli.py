@@ -21,21 +21,20 @@ import os
 import sys
 from pathlib import Path
 
-MODELS_DIR = Path(os.environ.get("EXPLAINER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
-
 
 class CLIError(Exception):
     """A user mistake: printed as one clear line, exit code 2, no traceback."""
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """A path, or a name in models/: "base" -> models/base.safetensors."""
-    p = Path(name_or_path)
-    for cand in (p, MODELS_DIR / p, MODELS_DIR / f"{name_or_path}.safetensors"):
+    """A path, or a name in the models folder: "base" -> models/base.safetensors."""
+    from .paramfile import models_dir
+    p, folder = Path(name_or_path), models_dir()
+    for cand in (p, folder / p, folder / f"{name_or_path}.safetensors"):
         if cand.is_file():
             return cand
-    shipped = ", ".join(sorted(f.stem for f in MODELS_DIR.glob("*.safetensors"))) or "none"
-    raise CLIError(f"no model file '{name_or_path}' (models in {MODELS_DIR}: {shipped})")
+    shipped = ", ".join(sorted(f.stem for f in folder.glob("*.safetensors"))) or "none"
+    raise CLIError(f"no model file '{name_or_path}' (models in {folder}: {shipped})")
 
 
 def load(name_or_path: str):
@@ -143,8 +142,8 @@ def cmd_rank(args):
 def cmd_generate(args):
     m = load(args.model)
     tok = m.tokenizer
-    from .model import prompt_ids
-    ids, _ = prompt_ids(m.model, tok, args.prompt)
+    from .chat import prompt_ids
+    ids, _ = prompt_ids(tok, args.prompt, m.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
     print(args.prompt, end="", flush=True)
     for t in m.model.generate(ids, args.tokens, args.temperature, args.top_k, args.top_p,
@@ -416,7 +415,13 @@ def cmd_feedback(args):
 
 def cmd_bench(args):
     from . import bench
-    return bench.main(args)
+    from .corpus import CorpusError
+    try:
+        return bench.main(args)
+    except OSError as e:
+        raise CLIError(f"cannot read {e.filename}: {e.strerror}") from None
+    except CorpusError as e:
+        raise CLIError(f"{args.text}: {e}") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -459,23 +464,31 @@ def non_negative_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
+    from .chat import MAX_NEW_TOKENS
+    from .corpus import CORPORA
+    from .model import PRESETS
+    from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT, PretrainSpec as P
+    from .sft import SFTSpec as S
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("pretrain", help="train a model on a corpus and save it")
-    s.add_argument("--corpus", default="everyday", choices=["everyday", "pydocs"],
-                   help="built-in corpus (default: everyday)")
+    s.add_argument("--corpus", default="everyday", choices=list(CORPORA),
+                   help="built-in corpus (default: %(default)s)")
     s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
     s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
-    s.add_argument("--preset", default="small", choices=["tiny", "small", "medium"], help="model size")
-    s.add_argument("--steps", type=positive_int, default=600, help="optimiser steps (the schedule length)")
+    s.add_argument("--preset", default=P.preset, choices=list(PRESETS),
+                   help="model size (default: %(default)s)")
+    s.add_argument("--steps", type=positive_int, default=P.steps,
+                   help="optimiser steps, the schedule length (default: %(default)s)")
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=0, help="seed for weights and batch order")
-    s.add_argument("--vocab-size", type=int, default=2048, help="BPE vocabulary size")
-    s.add_argument("--batch-size", type=int, default=32, help="sequences per step")
-    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    s.add_argument("--seed", type=int, default=P.seed, help="seed for weights and batch order")
+    s.add_argument("--vocab-size", type=int, default=P.vocab_size,
+                   help="BPE vocabulary size (default: %(default)s)")
+    s.add_argument("--batch-size", type=int, default=P.batch_size,
+                   help="sequences per step (default: %(default)s)")
+    s.add_argument("--lr", type=float, default=P.lr, help="peak learning rate (default: %(default)s)")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
@@ -531,11 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sft", help="instruction tuning: teach a base model to answer, then stop")
     s.add_argument("--base", default="base", help="the model to start from (file, or a name in models/)")
     s.add_argument("--out", help="where to save the tuned model (.safetensors)")
-    s.add_argument("--steps", type=positive_int, default=400, help="optimiser steps (the schedule length)")
+    s.add_argument("--steps", type=positive_int, default=S.steps,
+                   help="optimiser steps, the schedule length (default: %(default)s)")
     s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=0, help="seed for the generated pairs and batch order")
-    s.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
-    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (SFTSpec.lr)")
+    s.add_argument("--seed", type=int, default=S.seed, help="seed for the generated pairs and batch order")
+    s.add_argument("--batch-size", type=int, default=S.batch_size,
+                   help="windows of a context length each per step (default: %(default)s)")
+    s.add_argument("--lr", type=float, default=S.lr, help="peak learning rate (default: %(default)s)")
     s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
     s.add_argument("--no-generated", action="store_true", help="learn only from --data")
@@ -550,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (same answer every time)")
     s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
-    s.add_argument("--max-tokens", type=int, default=64, help="longest answer, in tokens")
+    s.add_argument("--max-tokens", type=int, default=MAX_NEW_TOKENS, help="longest answer, in tokens")
     s.add_argument("--max-chars", type=int, default=2000, help="longer questions are cut to this")
     s.add_argument("--threads", type=int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)

@@ -304,7 +304,7 @@ def _rounded(x: float) -> float | None:
 
 def job(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = FeedbackSpec(), *,
         base_name: str | None = None):
-    """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
+    """The job for JobManager.submit (a picklable JobSpec): events, then a LoadedModel."""
     return model_job(run, tuned, list(ratings), spec, name="feedback", base_name=base_name)
 
 

@@ -223,58 +223,220 @@ class GPT(nn.Module):
     # ----------------------------------------------------------------------------------------------
     # Generation
 
-    @torch.no_grad()
     def generate(self, idx: Sequence[int], max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int = 0,
                  stop_ids: Sequence[int] = (), use_cache: bool = True) -> Iterator[int]:
-        """Yield up to `max_new_tokens` new token ids after the prompt `idx`.
+        """Yield up to `max_new_tokens` new token ids after the prompt `idx`: `generate_steps`
+        with one prompt, so a chat can show each token as it comes.
 
         temperature 0 is greedy (deterministic); otherwise a local seeded `torch.Generator` samples,
         so the same seed gives the same text without touching the global RNG. Stops after yielding
-        a token in `stop_ids`. With the KV cache each step feeds one token; when the context fills
-        up the window slides and the cache is rebuilt from the most recent tokens.
+        a token in `stop_ids`.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            gen = torch.Generator().manual_seed(seed)
-            T = self.config.block_size
-            seq = list(idx)[-T:] or [0]
-            cache = None
-            for _ in range(max_new_tokens):
-                if use_cache and cache is not None and len(seq) <= T:
-                    out = self(torch.tensor([seq[-1:]]), kv_cache=cache)   # only the new token
-                else:
-                    seq = seq[-T:]
-                    out = self(torch.tensor([seq]))
-                cache = out.kv_cache if use_cache else None
-                nxt = sample_next(out.logits[0, -1], temperature, top_k, top_p, gen)
-                yield nxt
-                if nxt in stop_ids:
-                    return
-                seq.append(nxt)
-                if len(seq) > T:
-                    cache = None      # window slides: positions shift, so the cache is stale
-        finally:
-            self.train(was_training)
+        gen = torch.Generator().manual_seed(seed)
+        for step in generate_steps(self, [list(idx)], max_new_tokens, temperature, top_k, top_p,
+                                   gen=gen, stop_ids=stop_ids, use_cache=use_cache):
+            yield step[0]
+            if step[0] in stop_ids:
+                return
+
+
+@torch.no_grad()
+def generate_steps(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                   temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None, *,
+                   gen: torch.Generator | None = None, stop_ids: Sequence[int] = (),
+                   use_cache: bool = True) -> Iterator[list[int]]:
+    """The sampler: yield one new token per prompt at each step, for prompts of one length, side by
+    side in one batch (`generate_batch` takes prompts of any lengths).
+
+    Ends after `max_new_tokens` steps or once every row has produced a token in `stop_ids` (a row
+    that stopped keeps being computed; its later tokens mean nothing). With the KV cache each step
+    feeds one token per row; when the context fills up the window slides and the cache is rebuilt
+    from the most recent tokens. An empty prompt starts from token 0.
+    """
+    if len({len(p) for p in prompts}) > 1:
+        raise ValueError("generate_steps needs prompts of one length; generate_batch takes any")
+    if not prompts:
+        return
+    gen = gen if gen is not None else torch.Generator().manual_seed(0)
+    T = model.config.block_size
+    seqs = [list(p)[-T:] or [0] for p in prompts]
+    stop = set(stop_ids)
+    done = [False] * len(seqs)
+    was_training = model.training
+    model.eval()
+    try:
+        cache = None
+        for _ in range(max_new_tokens):
+            if use_cache and cache is not None and len(seqs[0]) <= T:
+                out = model(torch.tensor([s[-1:] for s in seqs]), kv_cache=cache)    # new tokens only
+            else:
+                seqs = [s[-T:] for s in seqs]
+                out = model(torch.tensor(seqs))
+            cache = out.kv_cache if use_cache else None
+            nxt = sample_next(out.logits[:, -1], temperature, top_k, top_p, gen).tolist()   # (B,)
+            yield nxt
+            done = [d or t in stop for d, t in zip(done, nxt)]
+            if all(done):
+                return
+            for s, t in zip(seqs, nxt):
+                s.append(t)
+            if len(seqs[0]) > T:
+                cache = None      # window slides: positions shift, so the cache is stale
+    finally:
+        model.train(was_training)
+
+
+def generate_batch(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                   temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None, *,
+                   gen: torch.Generator | None = None, seed: int = 0, stop_ids: Sequence[int] = (),
+                   use_cache: bool = True) -> list[list[int]]:
+    """New token ids after each prompt, sampled side by side: one list per prompt, in order, each
+    ending with its stop id if it produced one.
+
+    Prompts of one length share a batch (positions are shared, so there is no padding to mask);
+    prompts of different lengths are sampled group by group, in order of first appearance, from
+    the same generator (`gen`, else a new one seeded with `seed`). Example: 32 answers of 64
+    tokens take 64 forward passes of a batch of 32, not 2,048 passes of one:
+
+        >>> generate_batch(model, [head] * 32, 64, temperature=1.0, stop_ids=[end])  # doctest: +SKIP
+    """
+    gen = gen if gen is not None else torch.Generator().manual_seed(seed)
+    stop = set(stop_ids)
+    out: list[list[int]] = [[] for _ in prompts]
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(len(p), []).append(i)
+    for rows in groups.values():
+        done = [False] * len(rows)
+        for step in generate_steps(model, [prompts[i] for i in rows], max_new_tokens, temperature,
+                                   top_k, top_p, gen=gen, stop_ids=stop_ids, use_cache=use_cache):
+            for j, (i, t) in enumerate(zip(rows, step)):
+                if not done[j]:
+                    out[i].append(t)
+                    done[j] = t in stop
+    return out
 
 
 def sample_next(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-                gen: torch.Generator) -> int:
-    """Pick one token id from logits (V,). Example: temperature 0 -> argmax."""
+                gen: torch.Generator) -> torch.Tensor:
+    """Pick one token id per row of logits (B, V) -> (B,). Example: temperature 0 -> argmax.
+
+    top_k keeps the k most likely tokens, top_p the smallest set whose probability reaches p.
+    """
     if temperature <= 0:
-        return int(logits.argmax())
+        return logits.argmax(-1)
     logits = logits.float() / temperature
     if top_k is not None and top_k > 0:
-        kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
+        kth = torch.topk(logits, min(top_k, logits.size(-1)), dim=-1).values[:, -1:]     # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = logits.softmax(-1)
     if top_p is not None and 0 < top_p < 1:
-        sp, si = probs.sort(descending=True)
-        keep = sp.cumsum(0) - sp < top_p          # keep the smallest set whose mass reaches top_p
-        probs = torch.zeros_like(probs).scatter(0, si[keep], sp[keep])
-        probs = probs / probs.sum()
-    return int(torch.multinomial(probs, 1, generator=gen))
+        sp, si = probs.sort(dim=-1, descending=True)
+        keep = sp.cumsum(-1) - sp < top_p          # keep the smallest set whose mass reaches top_p
+        probs = torch.zeros_like(probs).scatter(-1, si, sp * keep)
+        probs = probs / probs.sum(-1, keepdim=True)
+    return torch.multinomial(probs, 1, generator=gen)[:, 0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Scoring continuations
+
+@dataclass
+class Scored:
+    """The model's view of each continuation, flattened over all their tokens (M in all).
+
+    logits[i] are the raw scores at the position that predicts continuation token targets[i],
+    which belongs to continuation row[i]; `lengths` gives each continuation's token count.
+    """
+    logits: torch.Tensor        # (M, V) float, with gradients if scored with grad=True
+    targets: torch.Tensor       # (M,) the continuations' tokens
+    row: torch.Tensor           # (M,) which continuation each token belongs to
+    lengths: list[int]
+
+    def log_softmax(self, temperature: float = 1.0) -> torch.Tensor:
+        """(M, V) log-probabilities of every next token, from the distribution `temperature`
+        samples from (0 means 1: greedy has no distribution of its own)."""
+        return (self.logits / (temperature if temperature > 0 else 1.0)).log_softmax(-1)
+
+    def logprobs(self, temperature: float = 1.0) -> torch.Tensor:
+        """(M,) log-probability of each continuation token."""
+        return self.log_softmax(temperature).gather(-1, self.targets[:, None]).squeeze(-1)
+
+    def sums(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-token values (M,) added up per continuation (B,)."""
+        return torch.zeros(len(self.lengths), dtype=x.dtype).index_add(0, self.row, x)
+
+    def split(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per-token values (M, ...) cut into one tensor per continuation."""
+        return list(x.split(self.lengths))
+
+
+def score_continuations(model: GPT, contexts: Sequence[Sequence[int]],
+                        continuations: Sequence[Sequence[int]], *, grad: bool = False,
+                        batch: int | None = None) -> Scored:
+    """How the model scores each continuation after its context, in batched forward passes.
+
+    Each row is context + continuation[:-1] (its last block_size tokens if longer), padded on the
+    right: causal attention means padding after a position never changes that position's output.
+    Position L - m + j predicts continuation token j (L = row length, m = continuation length),
+    and only those positions are kept. grad=False scores in eval mode without gradients, in
+    batches of `batch` rows (None: one pass); grad=True keeps the model's mode and the gradients
+    (a policy step). Example, a policy step's answers: their log-probabilities at a temperature
+    (with gradients), the exact KL to a reference model and the entropy, summed per answer:
+
+        s = score_continuations(policy, heads, answers, grad=True)
+        logp = s.sums(s.logprobs(0.7))                                # (B,)
+        lp, ref_lp = s.log_softmax(0.7), score_continuations(ref, heads, answers).log_softmax(0.7)
+        kl = s.sums((lp.exp() * (lp - ref_lp)).sum(-1))               # (B,) KL(policy || ref)
+        lp1 = s.log_softmax()
+        entropy = s.sums(-(lp1.exp() * lp1).sum(-1))                  # (B,)
+    """
+    T = model.config.block_size
+    rows = []
+    for c, a in zip(contexts, continuations):
+        if a and not c:
+            raise ValueError("a continuation needs a context of at least one token")
+        if len(a) > T:
+            raise ValueError(f"a continuation of {len(a)} tokens exceeds the context of {T}")
+        rows.append((list(c) + list(a[:-1]))[-T:])
+    lengths = [len(a) for a in continuations]
+    step = batch or max(1, len(rows))
+    was_training = model.training
+    parts = []
+    with torch.set_grad_enabled(grad):
+        if not grad:
+            model.eval()
+        try:
+            for s in range(0, len(rows), step):
+                chunk, conts = rows[s:s + step], continuations[s:s + step]
+                x = torch.zeros(len(chunk), max(1, max(map(len, chunk))), dtype=torch.long)   # (B, L)
+                for i, r in enumerate(chunk):
+                    x[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+                at_b = torch.tensor([i for i, a in enumerate(conts) for _ in a], dtype=torch.long)
+                at_t = torch.tensor([len(r) - len(a) + j for r, a in zip(chunk, conts)
+                                     for j in range(len(a))], dtype=torch.long)             # (m,)
+                parts.append(model(x).logits[at_b, at_t].float())                          # (m, V)
+        finally:
+            model.train(was_training)
+    logits = torch.cat(parts) if parts else torch.zeros(0, model.config.vocab_size)
+    targets = torch.tensor([t for a in continuations for t in a], dtype=torch.long)
+    row = torch.tensor([i for i, a in enumerate(continuations) for _ in a], dtype=torch.long)
+    return Scored(logits, targets, row, lengths)
+
+
+@torch.no_grad()
+def embedding_rows(model: GPT, tok, text: str, max_tokens: int = 24) -> tuple[list[str], list[list[float]]]:
+    """The embedding row (a vector of n_embd numbers) of each of the first tokens of `text`.
+
+    The model's first layer is a table lookup: row `id` of `wte` (V, C). Returns the pieces as
+    labels and the rows as plain lists, e.g. (["What", " should"], [[0.02, -0.11, ...], [...]]).
+    """
+    from .tokenizer import printable
+    ids = tok.encode(text)[:max_tokens]
+    labels = [printable(tok.token_bytes(i)) for i in ids]                # half an emoji: <0xF0>
+    rows = model.wte.weight[torch.tensor(ids, dtype=torch.long)]          # (T, C)
+    return labels, rows.tolist()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,17 +460,6 @@ class Ranking:
     n_dropped: int = 0                         # how many early tokens were dropped
 
 
-def prompt_ids(model: GPT, tok, prompt: str) -> tuple[list[int], int]:
-    """Token ids the model sees for `prompt`: <|endoftext|> first, then the most recent tokens.
-
-    Returns (ids, n_dropped). Example: an empty prompt gives ([eot], 0), so the ranking is
-    "the first token after start-of-text".
-    """
-    ids = [tok.eot_id] + tok.encode(prompt)
-    n_dropped = max(0, len(ids) - model.config.block_size)
-    return ids[n_dropped:], n_dropped
-
-
 @torch.no_grad()
 def next_token_probs(model: GPT, ids: Sequence[int]) -> torch.Tensor:
     """Probabilities (V,) of the token that follows `ids` (the last block_size of them)."""
@@ -317,34 +468,29 @@ def next_token_probs(model: GPT, ids: Sequence[int]) -> torch.Tensor:
     return model(x).logits[0, -1].float().softmax(-1)
 
 
-@torch.no_grad()
 def rank_next(model: GPT, tok, prompt: str, k: int = 10, candidates: Sequence[str] = ()) -> Ranking:
     """What the model thinks comes next after `prompt`: its top-k tokens and candidate words.
 
-    A candidate word is scored as the continuation " word" (with its leading space, as it would
-    appear in running text; pass " word" or "word" alike); a word of several tokens gets the product
-    of each token's probability given the prompt and the tokens before it. Its rank is the rank of
-    its first token. Example: rank_next(m, tok, "A flash flood watch will be in effect all",
+    The prompt is read as in pretraining (`chat.prompt_ids` with chat=False: <|endoftext|> first,
+    its last block_size tokens). A candidate word is scored as the continuation " word" (with its
+    leading space, as it would appear in running text; pass " word" or "word" alike); a word of
+    several tokens gets the product of each token's probability given the prompt and the tokens
+    before it (`score_continuations`). Its rank is the rank of its first token. Example:
+    rank_next(m, tok, "A flash flood watch will be in effect all",
     candidates=["night", "giraffe"]).candidates[0].rank == 1 for a trained model.
     """
-    ids, n_dropped = prompt_ids(model, tok, prompt)
+    from .chat import prompt_ids
+    ids, n_dropped = prompt_ids(tok, prompt, model.config.block_size, chat=False)
     probs = next_token_probs(model, ids)                                  # (V,)
     top_p, top_i = probs.topk(min(k, probs.numel()))
     top = [(tok.decode([int(i)]), int(i), float(p)) for p, i in zip(top_p, top_i)]
     order = probs.argsort(descending=True)
     rank_of = torch.empty_like(order)
     rank_of[order] = torch.arange(1, order.numel() + 1)
-    scores = []
-    for word in candidates:
-        text = word if word.startswith(" ") or not prompt or prompt[-1:].isspace() else " " + word
-        wids = tok.encode(text)
-        if not wids:
-            scores.append(CandidateScore(word, 0.0, None, []))
-            continue
-        p = float(probs[wids[0]])
-        ctx = list(ids)
-        for a, b in zip(wids, wids[1:]):                                  # chain rule over tokens
-            ctx.append(a)
-            p *= float(next_token_probs(model, ctx)[b])
-        scores.append(CandidateScore(word.strip(), p, int(rank_of[wids[0]]), wids))
+    words = [w if w.startswith(" ") or not prompt or prompt[-1:].isspace() else " " + w for w in candidates]
+    wids = [tok.encode(w) for w in words]
+    scored = score_continuations(model, [ids] * len(wids), wids)
+    logp = scored.sums(scored.logprobs()).tolist()                       # chain rule over tokens
+    scores = [CandidateScore(word.strip(), math.exp(lp), int(rank_of[w[0]]), w) if w else
+              CandidateScore(word, 0.0, None, []) for word, w, lp in zip(candidates, wids, logp)]
     return Ranking(prompt, top, scores, len(ids), n_dropped > 0, n_dropped)

@@ -55,7 +55,11 @@ def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200,
 
 
 def simulate_job(store_path: str, tuned: LoadedModel, rater: str, n: int = 200, seed: int = 0):
-    """JobManager generator function: simulated ratings into the database; returns how many."""
-    def fn(cancel: threading.Event):
-        return (yield from simulate(RatingsStore(store_path), tuned, rater, n, seed=seed, cancel=cancel))
-    return fn
+    """JobManager job (picklable): simulated ratings into the database; returns how many."""
+    from .jobs import JobSpec
+    return JobSpec(simulate_into, (store_path, tuned, rater, n), {"seed": seed})
+
+
+def simulate_into(store_path: str, tuned: LoadedModel, rater: str, n: int, *, seed: int,
+                  cancel: threading.Event):
+    return (yield from simulate(RatingsStore(store_path), tuned, rater, n, seed=seed, cancel=cancel))

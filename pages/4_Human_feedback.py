@@ -10,9 +10,9 @@ from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
 from explainer.simulate import simulate_job
 
-ui.page_setup("Human feedback", ":material/thumb_up:")
+ui.page_setup("Human feedback", "👍")
 jm = ui.get_job_manager()
-st.title(":material/thumb_up: 4 · Human feedback: thumbs up or down, and the model adjusts")
+st.title("👍 4 · Human feedback: thumbs up or down, and the model adjusts")
 st.markdown(
     "The tuned assistant answers, but not always well: sometimes too short, off topic, wrong, or "
     "even unsafe. So people rate its answers with a thumbs up or down. A second small network, the "
@@ -24,9 +24,7 @@ st.sidebar.caption("Whatever model is picked above, this page rates and improves
                    "assistant: the one you tuned on the Instruction tuning page, else the shipped "
                    "models/tuned.safetensors.")
 store = RatingsStore()
-active = ui.active_model()
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
-    (active if active is not None and active.facts.get("kind") == "tuned" else None)
+tuned = ui.phase_model("tuned")
 view, sim_view = ui.attached_job("fb_job"), ui.attached_job("sim_job")
 if view is not None and view.ended and view.result is not None:
     st.session_state.feedback_model = view.result
@@ -62,7 +60,7 @@ else:
                 st.text(text or "(an empty answer)")
                 key = f"thumb_{seed}_{abs(hash(prompt))}_{i}"
                 st.feedback("thumbs", key=key, on_change=rate, args=(prompt, text, key))
-        if st.button("Four new answers", icon=":material/refresh:"):
+        if st.button("Four new answers", icon="🔄"):
             st.session_state.fb_round += 1
             st.rerun()
 c = st.columns(3)
@@ -73,7 +71,7 @@ for col, (label, kw) in zip(c, [("Your ratings", {"session": ui.owner_id()}),
     col.metric(label, f"{n.total:,}" if n else "—")       # the split below: a narrow column cuts
     col.caption(n.split() if n else "the database cannot be read")  # long metric values
 if store.notice:                             # set once the file was opened (a damaged one moved)
-    st.warning(store.notice, icon=":material/database:")
+    st.warning(store.notice, icon="🗄️")
 
 st.subheader("Simulated raters, for demos that can't wait for hundreds of clicks")
 name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
@@ -96,9 +94,9 @@ ratings = db(store.ratings, rater=None if source == "all" else source, default=[
 missing = reward.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
 busy = view is not None and not view.ended
 if missing and not busy:
-    st.info(missing, icon=":material/info:")
+    st.info(missing, icon="ℹ️")
 if st.button("Train the reward model, then the assistant (about 2 minutes)", type="primary",
-             disabled=bool(missing) or busy, icon=":material/play_arrow:"):
+             disabled=bool(missing) or busy, icon="▶️"):
     job_id = jm.submit(ui.owner_id(), "learning from feedback",
                        fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
     ui.follow_job(job_id, "fb_job")
@@ -136,7 +134,7 @@ if tuned is not None:
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "
             "labs use many different raters and keep checking the answers for the same reason.",
-            icon=":material/visibility:")
+            icon="👁️")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
         fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else

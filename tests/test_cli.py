@@ -53,6 +53,7 @@ def test_export_and_runfile(trained, capsys, tmp_path):
     (["info", "no-such-model"], "no model file 'no-such-model'"),
     (["rank", "/etc/hostname"], "not a readable safetensors file"),
     (["pretrain", "--text", "/no/such/file.txt", "--steps", "1"], "cannot read"),
+    (["bench", "--text", "/no/such/file.txt", "--steps", "1"], "cannot read /no/such/file.txt"),
 ])
 def test_mistakes_are_one_clear_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -91,3 +92,36 @@ def test_cli_sft_defaults_are_the_page_defaults():
     args = build_parser().parse_args(["sft"])
     spec = SFTSpec()
     assert (args.steps, args.batch_size, args.lr) == (spec.steps, spec.batch_size, spec.lr)
+
+
+def test_cli_pretrain_defaults_and_presets_come_from_the_dataclasses(monkeypatch):
+    """One change of a default changes the CLI too: flags read PretrainSpec and model.PRESETS."""
+    from explainer.cli import build_parser
+    from explainer.model import PRESETS
+    from explainer.pretrain import PretrainSpec
+    parser = build_parser()
+    args = parser.parse_args(["pretrain"])
+    spec = PretrainSpec()
+    assert (args.preset, args.steps, args.seed, args.vocab_size, args.batch_size, args.lr) == \
+        (spec.preset, spec.steps, spec.seed, spec.vocab_size, spec.batch_size, spec.lr)
+    pre = next(a for a in parser._subparsers._group_actions[0].choices["pretrain"]._actions
+               if a.dest == "preset")
+    assert list(pre.choices) == list(PRESETS)
+    monkeypatch.setattr(PretrainSpec, "steps", 77)
+    assert build_parser().parse_args(["pretrain"]).steps == 77
+
+
+def test_specs_are_train_configs_with_phase_defaults():
+    """The phases' specs are the training loop's config (no field copied by hand): pretraining and
+    instruction tuning differ from TrainConfig only where they say so."""
+    from dataclasses import fields
+    from explainer.pretrain import PretrainSpec
+    from explainer.sft import SFTSpec
+    from explainer.training import TrainConfig
+    base = TrainConfig()
+    for spec, own in ((PretrainSpec(), {"steps", "sample_every"}),
+                      (SFTSpec(), {"steps", "batch_size", "warmup", "eval_every", "eval_batches",
+                                   "sample_every", "rank_every"})):
+        assert isinstance(spec, TrainConfig)
+        differ = {f.name for f in fields(TrainConfig) if getattr(spec, f.name) != getattr(base, f.name)}
+        assert differ == own, (type(spec).__name__, differ)

@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from explainer.model import GPT, GPTConfig, count_params, preset, rank_next, prompt_ids
+from explainer.chat import prompt_ids
+from explainer.model import (GPT, GPTConfig, count_params, generate_batch, preset, rank_next,
+                            score_continuations)
 from explainer.tokenizer import char_tokenizer
 
 TEXT = "A flash flood watch will be in effect all night. The giraffe eats leaves. " * 20
@@ -122,7 +124,7 @@ def test_ranking_top_k_and_multi_token_candidates(tok):
     leaves = r.candidates[0]
     assert len(leaves.tokens) == len(" leaves")               # char tokenizer: 7 tokens
     # the product of conditional probabilities, computed here independently
-    ids, _ = prompt_ids(m, tok, "The giraffe eats")
+    ids, _ = prompt_ids(tok, "The giraffe eats", m.config.block_size, chat=False)
     p = 1.0
     for t in leaves.tokens:
         with torch.no_grad():
@@ -137,7 +139,7 @@ def test_long_prompt_keeps_most_recent_tokens_and_says_so(tok):
     long = "night day " * 40                                   # 400 chars > block 64
     r = rank_next(m, tok, long)
     assert r.truncated and r.n_prompt_tokens == 64 and r.n_dropped == 400 + 1 - 64
-    ids, _ = prompt_ids(m, tok, long)
+    ids, _ = prompt_ids(tok, long, m.config.block_size, chat=False)
     assert ids == ([tok.eot_id] + tok.encode(long))[-64:]
 
 
@@ -146,3 +148,72 @@ def test_empty_prompt_ranks_first_token_after_start_of_text(tok):
     r = rank_next(m, tok, "", candidates=["A"])
     assert r.n_prompt_tokens == 1 and not r.truncated
     assert r.candidates[0].tokens == tok.encode("A")
+
+
+# ---------------------------------------------------------------------------------------------
+# One scorer and one sampler, batched
+
+
+def test_scored_continuations_equal_a_plain_loop_one_sequence_at_a_time():
+    m = tiny(seed=2)
+    T = m.config.block_size
+    contexts = [[1, 2, 3], [7], list(range(10, 40)), [5, 6], list(range(1, 63)) + [4] * 17, [9, 9, 9]]
+    conts = [[4, 5], [8, 9, 10, 11, 12], [3], [], [2, 7, 2], [1] * 20]    # ragged; 81 > block 64
+    for grad in (False, True):
+        s = score_continuations(m, contexts, conts, grad=grad, batch=None if grad else 4)
+        assert s.logits.requires_grad == grad and s.lengths == [len(a) for a in conts]
+        got_lp, got_rows = s.split(s.logprobs(0.7)), s.split(s.log_softmax())
+        sums = s.sums(s.logprobs())
+        for c, a, lp, rows, total in zip(contexts, conts, got_lp, got_rows, sums):
+            row = (c + a[:-1])[-T:]                   # the rule: the last block_size tokens
+            with torch.no_grad():
+                logits = m(torch.tensor([row])).logits[0, len(row) - len(a):].float()     # (m, V)
+            want = logits.log_softmax(-1)
+            assert torch.allclose(rows.detach(), want, atol=1e-5)
+            assert torch.allclose(lp.detach(), (logits / 0.7).log_softmax(-1)[range(len(a)), a], atol=1e-5)
+            want_total = float(want[range(len(a)), a].sum())
+            assert float(total.detach()) == pytest.approx(want_total, rel=1e-6, abs=1e-5)
+        if grad:                                      # a policy step can learn through it
+            sums.sum().backward()
+            assert m.wte.weight.grad is not None and m.wte.weight.grad.abs().sum() > 0
+            m.zero_grad()
+    # and without truncation it is the chain rule, one token at a time
+    s = score_continuations(m, [[1, 2, 3]], [[4, 5, 6]])
+    seq, want = [1, 2, 3], 0.0
+    for t in (4, 5, 6):
+        with torch.no_grad():
+            want += float(m(torch.tensor([seq])).logits[0, -1].log_softmax(-1)[t])
+        seq.append(t)
+    assert abs(float(s.sums(s.logprobs())[0]) - want) < 1e-5
+
+
+def test_scoring_refuses_what_it_cannot_score():
+    m = tiny()
+    with pytest.raises(ValueError, match="context"):
+        score_continuations(m, [[]], [[1]])
+    with pytest.raises(ValueError, match="exceeds"):
+        score_continuations(m, [[1]], [[2] * 65])
+
+
+def test_batched_generation_equals_one_prompt_at_a_time_when_greedy():
+    m = tiny(seed=3)
+    prompts = [[1, 5, 9], [2, 4, 6], [7], [3, 3, 3], [8, 1]]                         # ragged
+    got = generate_batch(m, prompts, 70, temperature=0, stop_ids=[17])               # slides past 64
+    for p, g in zip(prompts, got):
+        assert g == list(m.generate(p, 70, temperature=0, stop_ids=[17]))
+    one = generate_batch(m, [[1, 5, 9]], 30, temperature=0.9, top_k=40, top_p=0.9, seed=11)[0]
+    assert one == list(m.generate([1, 5, 9], 30, temperature=0.9, top_k=40, top_p=0.9, seed=11))
+
+
+def test_batched_sampling_is_seeded_locally_and_stops_each_row_at_its_stop_token():
+    m = tiny(seed=5)
+    heads = [[1, 2, 3]] * 16
+    torch.manual_seed(1)
+    a = generate_batch(m, heads, 40, temperature=1.0, seed=4, stop_ids=[3, 4, 5])
+    torch.manual_seed(2)
+    assert a == generate_batch(m, heads, 40, temperature=1.0, seed=4, stop_ids=[3, 4, 5])
+    assert len({tuple(x) for x in a}) > 1                          # the rows are different draws
+    for x in a:
+        assert all(t not in (3, 4, 5) for t in x[:-1]) and (len(x) == 40 or x[-1] in (3, 4, 5))
+    cached = generate_batch(m, heads, 40, temperature=1.0, seed=4, stop_ids=[3, 4, 5], use_cache=False)
+    assert cached == a

@@ -59,7 +59,7 @@ def ratings_guard() -> Callable:
         except RatingsError as e:
             if str(e) not in shown:
                 shown.add(str(e))
-                st.warning(f"{e} The rest of the page keeps working.", icon=":material/database:")
+                st.warning(f"{e} The rest of the page keeps working.", icon="🗄️")
             return default
     return db
 
@@ -104,7 +104,7 @@ def fb_panel(view: JobView) -> None:
                        "kind (usually 👎), before its scores mean much. The assistant will still "
                        f"practise, but on a weak signal. Click “Rate {SIM_RATINGS} answers "
                        "automatically” once or twice more (each click rates new answers), then "
-                       "train again.", icon=":material/warning:")
+                       "train again.", icon="⚠️")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
