@@ -343,6 +343,76 @@ def cmd_chat(args):
     return 0
 
 
+NO_REWARD = "none"        # --reward-rule none: the ablation in which the ratings teach nothing
+
+
+def cmd_feedback(args):
+    import torch
+    from . import feedback as fb
+    from .events import Status
+    from .judge import before_after, mean_kl, reasons_text
+    from .paramfile import save_model
+    from .ratings import RatingsError, RatingsStore
+    from .reward import RewardModelReady, check_ratings
+    from .simulate import simulate
+    from .training import drain
+    torch.set_num_threads(args.threads)
+    tuned = load(args.base)
+    try:
+        store = RatingsStore(args.ratings)
+        if args.simulate:
+            n = drain(simulate(store, tuned, args.rater, args.simulate, seed=args.seed))
+            print(f"stored {n} new simulated '{args.rater}' ratings in {store.path}")
+        if store.notice:
+            print(store.notice, file=sys.stderr)
+        ratings = store.ratings(rater=None if args.use == "all" else args.use)
+    except (RatingsError, ValueError) as e:
+        raise CLIError(str(e)) from None
+    problem = check_ratings(ratings)
+    if problem:
+        raise CLIError(f"{store.path} ({args.use}): {problem}")
+    spec = fb.FeedbackSpec(seed=args.seed, minutes=args.minutes or None, steps=args.steps, lr=args.lr,
+                           kl_coef=args.kl, entropy_coef=args.entropy, temperature=args.temperature)
+    score = (None if args.reward_rule is None else fb.NO_REWARD if args.reward_rule == NO_REWARD
+             else fb.rule_as_reward(args.reward_rule))
+    print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
+          f"in {store.path}")
+    gen = fb.run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None, score=score)
+
+    def show(ev):
+        if isinstance(ev, Status):
+            print(ev.message)
+        elif isinstance(ev, RewardModelReady):
+            print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
+                  f"(always guessing the commoner rating: {ev.majority:.0%}; {ev.flagged_text()}), training "
+                  f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
+        elif isinstance(ev, fb.PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
+            print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f}  entropy {ev.entropy:.3f} "
+                  f"nats/token  {ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
+        elif isinstance(ev, fb.Done):
+            print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
+
+    loaded = drive(gen, show)
+    if args.out:
+        path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.eval:                      # the bench's measurement, on N questions per topic
+        measured = before_after(tuned, loaded, args.rater, args.seed, args.eval, 4)
+        kl = mean_kl(loaded.model, tuned.model, tuned.tokenizer,
+                     [j.prompt for j in measured.sampled[0]], 4, args.seed)
+        shares = measured.shares()                     # counts every answer's reasons: once
+        for how, sh in shares.items():
+            what = (f"chat answers (greedy, one to each of {sh['prompts']} held-out questions)"
+                    if how == "greedy" else f"sampled answers (temperature 1, 4 to each of "
+                    f"{sh['prompts']} held-out questions)")
+            print(f"'{args.rater}' approves {sh['approved_before']:.1%} -> {sh['approved_after']:.1%} "
+                  f"of {sh['answers']} {what}; 👎 by reason: {reasons_text(sh['reasons']) or 'none'}")
+        sampled = shares["sampled"]
+        print(f"sampled answers to one question that differ: {sampled['distinct_before']:.0%} -> "
+              f"{sampled['distinct_after']:.0%}; mean KL to the tuned model: {kl:.4f} nats/token")
+    return 0
+
+
 def cmd_bench(args):
     from . import bench
     from .corpus import CorpusError
@@ -500,8 +570,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)
 
-    from .feedback import add_cli as add_feedback      # `feedback`: its flags live beside its code
-    add_feedback(sub)
+    from .feedback import FeedbackSpec
+    from .raters import RATERS
+    s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
+    s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
+                   "else data/ratings.sqlite)")
+    s.add_argument("--base", default="tuned", help="the tuned model to improve (file, or a name in models/)")
+    s.add_argument("--out", help="where to save the feedback-trained model (.safetensors)")
+    s.add_argument("--simulate", type=int, default=0, metavar="N",
+                   help="first add N ratings by the simulated --rater (answers sampled from --base)")
+    s.add_argument("--rater", default="helpful", choices=list(RATERS),
+                   help="the simulated rater for --simulate and --eval")
+    s.add_argument("--use", default="all",
+                   help="which ratings to learn from: all, person, sim, or sim:<rater> (e.g. sim:safe)")
+    s.add_argument("--minutes", type=float, default=2.0, help="time budget for training (0 = no limit)")
+    s.add_argument("--steps", type=positive_int, default=FeedbackSpec.steps,
+                   help="at most this many policy steps")
+    s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
+    s.add_argument("--kl", type=non_negative_float, default=FeedbackSpec.kl_coef,
+                   help="beta: weight of the KL penalty (0 = none)")
+    s.add_argument("--entropy", type=non_negative_float, default=FeedbackSpec.entropy_coef,
+                   help="gamma: weight of the entropy penalty, the push to be sure (0 = none)")
+    s.add_argument("--temperature", type=positive_float, default=FeedbackSpec.temperature,
+                   help="the temperature the model practises at (its answers are sampled at it)")
+    s.add_argument("--reward-rule", choices=[*RATERS, NO_REWARD], default=None,
+                   help="ablation: reward the policy with this simulated rater's rule itself instead "
+                   "of the reward model (which is still trained and measured): what a perfect reward "
+                   f"model could reach; '{NO_REWARD}': the same reward for every answer, so only the "
+                   "KL and entropy terms act")
+    s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
+    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--eval", type=int, default=0, metavar="N",
+                   help="afterwards, judge both models with --rater on N held-out questions per topic")
+    s.set_defaults(fn=cmd_feedback)
 
     s = sub.add_parser("bench", help="speed and quality figures, measured side by side")
     s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from explainer import feedback as fb, raters, sft
+from explainer import feedback as fb, judge, raters, reward, sft
+from explainer.answers import sample_texts
 from explainer.app import feedback_panels as fp
 from explainer.app import panels, ui
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
+from explainer.simulate import simulate_job
 
 ui.page_setup("Human feedback", "👍")
 jm = ui.get_job_manager()
@@ -32,7 +34,7 @@ db = fp.ratings_guard()             # db(store.fn, ...): a broken database warns
 
 @st.cache_data(max_entries=64, show_spinner="The assistant is writing 4 answers ...")
 def answers(_m, key, prompt, seed):
-    return fb.sample_texts(_m, prompt, 4, seed)
+    return sample_texts(_m, prompt, 4, seed)
 
 
 def rate(prompt, answer, key):
@@ -78,7 +80,7 @@ sim_busy = sim_view is not None and not sim_view.ended
 if tuned is not None and st.button(f"Rate {fp.SIM_RATINGS} answers automatically ({name})",
                                    disabled=sim_busy):
     done = db(store.counts, rater=sim_rater(name))           # a fresh seed for every batch
-    job = fb.simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
+    job = simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
     ui.follow_job(jm.submit(ui.owner_id(), f"simulated {name} ratings", job), "sim_job")
     st.rerun()
 if sim_view is not None:
@@ -89,7 +91,7 @@ sources = {"all": "all ratings", "person": "people only", **{sim_rater(r): f"sim
                                                              for r in raters.RATERS}}
 source = st.radio("Learn from", list(sources), format_func=sources.get, horizontal=True, key="fb_src")
 ratings = db(store.ratings, rater=None if source == "all" else source, default=[])
-missing = fb.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
+missing = reward.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
 busy = view is not None and not view.ended
 if missing and not busy:
     st.info(missing, icon="ℹ️")
@@ -100,8 +102,8 @@ if st.button("Train the reward model, then the assistant (about 2 minutes)", typ
     ui.follow_job(job_id, "fb_job")
     st.rerun()
 ui.stop_button(view, key="fb_stop")
-st.latex(fb.FORMULA)
-st.caption(fb.FORMULA_LEGEND)
+st.latex(fp.FORMULA)
+st.caption(fp.FORMULA_LEGEND)
 
 if view is not None:
     ui.poll(view.id, fp.fb_panel)
@@ -111,13 +113,13 @@ if view is not None:
 
 st.header("3 · Before and after")
 if tuned is not None:
-    judge = st.radio("Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge")
+    judged_by = st.radio("Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge")
 
     @st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
     def table(_a, _b, keys, rater):
-        return fb.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
+        return judge.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
     keys = (sft.model_key(tuned), sft.model_key(after))
-    st.table(table(tuned, after, keys, judge), hide_index=True)
+    st.table(table(tuned, after, keys, judged_by), hide_index=True)
     mine = st.session_state.get("feedback_model") is not None
     st.caption("Questions neither model was ever trained on; one sampled answer each, with the same "
                "dice for both models. “After feedback” is "
@@ -127,7 +129,7 @@ if tuned is not None:
                "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
                "“honest” for that).")
     if after is not None:
-        fp.approval_counts(tuned, after, keys, judge)
+        fp.approval_counts(tuned, after, keys, judged_by)
     st.info("**Watch for reward hacking.** The model learns whatever earns a 👍, not what the "
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "
@@ -138,5 +140,5 @@ if tuned is not None:
         fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else
                         "the shipped feedback model; train your own above to see yours")
 
-ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.echo, fb.policy_step,
-           fb.before_after)
+ui.explain(raters.helpful_problems, raters.same_topic, reward.RewardModel.features, reward.echo,
+           fb.policy_step, judge.before_after)
