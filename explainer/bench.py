@@ -17,7 +17,9 @@ from contextlib import contextmanager
 
 import torch
 
-from .model import GPT, GPTConfig, preset, rank_next
+from .model import GPT, GPTConfig, preset
+
+from .scoring import rank_next
 from .paramfile import load_model, models_dir
 from .training import Batches, RankSnapshot, Step, TrainConfig, train
 

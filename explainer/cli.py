@@ -122,7 +122,7 @@ def cmd_pretrain(args):
 
 
 def print_ranking(loaded, prompt, candidates, k=10):
-    from .model import rank_next
+    from .scoring import rank_next
     r = rank_next(loaded.model, loaded.tokenizer, prompt, k, candidates)
     if r.truncated:
         print(f"(prompt longer than the context: the first {r.n_dropped} tokens were dropped)")
@@ -427,16 +427,26 @@ def cmd_bench(args):
 # --------------------------------------------------------------------------------------------------
 # Parser
 
-def positive_int(text: str) -> int:
-    """argparse type for step counts: a whole number of at least 1 (0 steps would train nothing
-    and has no progress to show)."""
+def _whole(text: str, least: int, why: str) -> int:
+    """The whole number in an argparse argument, at least `least`, or the error argparse shows."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is too few: use at least 1")
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{n} is too few: use at least {least}{why}")
     return n
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as steps or new tokens: a whole number of at least 1 (0 steps
+    would train nothing and has no progress to show)."""
+    return _whole(text, 1, "")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for a count where 0 means "none" or "no limit" (top-k, --eval)."""
+    return _whole(text, 0, " (0 = none)")
 
 
 def _number(text: str) -> float:
@@ -456,10 +466,20 @@ def positive_float(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    """argparse type for a price such as the KL or entropy weight: 0 (none) or more."""
+    """argparse type for a price such as the KL or entropy weight, or a temperature (0 = greedy):
+    0 or more, finite."""
     x = _number(text)
     if not 0 <= x < math.inf:                     # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0")
+    return x
+
+
+def probability(text: str) -> float:
+    """argparse type for top-p: a number above 0 and at most 1 (1 = no limit)."""
+    x = _number(text)
+    if not 0 < x <= 1:                            # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a number above 0 and at most 1 "
+                                         f"(1 = no limit)")
     return x
 
 
@@ -477,19 +497,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", default="everyday", choices=list(CORPORA),
                    help="built-in corpus (default: %(default)s)")
     s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
-    s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
+    s.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="size cap for --text")
     s.add_argument("--preset", default=P.preset, choices=list(PRESETS),
                    help="model size (default: %(default)s)")
     s.add_argument("--steps", type=positive_int, default=P.steps,
                    help="optimiser steps, the schedule length (default: %(default)s)")
-    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=P.seed, help="seed for weights and batch order")
-    s.add_argument("--vocab-size", type=int, default=P.vocab_size,
+    s.add_argument("--vocab-size", type=positive_int, default=P.vocab_size,
                    help="BPE vocabulary size (default: %(default)s)")
-    s.add_argument("--batch-size", type=int, default=P.batch_size,
+    s.add_argument("--batch-size", type=positive_int, default=P.batch_size,
                    help="sequences per step (default: %(default)s)")
-    s.add_argument("--lr", type=float, default=P.lr, help="peak learning rate (default: %(default)s)")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--lr", type=positive_float, default=P.lr, help="peak learning rate (default: %(default)s)")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
                    help="words to watch after the flash-flood prompt")
@@ -501,16 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="parameter file, or a name in models/ (e.g. base)")
     s.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help="the text before the blank")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES), help="words to score")
-    s.add_argument("-k", type=int, default=10, help="how many top tokens to list")
+    s.add_argument("-k", type=positive_int, default=10, help="how many top tokens to list")
     s.set_defaults(fn=cmd_rank)
 
     s = sub.add_parser("generate", help="sample text from a model")
     s.add_argument("model", help="parameter file, or a name in models/")
     s.add_argument("prompt", nargs="?", default="", help="text to continue")
-    s.add_argument("--tokens", type=int, default=100, help="how many new tokens at most")
-    s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
-    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
-    s.add_argument("--top-p", type=float, default=None, help="nucleus sampling threshold")
+    s.add_argument("--tokens", type=positive_int, default=100, help="how many new tokens at most")
+    s.add_argument("--temperature", type=non_negative_float, default=0.8, help="0 = greedy")
+    s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--top-p", type=probability, default=None,
+                   help="nucleus sampling: the smallest set of tokens whose probability reaches it")
     s.add_argument("--seed", type=int, default=0, help="sampling seed")
     s.set_defaults(fn=cmd_generate)
 
@@ -526,8 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_info)
 
     s = sub.add_parser("demo", help="train for about a minute and print the ranking improving")
-    s.add_argument("--minutes", type=float, default=1.0, help="how long to train")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--minutes", type=positive_float, default=1.0, help="how long to train")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.set_defaults(fn=cmd_demo)
 
     s = sub.add_parser("export", help="save a smaller copy of a model: fp16 or int8")
@@ -546,28 +567,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="where to save the tuned model (.safetensors)")
     s.add_argument("--steps", type=positive_int, default=S.steps,
                    help="optimiser steps, the schedule length (default: %(default)s)")
-    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
     s.add_argument("--seed", type=int, default=S.seed, help="seed for the generated pairs and batch order")
-    s.add_argument("--batch-size", type=int, default=S.batch_size,
+    s.add_argument("--batch-size", type=positive_int, default=S.batch_size,
                    help="windows of a context length each per step (default: %(default)s)")
-    s.add_argument("--lr", type=float, default=S.lr, help="peak learning rate (default: %(default)s)")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--lr", type=positive_float, default=S.lr, help="peak learning rate (default: %(default)s)")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
     s.add_argument("--no-generated", action="store_true", help="learn only from --data")
     s.add_argument("--only-good", action="store_true", help="leave out the deliberately weaker pairs")
-    s.add_argument("--eval", type=int, default=0, metavar="N",
+    s.add_argument("--eval", type=non_negative_int, default=0, metavar="N",
                    help="afterwards, answer N held-out questions per topic with both models")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(fn=cmd_sft)
 
     s = sub.add_parser("chat", help="talk to a tuned model (an interactive prompt loop)")
     s.add_argument("model", help="parameter file, or a name in models/ (e.g. tuned)")
-    s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (same answer every time)")
-    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--temperature", type=non_negative_float, default=0.0, help="0 = greedy (same answer every time)")
+    s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
-    s.add_argument("--max-tokens", type=int, default=MAX_NEW_TOKENS, help="longest answer, in tokens")
-    s.add_argument("--max-chars", type=int, default=2000, help="longer questions are cut to this")
-    s.add_argument("--threads", type=int, default=1, help="torch threads")
+    s.add_argument("--max-tokens", type=positive_int, default=MAX_NEW_TOKENS, help="longest answer, in tokens")
+    s.add_argument("--max-chars", type=positive_int, default=2000, help="longer questions are cut to this")
+    s.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)
 
     from .feedback import FeedbackSpec
@@ -577,16 +598,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "else data/ratings.sqlite)")
     s.add_argument("--base", default="tuned", help="the tuned model to improve (file, or a name in models/)")
     s.add_argument("--out", help="where to save the feedback-trained model (.safetensors)")
-    s.add_argument("--simulate", type=int, default=0, metavar="N",
+    s.add_argument("--simulate", type=non_negative_int, default=0, metavar="N",
                    help="first add N ratings by the simulated --rater (answers sampled from --base)")
     s.add_argument("--rater", default="helpful", choices=list(RATERS),
                    help="the simulated rater for --simulate and --eval")
     s.add_argument("--use", default="all",
                    help="which ratings to learn from: all, person, sim, or sim:<rater> (e.g. sim:safe)")
-    s.add_argument("--minutes", type=float, default=2.0, help="time budget for training (0 = no limit)")
+    s.add_argument("--minutes", type=non_negative_float, default=2.0,
+                   help="time budget for training (0 = no limit)")
     s.add_argument("--steps", type=positive_int, default=FeedbackSpec.steps,
                    help="at most this many policy steps")
-    s.add_argument("--lr", type=float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
+    s.add_argument("--lr", type=positive_float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
     s.add_argument("--kl", type=non_negative_float, default=FeedbackSpec.kl_coef,
                    help="beta: weight of the KL penalty (0 = none)")
     s.add_argument("--entropy", type=non_negative_float, default=FeedbackSpec.entropy_coef,
@@ -599,8 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"model could reach; '{NO_REWARD}': the same reward for every answer, so only the "
                    "KL and entropy terms act")
     s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
-    s.add_argument("--eval", type=int, default=0, metavar="N",
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--eval", type=non_negative_int, default=0, metavar="N",
                    help="afterwards, judge both models with --rater on N held-out questions per topic")
     s.set_defaults(fn=cmd_feedback)
 
@@ -608,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
     s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
     s.add_argument("--steps", type=positive_int, default=2000, help="steps for --text")
-    s.add_argument("--seconds", type=float, default=None, help="or a time budget for --text")
+    s.add_argument("--seconds", type=positive_float, default=None, help="or a time budget for --text")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],
                    help="sections to skip: bpe quality context compression")

@@ -21,7 +21,8 @@ from typing import Sequence
 import torch
 
 from .chat import prompt_ids
-from .model import GPT, next_token_probs, score_continuations
+from .model import GPT
+from .scoring import next_token_probs, score_continuations
 
 # --------------------------------------------------------------------------------------------------
 # Windows and rankings

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import workers
-from .events import Failed, Step
+from .events import Failed, Step, failure_message
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ENDED = (DONE, FAILED, CANCELLED)
@@ -99,17 +99,6 @@ def is_step_event(event: Any) -> bool:
     Evaluations, samples and ranking snapshots are rare and each one matters, so they are kept.
     """
     return isinstance(event, Step)
-
-
-def failure_message(exc: BaseException) -> str:
-    """A sentence a learner can act on, not a traceback."""
-    if isinstance(exc, MemoryError):
-        return ("ran out of memory: this model size or corpus is too large for the server's memory "
-                "right now. Try a smaller model size or a shorter text.")
-    text = str(exc).strip() or "no details"
-    if type(exc).__module__.startswith("explainer."):   # our own errors are written for people
-        return text
-    return f"{type(exc).__name__}: {text}"
 
 
 # ---------------------------------------------------------------------------------------------

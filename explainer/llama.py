@@ -9,7 +9,7 @@ No biases anywhere; the output layer is tied to the token embedding, as in our G
 
 It answers the same interface as `model.GPT` (forward -> GPTOutput with logits, loss, attention
 weights, hidden states and KV cache; generate; a config with block_size, vocab_size, n_layer,
-n_head, n_embd), so `model.rank_next`, `model.next_token_probs` and the context-window functions
+n_head, n_embd), so `scoring.rank_next`, `scoring.next_token_probs` and the context-window functions
 take either model. Weights come from a file (explainer/smollm.py reads the GGUF); this module never
 trains, so its parameters need no gradients and one copy can serve many threads at once.
 

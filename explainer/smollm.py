@@ -197,6 +197,9 @@ class SmolTokenizer(Tokenizer):
     def to_metadata(self) -> dict:
         return {"kind": "smollm2", "name": self.name}      # the file has the rest
 
+    def __reduce__(self):
+        return tokenizer, ()            # a worker process reads the same installed file
+
 
 def tokenizer(path=None) -> SmolTokenizer:
     """The tokenizer alone (the Tokens page needs no weights): the loaded model's if there is one,

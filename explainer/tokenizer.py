@@ -189,9 +189,9 @@ class Tokenizer:
             raise ValueError(f"tokenizer metadata must be a dict, got {type(d).__name__}")
         if d.get("kind") == "cl100k":
             return cl100k()
-        if d.get("kind") == "smollm2":          # like cl100k: the installed file holds the tokens
-            from .smollm import tokenizer
-            return tokenizer()
+        if d.get("kind") == "smollm2":
+            raise ValueError("this names SmolLM2's tokenizer, which lives in its GGUF file, not in "
+                             "metadata: get it with explainer.smollm.tokenizer()")
         if d.get("kind") not in ("bpe", "char"):
             raise ValueError(f"unknown tokenizer kind {d.get('kind')!r}: expected 'bpe', 'char' or 'cl100k'")
         ranks = d.get("ranks")

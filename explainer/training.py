@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Status, Step
-from .model import GPT, rank_next
+from .model import GPT
+from .scoring import rank_next
 
 
 class TrainingError(RuntimeError):

@@ -130,7 +130,7 @@ def compression(loaded: LoadedModel, directory: str | Path, n_windows: int | Non
     """For fp32, fp16 and int8 copies of the model: file size, validation bits per byte and its
     change against fp32, and the rank and probability of `word` after `prompt`. All measured now,
     on the same validation windows, by loading each file back."""
-    from .model import rank_next
+    from .scoring import rank_next
     from .training import evaluate
     val, byte_len, title = validation_data(loaded, n_windows)
     rows = []

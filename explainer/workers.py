@@ -283,7 +283,7 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
     def send(msg) -> None:
         conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
 
-    from .jobs import failure_message
+    from .events import failure_message
     while True:
         msg = inbox.get()
         if msg[0] == "stop":

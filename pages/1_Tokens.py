@@ -3,7 +3,7 @@ import streamlit as st
 
 from explainer import charts
 from explainer.app import panels, ui
-from explainer.model import embedding_rows
+from explainer.scoring import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
 ui.page_setup("Tokens", "🔤")

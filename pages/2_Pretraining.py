@@ -3,7 +3,8 @@ import streamlit as st
 
 from explainer import charts, pretrain, training
 from explainer.app import panels, runs, ui
-from explainer.model import PRESETS, rank_next
+from explainer.model import PRESETS
+from explainer.scoring import rank_next
 
 ui.page_setup("Pretraining", "📖")
 jm = ui.get_job_manager()

@@ -247,7 +247,7 @@ def test_journey_finds_pages_by_title():
 
 def test_summarize_events_in_order():
     from explainer.app.progress import summarize
-    from explainer.model import CandidateScore, Ranking
+    from explainer.scoring import CandidateScore, Ranking
     from explainer.pretrain import Status
     from explainer.training import Eval, Finished, RankSnapshot, Sample, Started, Step
 

@@ -125,3 +125,42 @@ def test_specs_are_train_configs_with_phase_defaults():
         assert isinstance(spec, TrainConfig)
         differ = {f.name for f in fields(TrainConfig) if getattr(spec, f.name) != getattr(base, f.name)}
         assert differ == own, (type(spec).__name__, differ)
+
+
+@pytest.mark.parametrize("verb", [["generate", "base", "hi"], ["chat", "tuned"]])
+@pytest.mark.parametrize("flag, value, says", [
+    ("--temperature", "nan", "at least 0"), ("--temperature", "-1", "at least 0"),
+    ("--temperature", "inf", "at least 0"), ("--temperature", "warm", "not a number"),
+    ("--top-k", "-3", "at least 0"), ("--top-k", "2.5", "not a whole number"),
+])
+def test_sampling_flags_refuse_bad_numbers_before_any_model_loads(verb, flag, value, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*verb, flag, value])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and says in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, flag, says", [
+    (["generate", "base", "hi", "--top-p", "0"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--top-p", "1.5"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--top-p", "nan"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--tokens", "0"], "--tokens", "at least 1"),
+    (["generate", "base", "hi", "--tokens", "-5"], "--tokens", "at least 1"),
+    (["rank", "base", "hi", "-k", "0"], "-k", "at least 1"),
+    (["rank", "base", "hi", "-k", "ten"], "-k", "not a whole number"),
+    (["chat", "tuned", "--max-tokens", "0"], "--max-tokens", "at least 1"),
+    (["pretrain", "--threads", "0"], "--threads", "at least 1"),
+    (["pretrain", "--lr", "nan"], "--lr", "above 0"),
+])
+def test_other_number_flags_refuse_bad_numbers(argv, flag, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and says in err
+
+
+def test_greedy_and_the_edges_of_the_ranges_still_sample(capsys):
+    code, out, err = run(capsys, "generate", "base", "A flash flood", "--tokens", "5",
+                         "--temperature", "0", "--top-k", "0", "--top-p", "1")
+    assert code == 0 and out.startswith("A flash flood") and len(out.strip()) > len("A flash flood")

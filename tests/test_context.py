@@ -7,7 +7,8 @@ import torch
 from explainer import context as cx
 from explainer.chat import prompt_ids
 from explainer.corpus import name_recall_cases
-from explainer.model import GPT, next_token_probs, preset, rank_next
+from explainer.model import GPT, preset
+from explainer.scoring import next_token_probs, rank_next
 from explainer.tokenizer import train_bpe
 
 

@@ -98,16 +98,9 @@ def test_cycle_finder_finds_a_cycle_through_three_modules():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# Known debt, to be removed (issue 18 stays open for it): tokenizer.from_metadata reaches smollm
-# for kind "smollm2", and jobs/workers import each other. The list is exact: a new cycle, or one
-# of these mended, fails.
-KNOWN_CYCLES = [["explainer.chat", "explainer.llama", "explainer.model", "explainer.paramfile",
-                 "explainer.smollm", "explainer.tokenizer"], ["explainer.jobs", "explainer.workers"]]
-
-
 def test_no_import_cycles_inside_explainer():
     found = cycles(graph())
-    assert found == KNOWN_CYCLES, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+    assert found == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
 
 
 def test_only_the_command_line_imports_the_command_line():

@@ -521,7 +521,7 @@ def test_module_example():
 
 def test_our_own_errors_read_without_a_class_name():
     from explainer.corpus import CorpusError
-    from explainer.jobs import failure_message
+    from explainer.events import failure_message
     assert failure_message(CorpusError("The text is empty.")) == "The text is empty."
     assert failure_message(KeyError("x")) == "KeyError: 'x'"
 
@@ -583,13 +583,13 @@ def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events
 def test_the_pages_other_jobs_pickle():
     import pickle
 
-    from explainer import feedback, paramfile, sft
+    from explainer import feedback, paramfile, sft, simulate
     from explainer.app import runs
 
     base = paramfile.load_model(paramfile.models_dir() / "base.safetensors")
     for job in (runs.timed_job(sft.job(base, [], sft.SFTSpec(steps=10)), "small", sft.SFTSpec.batch_size),
                 feedback.job(base, [], feedback.FeedbackSpec()),
-                feedback.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
+                simulate.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
         back = pickle.loads(pickle.dumps(job))
         assert back.fn is job.fn and back.on_result is None
 

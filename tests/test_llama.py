@@ -11,7 +11,8 @@ import torch
 
 from explainer import smollm
 from explainer.llama import Llama, LlamaConfig, count_params, rope_tables, rotate
-from explainer.model import GPTOutput, next_token_probs, rank_next
+from explainer.model import GPTOutput
+from explainer.scoring import next_token_probs, rank_next
 
 needs_real = pytest.mark.skipif(not smollm.available(),
                                 reason=f"real model not installed: run `{smollm.INSTALL}`")

@@ -7,6 +7,7 @@ pre-tokenizer the file names ("smollm": every digit alone, then GPT-2's byte-lev
 Hugging Face's own tokenizer.json for SmolLM2 declares it.
 """
 import math
+import pickle
 
 import pytest
 import torch
@@ -72,7 +73,9 @@ def test_tokenizer_is_a_tiktoken_encoding_with_49152_ids(tok):
     assert tok.eot_id == 0 and tok.special_tokens["<|im_start|>"] == 1 and tok.special_tokens["<|im_end|>"] == 2
     assert [p.text for p in tok.pieces("Hello world 42")] == ["Hello", " world", " ", "4", "2"]
     assert tok.encode("<|im_end|>") != [2] and tok.encode("<|im_end|>", allow_special=True) == [2]
-    assert Tokenizer.from_metadata(tok.to_metadata()) is tok
+    assert pickle.loads(pickle.dumps(tok)) is tok                   # a worker gets the same one
+    with pytest.raises(ValueError, match="smollm.tokenizer"):
+        Tokenizer.from_metadata(tok.to_metadata())                  # the file holds it, not metadata
 
 
 @needs_real

@@ -10,7 +10,7 @@ import streamlit as st
 from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
-from ..model import rank_next
+from ..scoring import rank_next
 from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
 from ..views import tokens as tokens_view
 from . import models as registry

@@ -86,7 +86,7 @@ class RunSummary:
     val_loss: tuple[list, list] = field(default_factory=lambda: ([], []))
     val_bpb: float | None = None
     samples: list[tuple[int, str]] = field(default_factory=list)              # (step, text)
-    ranking: Any = None                              # latest model.Ranking
+    ranking: Any = None                              # latest scoring.Ranking
     ranking_step: int | None = None
     candidate_steps: list[int] = field(default_factory=list)
     candidate_probs: dict[str, list[float]] = field(default_factory=dict)     # word -> probs
