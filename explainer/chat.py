@@ -22,7 +22,7 @@ turn, loss only on the assistant's tokens: Ouyang et al. 2022, "InstructGPT").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator
 
 EOT, USER, ASSISTANT, END = "<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"
 TEMPLATE = EOT + USER + "{prompt}" + ASSISTANT + "{response}" + END
