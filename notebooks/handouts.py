@@ -42,6 +42,10 @@ def execute(path: Path, short: bool = True, timeout: int = 900) -> tuple[nbforma
     return book, time.perf_counter() - t0
 
 
+# plotly's notebook renderer puts a MathJax loader from a CDN before every figure (hard-wired in
+# plotly.io._base_renderers); it is only for LaTeX in figure text, which no figure here has.
+PLOTLY_MATHJAX = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^"]*"></script>')
+
 # The lab template without what it would fetch from a CDN: require.js, MathJax and the widget
 # renderer (the notebooks need none of them; a widget shows as its text in a handout).
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -59,7 +63,7 @@ def to_html(book: nbformat.NotebookNode) -> str:
     exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"handout.html.j2": OFFLINE_TEMPLATE})])
     exporter.template_file = "handout.html.j2"
     body, _ = exporter.from_notebook_node(book)
-    return body
+    return PLOTLY_MATHJAX.sub("", body)
 
 
 def remote_scripts(page: str) -> list[str]:
