@@ -2,6 +2,7 @@
 kernel in the short setting (EXPLAINER_NB_SHORT=1), and a handout is one offline HTML page with
 the figures in it. The index, tokens and context-window notebooks run in the normal suite; the
 training ones are slow."""
+import re
 import sys
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def test_handout_has_the_figures_offline(tmp_path, monkeypatch):
     page = handouts.to_html(book)
     figures = plotly_outputs(book)
     assert len(figures) >= 2
-    assert page.count("Plotly.newPlot(") == len(figures)       # each figure drawn in the page
+    for fig in figures:                                        # each figure drawn in the page
+        div = re.search(r'<div id="([0-9a-f-]{36})"', fig["data"]["text/html"]).group(1)
+        assert f'id="{div}"' in page and re.search(rf'Plotly\.newPlot\(\s*"{div}"', page)
     assert "window.Plotly = Plotly" in page                    # plotly.js itself is in the page
     assert handouts.remote_scripts(page) == []                 # nothing fetched from the internet
     # the figures' own data: the bars' title of the full window
