@@ -45,7 +45,8 @@ demo: $(VENV)/.installed
 # JupyterLab on notebooks/, on this computer only (127.0.0.1).
 lab: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[notebooks]"
-	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Every notebook run top to bottom, as one self-contained HTML file each in handouts/.
 # SHORT=1: training cells run for seconds.

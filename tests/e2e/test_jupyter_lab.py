@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, free_port
+from conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,7 +27,9 @@ def lab(tmp_path, artifacts):
     log = open(artifacts / f"jupyter-{port}.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
                              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-                             f"--notebook-dir={tmp_path}"], cwd=tmp_path, env=env,
+                             f"--notebook-dir={tmp_path}", "--LabApp.news_url=None",
+                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                             *(["--allow-root"] if os.geteuid() == 0 else [])], cwd=tmp_path, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
