@@ -4,9 +4,9 @@ import streamlit as st
 from explainer import charts
 from explainer.app import journey, ui
 
-ui.page_setup("Home", ":material/psychology:")
+ui.page_setup("Home", "🧠")
 
-st.title(":material/psychology: How a large language model is made")
+st.title("🧠 How a large language model is made")
 st.markdown(
     "A language model is a program that has read a lot of text and learned one trick: guessing "
     "the next piece of a text. Everything a chatbot does grows out of that trick. Here you follow "
@@ -21,7 +21,7 @@ def stage_card(stage: journey.Stage, number: int | None) -> None:
         st.markdown(f"#### {stage.icon} {stage.title}")
         st.markdown(stage.blurb)
         if page:
-            st.page_link(page, label="Open", icon=":material/arrow_forward:")
+            st.page_link(page, label="Open", icon="➡️")
         else:
             st.caption("Coming soon")
 

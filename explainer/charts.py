@@ -1,4 +1,4 @@
-"""Figure builders: plain data in, plotly Figure (or an HTML string) out.
+"""Figure builders: plain data in, plotly Figure out; the house style of every chart.
 
 Every chart has a title and labelled axes and uses the Okabe-Ito palette, which stays
 distinguishable for the common kinds of colour blindness (Okabe & Ito, "Color Universal Design",
@@ -9,7 +9,6 @@ Nothing here imports streamlit or torch; the pages pass lists and numbers.
 """
 from __future__ import annotations
 
-import html
 import math
 from typing import Sequence
 
@@ -91,7 +90,7 @@ def wrap_title(title: str, width: int) -> str:
 
 def titled(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.Figure:
     """The house layout (title, axis titles, palette, legend) applied to an existing figure.
-    Used by other modules' charts (context.py, twofiles.py); returns the figure."""
+    Used by the pages' own pictures (explainer/views/); returns the figure."""
     fig.update_layout(house_layout(title, height), xaxis=dict(title=dict(text=x)),
                       yaxis=dict(title=dict(text=y)))
     return fig
@@ -316,51 +315,6 @@ def show_piece(text: str, show_whitespace: bool = True) -> str:
     if not show_whitespace:
         return text
     return text.replace(" ", "␣").replace("\n", "↵").replace("\r", "␍").replace("\t", "→")
-
-
-def _tint(i: int) -> str:
-    """A see-through version of palette colour i: readable under dark or light text."""
-    h = PALETTE[i % 6].lstrip("#")
-    r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
-    return f"rgba({r},{g},{b},0.28)"
-
-
-def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace: bool = False,
-                      show_ids: bool = True, max_pieces: int = 2000, total: int | None = None) -> str:
-    """Coloured token pieces with their IDs underneath, as HTML.
-
-    `pieces`: [(printable text, id, bytes)], the first of the text's tokens. Hovering a piece
-    shows its ID and bytes. Adjacent pieces alternate colours so the boundaries are visible. At
-    most `max_pieces` are drawn; the tail counts the rest of `total` (the text's tokens, if the
-    pieces are only its start).
-    >>> "title=\\"ID 42" in token_pieces_html([("Hi", 42, b"Hi")])
-    True
-    """
-    out = []
-    for i, (text, tid, raw) in enumerate(pieces[:max_pieces]):
-        shown = show_piece(text, show_whitespace)
-        if not show_whitespace:
-            shown = shown.replace("\n", "↵")           # a newline piece would be invisible
-        tip = f"ID {tid} · bytes {raw.hex(' ') if raw else '(none)'}"
-        label = f'<span class="tok-id">{tid}</span>' if show_ids else ""
-        out.append(f'<span class="tok" style="background:{_tint(i)}" title="{html.escape(tip)}">'
-                   f'<span class="tok-text">{html.escape(shown) or "&nbsp;"}</span>{label}</span>')
-    more = (len(pieces) if total is None else total) - min(len(pieces), max_pieces)
-    tail = f'<span class="tok-more">… and {more:,} more tokens</span>' if more > 0 else ""
-    return f'<div class="tok-row">{"".join(out)}{tail}</div>'
-
-
-TOKEN_CSS = """
-<style>
-.tok-row { line-height: 1.2; display: flex; flex-wrap: wrap; gap: 3px; margin: 0.25rem 0 0.75rem 0; }
-.tok { display: inline-flex; flex-direction: column; align-items: center; border-radius: 4px;
-       padding: 2px 4px; border: 1px solid rgba(128,128,128,0.35); max-width: 100%; box-sizing: border-box; }
-.tok-text { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap;
-            overflow-wrap: anywhere; font-size: 1.0em; }   /* a long piece wraps in a narrow column */
-.tok-id { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.72em; opacity: 0.75; }
-.tok-more { align-self: center; opacity: 0.7; padding-left: 0.5em; }
-</style>
-"""
 
 
 def count_text(n: float) -> str:

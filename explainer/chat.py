@@ -21,7 +21,6 @@ turn, loss only on the assistant's tokens: Ouyang et al. 2022, "InstructGPT").
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -54,15 +53,34 @@ def format_text(prompt: str, response: str | None = None) -> str:
     return TEMPLATE.format(prompt=prompt, response=response)
 
 
-def prompt_ids(tok, prompt: str, max_prompt_tokens: int | None = None) -> tuple[list[int], bool]:
-    """Token ids of the question up to and including <|assistant|>, and whether the question
-    had to be cut to `max_prompt_tokens` tokens (its beginning is kept)."""
+def prompt_ids(tok, text: str, max_tokens: int | None = None, *, chat: bool = True) -> tuple[list[int], int]:
+    """The token ids a model is given for `text`, and how many tokens were cut to fit.
+
+    chat=True, a question in the chat template: <|endoftext|><|user|>question<|assistant|>, the
+    question cut to its first `max_tokens` tokens (its beginning says what is asked; see
+    `question_room`). chat=False, text read as in pretraining: <|endoftext|> + text, only its last
+    `max_tokens` ids (the model continues from the end, so the start, <|endoftext|> first, goes).
+    Special tokens are added as ids, never by encoding their text. Examples (our BPE):
+
+        prompt_ids(tok, "Hi") -> ([2044, 2045, <Hi>, 2046], 0)
+        prompt_ids(tok, "", chat=False) -> ([2044], 0)          # "the first token of a text"
+        prompt_ids(tok, "night day " * 40, 64, chat=False) -> (last 64 ids, 337)
+    """
+    if not chat:
+        ids = [tok.eot_id] + tok.encode(text)
+        cut = 0 if max_tokens is None else max(0, len(ids) - max_tokens)
+        return ids[cut:], cut
     sp = special_ids(tok)
-    q = tok.encode(prompt)
-    cut = max_prompt_tokens is not None and len(q) > max_prompt_tokens
-    if cut:
-        q = q[:max(0, max_prompt_tokens)]
-    return [sp[EOT], sp[USER]] + q + [sp[ASSISTANT]], cut
+    q = tok.encode(text)
+    cut = 0 if max_tokens is None else max(0, len(q) - max(0, max_tokens))
+    return [sp[EOT], sp[USER]] + q[:len(q) - cut] + [sp[ASSISTANT]], cut
+
+
+def question_room(block_size: int, max_new_tokens: int) -> int:
+    """How many question tokens fit so that the chat head (3 special tokens around the question)
+    and an answer of `max_new_tokens` fit in the context (at least 1):
+    question_room(128, 64) -> 61."""
+    return max(1, block_size - max_new_tokens - 3)
 
 
 def encode_pair(tok, prompt: str, response: str) -> tuple[list[int], list[int]]:
@@ -107,8 +125,7 @@ def stream(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     """Generated token ids after the chat prompt, ending with <|end|> (or <|endoftext|>) if the
     model produces one. The question is cut so that question + answer fit the context."""
     sp = special_ids(tok)
-    room = model.config.block_size - max_new_tokens - 3
-    ids, _ = prompt_ids(tok, question, max(room, 1))
+    ids, _ = prompt_ids(tok, question, question_room(model.config.block_size, max_new_tokens))
     yield from model.generate(ids, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
                               stop_ids=(sp[END], sp[EOT]))
 
@@ -121,12 +138,11 @@ def answer(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     Works for a base model too: it has never seen the template, so it just continues the text.
     """
     sp = special_ids(tok)
-    room = model.config.block_size - max_new_tokens - 3
-    _, cut = prompt_ids(tok, question, max(room, 1))
+    _, cut = prompt_ids(tok, question, question_room(model.config.block_size, max_new_tokens))
     out = list(stream(model, tok, question, max_new_tokens, temperature, top_k, seed))
     ended = bool(out) and out[-1] == sp[END]
-    text_ids = [i for i in out if i not in sp.values()]
-    return Reply(tok.decode(text_ids).strip(), ended, out, cut)
+    words = [i for i in out if i not in sp.values()]
+    return Reply(tok.decode(words).strip(), ended, out, cut > 0)
 
 
 def is_chat_model(loaded) -> bool:
@@ -146,28 +162,10 @@ class MaskedPiece:
 
 
 def masked_pieces(tok, prompt: str, response: str) -> list[MaskedPiece]:
-    """The turn's tokens with their mask, for drawing ("learned from" vs "context only")."""
+    """The turn's tokens with their mask, for drawing ("learned from" vs "context only",
+    views.tokens.masked_html)."""
     from .tokenizer import printable
     ids, mask = encode_pair(tok, prompt, response)
     names = {v: k for k, v in tok.special_tokens.items()}
     return [MaskedPiece(names.get(i) or printable(tok.token_bytes(i)), i, bool(m), i in names)
             for i, m in zip(ids, mask)]
-
-
-LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Okabe-Ito green, grey
-
-
-def masked_html(pieces: Sequence[MaskedPiece]) -> str:
-    """Token boxes (the `tok` classes of charts.TOKEN_CSS) coloured by the loss mask: green =
-    learned from, grey = context only; special tokens in bold. Hover shows the ID."""
-    out = []
-    for p in pieces:
-        bg = LEARNED_BG if p.learned else CONTEXT_BG
-        text = html.escape(p.text.replace(" ", "␣").replace("\n", "↵")) or "&nbsp;"
-        if p.special:
-            text = f"<b>{text}</b>"
-        tip = f"ID {p.id} · {'learned from' if p.learned else 'context only'}"
-        style = f"background:{bg}" + (";border:2px solid #009E73" if p.learned else "")
-        out.append(f'<span class="tok" style="{style}" title="{tip}"><span class="tok-text">{text}'
-                   f'</span><span class="tok-id">{p.id}</span></span>')
-    return f'<div class="tok-row">{"".join(out)}</div>'

@@ -21,21 +21,20 @@ import os
 import sys
 from pathlib import Path
 
-MODELS_DIR = Path(os.environ.get("EXPLAINER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
-
 
 class CLIError(Exception):
     """A user mistake: printed as one clear line, exit code 2, no traceback."""
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """A path, or a name in models/: "base" -> models/base.safetensors."""
-    p = Path(name_or_path)
-    for cand in (p, MODELS_DIR / p, MODELS_DIR / f"{name_or_path}.safetensors"):
+    """A path, or a name in the models folder: "base" -> models/base.safetensors."""
+    from .paramfile import models_dir
+    p, folder = Path(name_or_path), models_dir()
+    for cand in (p, folder / p, folder / f"{name_or_path}.safetensors"):
         if cand.is_file():
             return cand
-    shipped = ", ".join(sorted(f.stem for f in MODELS_DIR.glob("*.safetensors"))) or "none"
-    raise CLIError(f"no model file '{name_or_path}' (models in {MODELS_DIR}: {shipped})")
+    shipped = ", ".join(sorted(f.stem for f in folder.glob("*.safetensors"))) or "none"
+    raise CLIError(f"no model file '{name_or_path}' (models in {folder}: {shipped})")
 
 
 def load(name_or_path: str):
@@ -123,7 +122,7 @@ def cmd_pretrain(args):
 
 
 def print_ranking(loaded, prompt, candidates, k=10):
-    from .model import rank_next
+    from .scoring import rank_next
     r = rank_next(loaded.model, loaded.tokenizer, prompt, k, candidates)
     if r.truncated:
         print(f"(prompt longer than the context: the first {r.n_dropped} tokens were dropped)")
@@ -143,8 +142,8 @@ def cmd_rank(args):
 def cmd_generate(args):
     m = load(args.model)
     tok = m.tokenizer
-    from .model import prompt_ids
-    ids, _ = prompt_ids(m.model, tok, args.prompt)
+    from .chat import prompt_ids
+    ids, _ = prompt_ids(tok, args.prompt, m.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
     print(args.prompt, end="", flush=True)
     for t in m.model.generate(ids, args.tokens, args.temperature, args.top_k, args.top_p,
@@ -344,24 +343,110 @@ def cmd_chat(args):
     return 0
 
 
+NO_REWARD = "none"        # --reward-rule none: the ablation in which the ratings teach nothing
+
+
+def cmd_feedback(args):
+    import torch
+    from . import feedback as fb
+    from .events import Status
+    from .judge import before_after, mean_kl, reasons_text
+    from .paramfile import save_model
+    from .ratings import RatingsError, RatingsStore
+    from .reward import RewardModelReady, check_ratings
+    from .simulate import simulate
+    from .training import drain
+    torch.set_num_threads(args.threads)
+    tuned = load(args.base)
+    try:
+        store = RatingsStore(args.ratings)
+        if args.simulate:
+            n = drain(simulate(store, tuned, args.rater, args.simulate, seed=args.seed))
+            print(f"stored {n} new simulated '{args.rater}' ratings in {store.path}")
+        if store.notice:
+            print(store.notice, file=sys.stderr)
+        ratings = store.ratings(rater=None if args.use == "all" else args.use)
+    except (RatingsError, ValueError) as e:
+        raise CLIError(str(e)) from None
+    problem = check_ratings(ratings)
+    if problem:
+        raise CLIError(f"{store.path} ({args.use}): {problem}")
+    spec = fb.FeedbackSpec(seed=args.seed, minutes=args.minutes or None, steps=args.steps, lr=args.lr,
+                           kl_coef=args.kl, entropy_coef=args.entropy, temperature=args.temperature)
+    score = (None if args.reward_rule is None else fb.NO_REWARD if args.reward_rule == NO_REWARD
+             else fb.rule_as_reward(args.reward_rule))
+    print(f"learning from {len(ratings):,} ratings ({sum(r.rating > 0 for r in ratings):,} up) "
+          f"in {store.path}")
+    gen = fb.run(tuned, ratings, spec, base_name=Path(tuned.path).stem if tuned.path else None, score=score)
+
+    def show(ev):
+        if isinstance(ev, Status):
+            print(ev.message)
+        elif isinstance(ev, RewardModelReady):
+            print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
+                  f"(always guessing the commoner rating: {ev.majority:.0%}; {ev.flagged_text()}), training "
+                  f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
+        elif isinstance(ev, fb.PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
+            print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f}  entropy {ev.entropy:.3f} "
+                  f"nats/token  {ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
+        elif isinstance(ev, fb.Done):
+            print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
+
+    loaded = drive(gen, show)
+    if args.out:
+        path = save_model(args.out, loaded.model, loaded.tokenizer, loaded.facts)
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.eval:                      # the bench's measurement, on N questions per topic
+        measured = before_after(tuned, loaded, args.rater, args.seed, args.eval, 4)
+        kl = mean_kl(loaded.model, tuned.model, tuned.tokenizer,
+                     [j.prompt for j in measured.sampled[0]], 4, args.seed)
+        shares = measured.shares()                     # counts every answer's reasons: once
+        for how, sh in shares.items():
+            what = (f"chat answers (greedy, one to each of {sh['prompts']} held-out questions)"
+                    if how == "greedy" else f"sampled answers (temperature 1, 4 to each of "
+                    f"{sh['prompts']} held-out questions)")
+            print(f"'{args.rater}' approves {sh['approved_before']:.1%} -> {sh['approved_after']:.1%} "
+                  f"of {sh['answers']} {what}; 👎 by reason: {reasons_text(sh['reasons']) or 'none'}")
+        sampled = shares["sampled"]
+        print(f"sampled answers to one question that differ: {sampled['distinct_before']:.0%} -> "
+              f"{sampled['distinct_after']:.0%}; mean KL to the tuned model: {kl:.4f} nats/token")
+    return 0
+
+
 def cmd_bench(args):
     from . import bench
-    return bench.main(args)
+    from .corpus import CorpusError
+    try:
+        return bench.main(args)
+    except OSError as e:
+        raise CLIError(f"cannot read {e.filename}: {e.strerror}") from None
+    except CorpusError as e:
+        raise CLIError(f"{args.text}: {e}") from None
 
 
 # --------------------------------------------------------------------------------------------------
 # Parser
 
-def positive_int(text: str) -> int:
-    """argparse type for step counts: a whole number of at least 1 (0 steps would train nothing
-    and has no progress to show)."""
+def _whole(text: str, least: int, why: str) -> int:
+    """The whole number in an argparse argument, at least `least`, or the error argparse shows."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is too few: use at least 1")
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{n} is too few: use at least {least}{why}")
     return n
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as steps or new tokens: a whole number of at least 1 (0 steps
+    would train nothing and has no progress to show)."""
+    return _whole(text, 1, "")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for a count where 0 means "none" or "no limit" (top-k, --eval)."""
+    return _whole(text, 0, " (0 = none)")
 
 
 def _number(text: str) -> float:
@@ -381,32 +466,50 @@ def positive_float(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    """argparse type for a price such as the KL or entropy weight: 0 (none) or more."""
+    """argparse type for a price such as the KL or entropy weight, or a temperature (0 = greedy):
+    0 or more, finite."""
     x = _number(text)
     if not 0 <= x < math.inf:                     # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0")
     return x
 
 
+def probability(text: str) -> float:
+    """argparse type for top-p: a number above 0 and at most 1 (1 = no limit)."""
+    x = _number(text)
+    if not 0 < x <= 1:                            # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a number above 0 and at most 1 "
+                                         f"(1 = no limit)")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
+    from .chat import MAX_NEW_TOKENS
+    from .corpus import CORPORA
+    from .model import PRESETS
+    from .pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT, PretrainSpec as P
+    from .sft import SFTSpec as S
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("pretrain", help="train a model on a corpus and save it")
-    s.add_argument("--corpus", default="everyday", choices=["everyday", "pydocs"],
-                   help="built-in corpus (default: everyday)")
+    s.add_argument("--corpus", default="everyday", choices=list(CORPORA),
+                   help="built-in corpus (default: %(default)s)")
     s.add_argument("--text", help="train on this UTF-8 text file instead of a built-in corpus")
-    s.add_argument("--max-bytes", type=int, default=20_000_000, help="size cap for --text")
-    s.add_argument("--preset", default="small", choices=["tiny", "small", "medium"], help="model size")
-    s.add_argument("--steps", type=positive_int, default=600, help="optimiser steps (the schedule length)")
-    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=0, help="seed for weights and batch order")
-    s.add_argument("--vocab-size", type=int, default=2048, help="BPE vocabulary size")
-    s.add_argument("--batch-size", type=int, default=32, help="sequences per step")
-    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="size cap for --text")
+    s.add_argument("--preset", default=P.preset, choices=list(PRESETS),
+                   help="model size (default: %(default)s)")
+    s.add_argument("--steps", type=positive_int, default=P.steps,
+                   help="optimiser steps, the schedule length (default: %(default)s)")
+    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
+    s.add_argument("--seed", type=int, default=P.seed, help="seed for weights and batch order")
+    s.add_argument("--vocab-size", type=positive_int, default=P.vocab_size,
+                   help="BPE vocabulary size (default: %(default)s)")
+    s.add_argument("--batch-size", type=positive_int, default=P.batch_size,
+                   help="sequences per step (default: %(default)s)")
+    s.add_argument("--lr", type=positive_float, default=P.lr, help="peak learning rate (default: %(default)s)")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
                    help="words to watch after the flash-flood prompt")
@@ -418,16 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="parameter file, or a name in models/ (e.g. base)")
     s.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help="the text before the blank")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES), help="words to score")
-    s.add_argument("-k", type=int, default=10, help="how many top tokens to list")
+    s.add_argument("-k", type=positive_int, default=10, help="how many top tokens to list")
     s.set_defaults(fn=cmd_rank)
 
     s = sub.add_parser("generate", help="sample text from a model")
     s.add_argument("model", help="parameter file, or a name in models/")
     s.add_argument("prompt", nargs="?", default="", help="text to continue")
-    s.add_argument("--tokens", type=int, default=100, help="how many new tokens at most")
-    s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
-    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
-    s.add_argument("--top-p", type=float, default=None, help="nucleus sampling threshold")
+    s.add_argument("--tokens", type=positive_int, default=100, help="how many new tokens at most")
+    s.add_argument("--temperature", type=non_negative_float, default=0.8, help="0 = greedy")
+    s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--top-p", type=probability, default=None,
+                   help="nucleus sampling: the smallest set of tokens whose probability reaches it")
     s.add_argument("--seed", type=int, default=0, help="sampling seed")
     s.set_defaults(fn=cmd_generate)
 
@@ -443,8 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_info)
 
     s = sub.add_parser("demo", help="train for about a minute and print the ranking improving")
-    s.add_argument("--minutes", type=float, default=1.0, help="how long to train")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--minutes", type=positive_float, default=1.0, help="how long to train")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.set_defaults(fn=cmd_demo)
 
     s = sub.add_parser("export", help="save a smaller copy of a model: fp16 or int8")
@@ -461,38 +565,72 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sft", help="instruction tuning: teach a base model to answer, then stop")
     s.add_argument("--base", default="base", help="the model to start from (file, or a name in models/)")
     s.add_argument("--out", help="where to save the tuned model (.safetensors)")
-    s.add_argument("--steps", type=positive_int, default=400, help="optimiser steps (the schedule length)")
-    s.add_argument("--minutes", type=float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=0, help="seed for the generated pairs and batch order")
-    s.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
-    s.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (SFTSpec.lr)")
-    s.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--steps", type=positive_int, default=S.steps,
+                   help="optimiser steps, the schedule length (default: %(default)s)")
+    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
+    s.add_argument("--seed", type=int, default=S.seed, help="seed for the generated pairs and batch order")
+    s.add_argument("--batch-size", type=positive_int, default=S.batch_size,
+                   help="windows of a context length each per step (default: %(default)s)")
+    s.add_argument("--lr", type=positive_float, default=S.lr, help="peak learning rate (default: %(default)s)")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
     s.add_argument("--no-generated", action="store_true", help="learn only from --data")
     s.add_argument("--only-good", action="store_true", help="leave out the deliberately weaker pairs")
-    s.add_argument("--eval", type=int, default=0, metavar="N",
+    s.add_argument("--eval", type=non_negative_int, default=0, metavar="N",
                    help="afterwards, answer N held-out questions per topic with both models")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(fn=cmd_sft)
 
     s = sub.add_parser("chat", help="talk to a tuned model (an interactive prompt loop)")
     s.add_argument("model", help="parameter file, or a name in models/ (e.g. tuned)")
-    s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (same answer every time)")
-    s.add_argument("--top-k", type=int, default=40, help="sample among the k most likely tokens")
+    s.add_argument("--temperature", type=non_negative_float, default=0.0, help="0 = greedy (same answer every time)")
+    s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
-    s.add_argument("--max-tokens", type=int, default=64, help="longest answer, in tokens")
-    s.add_argument("--max-chars", type=int, default=2000, help="longer questions are cut to this")
-    s.add_argument("--threads", type=int, default=1, help="torch threads")
+    s.add_argument("--max-tokens", type=positive_int, default=MAX_NEW_TOKENS, help="longest answer, in tokens")
+    s.add_argument("--max-chars", type=positive_int, default=2000, help="longer questions are cut to this")
+    s.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)
 
-    from .feedback import add_cli as add_feedback      # `feedback`: its flags live beside its code
-    add_feedback(sub)
+    from .feedback import FeedbackSpec
+    from .raters import RATERS
+    s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
+    s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
+                   "else data/ratings.sqlite)")
+    s.add_argument("--base", default="tuned", help="the tuned model to improve (file, or a name in models/)")
+    s.add_argument("--out", help="where to save the feedback-trained model (.safetensors)")
+    s.add_argument("--simulate", type=non_negative_int, default=0, metavar="N",
+                   help="first add N ratings by the simulated --rater (answers sampled from --base)")
+    s.add_argument("--rater", default="helpful", choices=list(RATERS),
+                   help="the simulated rater for --simulate and --eval")
+    s.add_argument("--use", default="all",
+                   help="which ratings to learn from: all, person, sim, or sim:<rater> (e.g. sim:safe)")
+    s.add_argument("--minutes", type=non_negative_float, default=2.0,
+                   help="time budget for training (0 = no limit)")
+    s.add_argument("--steps", type=positive_int, default=FeedbackSpec.steps,
+                   help="at most this many policy steps")
+    s.add_argument("--lr", type=positive_float, default=FeedbackSpec.lr, help="policy learning rate (Adam)")
+    s.add_argument("--kl", type=non_negative_float, default=FeedbackSpec.kl_coef,
+                   help="beta: weight of the KL penalty (0 = none)")
+    s.add_argument("--entropy", type=non_negative_float, default=FeedbackSpec.entropy_coef,
+                   help="gamma: weight of the entropy penalty, the push to be sure (0 = none)")
+    s.add_argument("--temperature", type=positive_float, default=FeedbackSpec.temperature,
+                   help="the temperature the model practises at (its answers are sampled at it)")
+    s.add_argument("--reward-rule", choices=[*RATERS, NO_REWARD], default=None,
+                   help="ablation: reward the policy with this simulated rater's rule itself instead "
+                   "of the reward model (which is still trained and measured): what a perfect reward "
+                   f"model could reach; '{NO_REWARD}': the same reward for every answer, so only the "
+                   "KL and entropy terms act")
+    s.add_argument("--seed", type=int, default=0, help="seed for simulated ratings, prompts and sampling")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
+    s.add_argument("--eval", type=non_negative_int, default=0, metavar="N",
+                   help="afterwards, judge both models with --rater on N held-out questions per topic")
+    s.set_defaults(fn=cmd_feedback)
 
     s = sub.add_parser("bench", help="speed and quality figures, measured side by side")
     s.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
     s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
     s.add_argument("--steps", type=positive_int, default=2000, help="steps for --text")
-    s.add_argument("--seconds", type=float, default=None, help="or a time budget for --text")
+    s.add_argument("--seconds", type=positive_float, default=None, help="or a time budget for --text")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],
                    help="sections to skip: bpe quality context compression")

@@ -1,9 +1,9 @@
 """The context window: a model sees only its last N tokens, and whatever falls out is forgotten.
 
-Everything the "Context window" page draws comes from here: cutting a token list to its last N
+Everything the "Context window" page computes comes from here: cutting a token list to its last N
 tokens, the next-word ranking with only that window visible, the probability of the right word
-as the window grows, the last token's attention over what it can see, the token display with the
-forgotten part struck through, and a chat that loses its oldest turns when it outgrows the window.
+as the window grows, the last token's attention over what it can see, and a chat that loses its
+oldest turns when it outgrows the window. (Its pictures are in views/tokens.py and views/context.py.)
 
 The hard maximum is the position embedding table `wpe` (block_size rows): the model has no vector
 for position block_size, so it cannot look further back even if we wanted it to.
@@ -15,16 +15,14 @@ Induction Heads", on why a two-layer transformer can copy a name it has seen onc
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
-import plotly.graph_objects as go
 import torch
 
-from .charts import PALETTE, percent_text, titled
-from .model import GPT, next_token_probs
+from .chat import prompt_ids
+from .model import GPT
+from .scoring import next_token_probs, score_continuations
 
 # --------------------------------------------------------------------------------------------------
 # Windows and rankings
@@ -37,11 +35,6 @@ def keep_last(ids: Sequence[int], n: int) -> tuple[list[int], int]:
     ids = list(ids)
     cut = max(0, len(ids) - n)
     return ids[cut:], cut
-
-
-def text_ids(tok, text: str) -> list[int]:
-    """All tokens of a text as the model would read it: <|endoftext|> (start of text) first."""
-    return [tok.eot_id] + tok.encode(text)
 
 
 def answer_ids(tok, text: str, word: str) -> list[int]:
@@ -58,33 +51,21 @@ class Score:
     first_prob: float
 
 
-@torch.no_grad()
 def score_answers(model: GPT, contexts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]],
                   batch: int = 16) -> list[Score]:
-    """Score each answer after its context, in batched forward passes.
+    """Score each answer after its context, in batched forward passes (`score_continuations`:
+    each context's last tokens, so that context + answer fit the window).
 
-    Each row is context + answer[:-1] (only its last block_size tokens if longer), padded on the
-    right: causal attention means padding after a position never changes that position's output.
-    Position L - m + j predicts answer token j (L = row length, m = answer length). Because we
-    feed the right tokens (teacher forcing), "every position's top token is the answer's token"
-    is exactly "greedy decoding writes the answer".
+    Because we feed the right tokens (teacher forcing), "every position's top token is the
+    answer's token" is exactly "greedy decoding writes the answer".
     """
-    model.eval()
-    T = model.config.block_size
-    out: list[Score] = []
-    for s in range(0, len(contexts), batch):
-        rows = [(list(c) + list(a[:-1]))[-T:] for c, a in zip(contexts[s:s + batch], answers[s:s + batch])]
-        x = torch.zeros(len(rows), max(map(len, rows)), dtype=torch.long)
-        for i, r in enumerate(rows):
-            x[i, :len(r)] = torch.tensor(r)
-        probs = model(x).logits.float().softmax(-1)                       # (B, L, V)
-        for i, (r, a) in enumerate(zip(rows, answers[s:s + batch])):
-            at = [len(r) - len(a) + j for j in range(len(a))]
-            p = probs[i, at]                                               # (m, V)
-            target = p[torch.arange(len(a)), torch.tensor(a)]              # (m,)
-            first = p[0]
-            out.append(Score(float(target.prod()), bool((p.argmax(-1) == torch.tensor(a)).all()),
-                             int((first > first[a[0]]).sum()) + 1, float(first[a[0]])))
+    s = score_continuations(model, contexts, answers, batch=batch)
+    out = []
+    for lp, a in zip(s.split(s.log_softmax()), answers):                   # lp: (m, V)
+        target = lp[torch.arange(len(a)), torch.tensor(a)]                  # (m,)
+        first = lp[0]
+        out.append(Score(float(target.sum().exp()), bool((lp.argmax(-1) == torch.tensor(a)).all()),
+                         int((first > first[a[0]]).sum()) + 1, float(first[a[0]].exp())))
     return out
 
 
@@ -199,7 +180,7 @@ def recall_contexts(tok, case, block_size: int) -> tuple[list[int], list[int], l
     full: <|endoftext|> + the story (its last block_size tokens); windowed: only the tokens that
     start at or after case.last_mention_end, so no mention of the name is in view.
     """
-    ids = text_ids(tok, case.text)
+    ids, _ = prompt_ids(tok, case.text, chat=False)
     starts = token_starts(tok, ids)
     first_after = next(i for i, s in enumerate(starts) if i > 0 and s >= case.last_mention_end)
     return keep_last(ids, block_size)[0], ids[first_after:], answer_ids(tok, case.text, case.name)
@@ -236,26 +217,6 @@ def example_story():
     return name_recall_cases(1, seed=16)[0]
 
 
-def bench_context(n: int = 50, seed: int = 1234, path=None) -> dict:
-    """name_recall of the shipped base model on `n` held-out stories (for `python -m explainer bench`).
-
-    Targets (issue 5): full >= 0.60 and windowed <= 0.05. Returns {"skipped": reason} without a model.
-    """
-    import time
-    from .cli import MODELS_DIR
-    from .corpus import name_recall_cases
-    from .paramfile import load_model
-    path = Path(path or MODELS_DIR / "base.safetensors")
-    if not path.is_file():
-        return {"skipped": f"no {path}"}
-    loaded = load_model(path)
-    t0 = time.perf_counter()
-    res = name_recall(loaded.model, loaded.tokenizer, name_recall_cases(n, seed))
-    res.update(model=str(path), seconds=round(time.perf_counter() - t0, 2), target_full=0.60,
-               target_windowed=0.05)
-    return res
-
-
 # --------------------------------------------------------------------------------------------------
 # Chat: what apps do when a conversation outgrows the window
 
@@ -285,120 +246,6 @@ def fit_chat(tok, turns: Sequence[tuple[str, str]], max_tokens: int,
     """How many of the oldest turns a chat app drops so the conversation fits in `max_tokens`
     (the newest turn is always kept). Returns the number dropped."""
     for dropped in range(len(turns)):
-        if len(text_ids(tok, chat_text(turns[dropped:], prefix))) <= max_tokens:
+        if len(prompt_ids(tok, chat_text(turns[dropped:], prefix), chat=False)[0]) <= max_tokens:
             return dropped
     return len(turns) - 1
-
-
-# --------------------------------------------------------------------------------------------------
-# Pictures (plain data in, HTML or Figure out)
-
-WINDOW_CSS = """<style>
-.cw-row { line-height: 1.9; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
-.cw-tok { border-radius: 3px; padding: 1px 1px; margin-right: 1px; white-space: pre; display: inline-block; }
-.cw-in { background: rgba(0,114,178,0.14); }
-.cw-out { color: #999; text-decoration: line-through; background: rgba(128,128,128,0.10); }
-.cw-mark { outline: 2px solid #E69F00; font-weight: 700; }
-.cw-turn { display: block; margin: 2px 0; }
-</style>"""
-
-
-def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[int] = ()) -> str:
-    """Token pieces in reading order; those outside the last `n_visible` are greyed and struck
-    through, those at the indices in `marked` (the name) are outlined. Hover: the token's number,
-    counted from 1 (the ⟨start⟩ token is token 1), as everywhere on the page."""
-    first_in = len(pieces) - n_visible
-    out = []
-    for i, p in enumerate(pieces):
-        cls = ["cw-tok", "cw-in" if i >= first_in else "cw-out"] + (["cw-mark"] if i in marked else [])
-        state = "visible" if i >= first_in else "outside the window: forgotten"
-        out.append(token_span(p, " ".join(cls), f"token {i + 1}: {state}"))
-    return WINDOW_CSS + f'<div class="cw-row">{"".join(out)}</div>'
-
-
-def token_span(piece: str, cls: str, title: str, style: str = "") -> str:
-    r"""One token as a box that never breaks inside (white-space: pre, inline-block; the lines
-    break between tokens, so a name's leading space cannot end a line on its own); a newline
-    in it shows as ↵ and then really starts a new line.
-
-    >>> token_span("a<\n", "t", "token 2")
-    '<span class="t" title="token 2">a&lt;↵</span><br>'
-    """
-    text = html.escape(piece.replace("\n", "↵")) or "&nbsp;"
-    css = f' style="{style}"' if style else ""
-    return f'<span class="{cls}"{css} title="{title}">{text}</span>' + "<br>" * piece.count("\n")
-
-
-def chat_html(turns: Sequence[tuple[str, str]], dropped: int, prefix: str = CHAT_ANSWER_PREFIX) -> str:
-    """The chat, turn by turn, each speaker in bold (the reply being written too); dropped turns
-    greyed and struck through."""
-    def turn(who: str, said: str, cls: str) -> str:
-        return f'<span class="cw-turn {cls}"><b>{html.escape(who)}:</b> {html.escape(said)}</span>'
-
-    rows = [turn(who, said, "cw-out" if i < dropped else "cw-in") for i, (who, said) in enumerate(turns)]
-    who, said = prefix.split(":", 1) if ":" in prefix else ("", prefix)
-    rows.append(turn(who, said.strip() + " …", "cw-in") if who else
-                f'<span class="cw-turn cw-in">{html.escape(prefix)} …</span>')
-    return WINDOW_CSS + f'<div class="cw-row">{"".join(rows)}</div>'
-
-
-def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, current: int | None = None,
-                 mentions: Sequence[int] = ()) -> go.Figure:
-    """P(right word) against window size, with a dotted line where each mention leaves the window
-    (to its left, that mention is no longer visible) and a marker at the current window."""
-    fig = go.Figure(go.Scatter(x=list(sizes), y=[max(p, 1e-9) for p in probs], mode="lines+markers",
-                               name=f'P("{word}")', line=dict(color=PALETTE[0], width=3)))
-    shown = mentions_in_reach(sizes, mentions)
-    mention_line, window_line = dict(color=PALETTE[1], dash="dot"), dict(color=PALETTE[3], width=2)
-    for m in shown:
-        fig.add_vline(x=m - 0.5, line=mention_line)
-    if current is not None:
-        fig.add_vline(x=current, line=window_line)
-    # the lines are named in the legend, under the plot: labels on the plot ran into each other
-    # when the window sat next to a mention
-    legend = ([(f'a "{word}" leaves the window', mention_line)] if shown else []) + \
-        ([("your window", window_line)] if current is not None else [])
-    for name, line in legend:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=name))
-    if sizes:
-        fig.update_xaxes(range=[min(sizes) - 2, max(sizes) + 2])     # the text's length, no further
-    fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],
-                     ticktext=["≤ 1 in a billion", "1 in a million", "1 in 1,000", "1%", "10%", "100%"])
-    out = titled(fig, f'How likely is "{word}" next, seeing only the last N tokens?',
-                 "window size N (tokens the model can see)", "probability (log scale)", height=400)
-    # three legend entries wrap on a narrow screen: under the plot they push it up, not into the title
-    return out.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
-                                         xanchor="left", x=0), margin_b=125)
-
-
-ATTENTION_CSS = """<style>
-.at-row { line-height: 2.1; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
-.at-tok { border-radius: 3px; padding: 0 1px; margin: 2px 2px 2px 0; white-space: pre; display: inline-block; }
-.at-strong { color: #fff; }
-.at-key { display: flex; align-items: center; gap: 8px; font-size: 0.85em; margin-top: 4px; }
-.at-scale { width: 140px; height: 12px; border-radius: 3px;
-            background: linear-gradient(to right, rgba(0,114,178,0.03), rgba(0,114,178,1)); }
-</style>"""
-STRONG = 0.55          # from this shade on, a token's text turns white to stay readable
-
-
-def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int = 1) -> str:
-    """The visible tokens in reading order, as text that wraps at any screen width, each on a
-    shade of blue as strong as the share of attention the last token gives it (the most attended
-    token full blue, no attention hardly any), with a key under it. Hover: the token's number in the
-    text (the first visible one is number `first`) and its share.
-
-    >>> out = attention_html(["Mia", " ran"], [0.75, 0.25], first=3)
-    >>> 'title="token 3: 75.0% of the attention"' in out, "strongest: 75.0%" in out
-    (True, True)
-    """
-    top = max(max(weights, default=0.0), 1e-9)
-    out = []
-    for i, (p, w) in enumerate(zip(pieces, weights)):
-        shade = 0.03 + 0.97 * max(float(w), 0.0) / top                 # 0.03 (none) .. 1 (most)
-        out.append(token_span(p, "at-tok at-strong" if shade >= STRONG else "at-tok",
-                              f"token {first + i}: {percent_text(float(w))} of the attention",
-                              f"background: rgba(0,114,178,{shade:.3f})"))
-    key = (f'<div class="at-key"><span>none</span><span class="at-scale"></span>'
-           f'<span>strongest: {percent_text(top)} of the attention</span></div>')
-    return ATTENTION_CSS + f'<div class="at-row">{"".join(out)}</div>' + key

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import Ranking
+    from .scoring import Ranking
 
 
 @dataclass
@@ -75,3 +75,14 @@ class Failed:
 
 
 Event = Status | Started | Step | Eval | Sample | RankSnapshot | Finished | Failed
+
+
+def failure_message(exc: BaseException) -> str:
+    """A sentence a learner can act on, not a traceback."""
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory: this model size or corpus is too large for the server's memory "
+                "right now. Try a smaller model size or a shorter text.")
+    text = str(exc).strip() or "no details"
+    if type(exc).__module__.startswith("explainer."):   # our own errors are written for people
+        return text
+    return f"{type(exc).__name__}: {text}"

@@ -1,10 +1,12 @@
-"""Background jobs shared by every session of one server: a queue and a few worker threads.
+"""Background jobs shared by every session of one server: a queue and a few workers.
 
 A workshop of 30 people pressing "Start training" at once must not start 30 trainings on
 2 cores. So a page never trains inside its script run: it hands a generator function to the
 one `JobManager` of the server, which runs at most `max_workers` of them at a time (one torch
 thread each) and queues the rest in arrival order. The page then polls `get(job_id)` about once
-a second and draws what the job has yielded so far.
+a second and draws what the job has yielded so far. Where a job runs is the backend's business
+(workers.py): the server's threads ("thread") or a pool of worker processes ("process", the
+app's default, env EXPLAINER_JOBS); a job for a process is a picklable `JobSpec`.
 
     >>> def count(cancel):                     # a job: a generator function taking a cancel Event
     ...     for i in range(3):
@@ -31,12 +33,50 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from .events import Failed, Step
+from . import workers
+from .events import Failed, Step, failure_message
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ENDED = (DONE, FAILED, CANCELLED)
 
 JobFn = Callable[[threading.Event], Iterator[Any]]
+BACKENDS = {"thread": workers.ThreadBackend, "process": workers.ProcessBackend}
+
+
+@dataclass
+class JobSpec:
+    """A job that can travel to a worker process: a module-level generator function and plain,
+    picklable arguments. Calling it with the cancel Event runs `fn(*args, cancel=cancel, **kwargs)`.
+
+    expected_seconds: how long it should take on its own (for the queue's wait estimates)
+    on_result:        called in the server with the result when the job ends with one (e.g. to
+                      remember how fast it ran); never sent to the worker
+
+    >>> def count(n, *, cancel):
+    ...     yield from range(n)
+    ...     return n
+    >>> list(JobSpec(count, (2,))(threading.Event()))
+    [0, 1]
+    """
+    fn: Callable[..., Iterator[Any]]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    expected_seconds: float | None = None
+    on_result: Callable[[Any], None] | None = None
+
+    def __call__(self, cancel: threading.Event) -> Iterator[Any]:
+        return self.fn(*self.args, cancel=cancel, **self.kwargs)
+
+    def __getstate__(self):
+        return {**self.__dict__, "on_result": None}     # the server-side hook stays home
+
+
+def backend_from_env(default: str = "process") -> str:
+    """Where jobs run: env EXPLAINER_JOBS ("process" or "thread"), else `default`."""
+    name = os.environ.get("EXPLAINER_JOBS", "").strip().lower() or default
+    if name not in BACKENDS:
+        raise ValueError(f"EXPLAINER_JOBS must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
 
 
 def default_max_workers() -> int:
@@ -61,17 +101,6 @@ def is_step_event(event: Any) -> bool:
     return isinstance(event, Step)
 
 
-def failure_message(exc: BaseException) -> str:
-    """A sentence a learner can act on, not a traceback."""
-    if isinstance(exc, MemoryError):
-        return ("ran out of memory: this model size or corpus is too large for the server's memory "
-                "right now. Try a smaller model size or a shorter text.")
-    text = str(exc).strip() or "no details"
-    if type(exc).__module__.startswith("explainer."):   # our own errors are written for people
-        return text
-    return f"{type(exc).__name__}: {text}"
-
-
 # ---------------------------------------------------------------------------------------------
 # What a page sees: an immutable snapshot
 
@@ -90,6 +119,7 @@ class JobView:
     created: float                 # time.time() stamps
     started: float | None
     finished: float | None
+    expected_seconds: float | None = None   # the submitter's estimate of its length, if any
 
     @property
     def ended(self) -> bool:
@@ -101,7 +131,9 @@ class _Job:
     id: str
     owner: str
     label: str
-    fn: JobFn
+    fn: Any                        # what the backend runs (a callable, or its pickled bytes)
+    expected_seconds: float | None = None
+    on_result: Callable[[Any], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     state: str = QUEUED
     events: list = field(default_factory=list)      # [(seq, event)]
@@ -127,13 +159,17 @@ class JobManager:
     max_events:      hard cap on all events kept per job (a runaway generator cannot eat memory)
     ttl_seconds:     ended jobs are forgotten this long after they end
     keep_ended_per_owner: ended jobs kept per owner (their results can hold whole models)
-    torch_threads:   intra-op threads for the whole process (None: leave torch alone)
+    torch_threads:   intra-op threads for the server's process (None: leave torch alone); each
+                     worker process has one
+    backend:         "thread" (jobs run in this process), "process" (a pool of worker
+                     processes), or a backend object (workers.py)
     """
 
     def __init__(self, max_workers: int | None = None, *, max_step_events: int = 1000,
                  max_events: int = 5000, ttl_seconds: float = 2 * 3600,
                  keep_ended_per_owner: int = 5, thin: Callable[[Any], bool] = is_step_event,
-                 cancel_grace_events: int = 50, torch_threads: int | None = 1):
+                 cancel_grace_events: int = 50, torch_threads: int | None = 1,
+                 backend: str | Any = "thread"):
         self.max_workers = max_workers if max_workers is not None else default_max_workers()
         if self.max_workers < 1:
             raise ValueError("max_workers must be at least 1")
@@ -149,17 +185,26 @@ class JobManager:
         self._queue: collections.deque[_Job] = collections.deque()
         self._closed = False
         if torch_threads is not None:
-            _set_torch_threads(torch_threads)
-        self._workers = [threading.Thread(target=self._work, name=f"explainer-job-{i}", daemon=True)
-                         for i in range(self.max_workers)]
+            workers.set_torch_threads(torch_threads)
+        if isinstance(backend, str):
+            if backend not in BACKENDS:
+                raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+            backend = BACKENDS[backend](grace_events=cancel_grace_events)
+        self.backend = backend
+        self._slots = [backend.worker(i) for i in range(self.max_workers)]   # started once, reused
+        self._workers = [threading.Thread(target=self._work, args=(slot,), name=f"explainer-job-{i}",
+                                          daemon=True) for i, slot in enumerate(self._slots)]
         for t in self._workers:
             t.start()
 
     # --- the public surface ------------------------------------------------------------------
 
     def submit(self, owner: str, label: str, fn: JobFn) -> str:
-        """Queue `fn` for `owner`; returns the job id (random, so it cannot be guessed)."""
-        job = _Job(id=uuid.uuid4().hex[:16], owner=str(owner), label=str(label), fn=fn)
+        """Queue `fn` for `owner`; returns the job id (random, so it cannot be guessed).
+        A process backend needs a picklable `fn` (a JobSpec) and says so at once if it is not."""
+        job = _Job(id=uuid.uuid4().hex[:16], owner=str(owner), label=str(label),
+                   fn=self.backend.prepare(fn), expected_seconds=getattr(fn, "expected_seconds", None),
+                   on_result=getattr(fn, "on_result", None))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
@@ -218,6 +263,13 @@ class JobManager:
                     return self._view_locked(job)
                 self._changed.wait(left)
 
+    def active(self) -> list[JobView]:
+        """Every owner's running jobs, then the queued ones in queue order: what a new job waits
+        for (estimates only: labels and events, but pages show a learner only their own jobs)."""
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state == RUNNING]
+            return [self._view_locked(j) for j in running + list(self._queue)]
+
     def stats(self) -> dict:
         """Counts by state, for a status line: {'queued': 3, 'running': 2, ...}."""
         with self._lock:
@@ -236,10 +288,12 @@ class JobManager:
         deadline = time.monotonic() + timeout
         for t in self._workers:
             t.join(max(0.0, deadline - time.monotonic()))
+        for slot in self._slots:
+            slot.close(max(0.5, deadline - time.monotonic()))
 
     # --- the workers -------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, slot) -> None:
         while True:
             with self._lock:
                 while not self._queue and not self._closed:
@@ -249,34 +303,31 @@ class JobManager:
                 job = self._queue.popleft()       # FIFO
                 job.state, job.started = RUNNING, time.time()
                 self._changed.notify_all()
-            self._run(job)
+            self._run(job, slot)
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, slot) -> None:
         state, error, result = DONE, None, None
-        after_cancel = 0
+
+        def emit(event):
+            nonlocal error
+            with self._lock:
+                self._record_locked(job, event)
+                if isinstance(event, Failed) and error is None:
+                    error = event.message or "the run failed"
+
         try:
-            gen = job.fn(job.cancel)
-            while True:
-                try:
-                    event = next(gen)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                with self._lock:
-                    self._record_locked(job, event)
-                    if isinstance(event, Failed) and error is None:
-                        error = event.message or "the run failed"
-                if job.cancel.is_set():
-                    after_cancel += 1
-                    if after_cancel > self.cancel_grace_events:   # the job ignores its cancel Event
-                        gen.close()
-                        break
+            result = slot.run(job.fn, job.cancel, emit)
         except BaseException as exc:  # noqa: BLE001 - one job's crash must never kill the worker
             state, error = FAILED, failure_message(exc)
         if state == DONE and error is not None:
             state = FAILED
         elif state == DONE and job.cancel.is_set():
             state = CANCELLED
+        if state != FAILED and result is not None and job.on_result is not None:
+            try:
+                job.on_result(result)
+            except Exception:  # noqa: BLE001 - bookkeeping must not fail a finished job
+                pass
         with self._lock:
             job.result = result if state != FAILED else None
             job.error = error
@@ -329,7 +380,8 @@ class JobManager:
         return JobView(id=job.id, owner=job.owner, label=job.label, state=job.state,
                        queue_position=position, events=[ev for _, ev in job.events],
                        n_events=job.n_events, error=job.error, result=job.result,
-                       created=job.created, started=job.started, finished=job.finished)
+                       created=job.created, started=job.started, finished=job.finished,
+                       expected_seconds=job.expected_seconds)
 
 
 class OncePerKey:
@@ -361,15 +413,3 @@ class OncePerKey:
             if key not in self._values:
                 self._values[key] = fn()
         return self._values[key]
-
-
-def _set_torch_threads(n: int) -> None:
-    """Workers run side by side, so each must use one intra-op thread, or 2 jobs on 2 cores
-    would each spawn 2 threads and fight. torch is imported lazily so the manager (and its
-    tests) work without it. Note: the setting is process-wide (script runs use it too)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)

@@ -2,8 +2,8 @@
 
 Everything the app shows about "the model" comes from this one file: the config and its presets,
 the network (learned position embeddings, pre-LayerNorm blocks, causal self-attention through
-`scaled_dot_product_attention`, GELU MLP, input and output embeddings tied), generation with a KV
-cache, and the next-word ranking ("A flash flood watch will be in effect all ___").
+`scaled_dot_product_attention`, GELU MLP, input and output embeddings tied) and its loss.
+Sampling lives in `sampling.py`, scoring and the next-word ranking in `scoring.py`.
 
 References: Radford et al. 2019 (GPT-2); Karpathy's nanoGPT `model.py`, whose layout and parameter
 names this file follows so that readers who know it feel at home.
@@ -11,12 +11,14 @@ names this file follows so that readers who know it feel at home.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Iterator, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .sampling import generate_steps
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,6 +154,18 @@ class Block(nn.Module):
         return x, kv, att
 
 
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor,
+                    loss_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy of the next tokens, over the positions `loss_mask` marks (all if None);
+    GPT and Llama share it."""
+    per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
+                                reduction="none")                          # (B*T,)
+    if loss_mask is None:
+        return per_token.mean()
+    m = loss_mask.reshape(-1).to(per_token.dtype)
+    return (per_token * m).sum() / m.sum().clamp(min=1.0)
+
+
 class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -209,142 +223,25 @@ class GPT(nn.Module):
             if return_hidden:
                 hidden.append(x)
         logits = self.lm_head(self.ln_f(x))                               # (B, T, V)
-        loss = None
-        if targets is not None:
-            per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1),
-                                        reduction="none")                 # (B*T,)
-            if loss_mask is None:
-                loss = per_token.mean()
-            else:
-                m = loss_mask.reshape(-1).to(per_token.dtype)
-                loss = (per_token * m).sum() / m.sum().clamp(min=1.0)
+        loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
         return GPTOutput(logits, loss, attn, hidden, new_cache)
 
     # ----------------------------------------------------------------------------------------------
     # Generation
 
-    @torch.no_grad()
     def generate(self, idx: Sequence[int], max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int = 0,
                  stop_ids: Sequence[int] = (), use_cache: bool = True) -> Iterator[int]:
-        """Yield up to `max_new_tokens` new token ids after the prompt `idx`.
+        """Yield up to `max_new_tokens` new token ids after the prompt `idx`: `generate_steps`
+        with one prompt, so a chat can show each token as it comes.
 
         temperature 0 is greedy (deterministic); otherwise a local seeded `torch.Generator` samples,
         so the same seed gives the same text without touching the global RNG. Stops after yielding
-        a token in `stop_ids`. With the KV cache each step feeds one token; when the context fills
-        up the window slides and the cache is rebuilt from the most recent tokens.
+        a token in `stop_ids`.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            gen = torch.Generator().manual_seed(seed)
-            T = self.config.block_size
-            seq = list(idx)[-T:] or [0]
-            cache = None
-            for _ in range(max_new_tokens):
-                if use_cache and cache is not None and len(seq) <= T:
-                    out = self(torch.tensor([seq[-1:]]), kv_cache=cache)   # only the new token
-                else:
-                    seq = seq[-T:]
-                    out = self(torch.tensor([seq]))
-                cache = out.kv_cache if use_cache else None
-                nxt = sample_next(out.logits[0, -1], temperature, top_k, top_p, gen)
-                yield nxt
-                if nxt in stop_ids:
-                    return
-                seq.append(nxt)
-                if len(seq) > T:
-                    cache = None      # window slides: positions shift, so the cache is stale
-        finally:
-            self.train(was_training)
-
-
-def sample_next(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-                gen: torch.Generator) -> int:
-    """Pick one token id from logits (V,). Example: temperature 0 -> argmax."""
-    if temperature <= 0:
-        return int(logits.argmax())
-    logits = logits.float() / temperature
-    if top_k is not None and top_k > 0:
-        kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = logits.softmax(-1)
-    if top_p is not None and 0 < top_p < 1:
-        sp, si = probs.sort(descending=True)
-        keep = sp.cumsum(0) - sp < top_p          # keep the smallest set whose mass reaches top_p
-        probs = torch.zeros_like(probs).scatter(0, si[keep], sp[keep])
-        probs = probs / probs.sum()
-    return int(torch.multinomial(probs, 1, generator=gen))
-
-
-# --------------------------------------------------------------------------------------------------
-# Next-word ranking
-
-@dataclass
-class CandidateScore:
-    word: str
-    prob: float          # product of the word's tokens' conditional probabilities
-    rank: int | None     # 1-based rank among next tokens (of its first token); None if empty
-    tokens: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Ranking:
-    prompt: str
-    top: list[tuple[str, int, float]]          # (printable piece, id, probability), best first
-    candidates: list[CandidateScore]
-    n_prompt_tokens: int                       # tokens the model actually saw
-    truncated: bool                            # the prompt was longer than the context
-    n_dropped: int = 0                         # how many early tokens were dropped
-
-
-def prompt_ids(model: GPT, tok, prompt: str) -> tuple[list[int], int]:
-    """Token ids the model sees for `prompt`: <|endoftext|> first, then the most recent tokens.
-
-    Returns (ids, n_dropped). Example: an empty prompt gives ([eot], 0), so the ranking is
-    "the first token after start-of-text".
-    """
-    ids = [tok.eot_id] + tok.encode(prompt)
-    n_dropped = max(0, len(ids) - model.config.block_size)
-    return ids[n_dropped:], n_dropped
-
-
-@torch.no_grad()
-def next_token_probs(model: GPT, ids: Sequence[int]) -> torch.Tensor:
-    """Probabilities (V,) of the token that follows `ids` (the last block_size of them)."""
-    model.eval()
-    x = torch.tensor([list(ids)[-model.config.block_size:]])
-    return model(x).logits[0, -1].float().softmax(-1)
-
-
-@torch.no_grad()
-def rank_next(model: GPT, tok, prompt: str, k: int = 10, candidates: Sequence[str] = ()) -> Ranking:
-    """What the model thinks comes next after `prompt`: its top-k tokens and candidate words.
-
-    A candidate word is scored as the continuation " word" (with its leading space, as it would
-    appear in running text; pass " word" or "word" alike); a word of several tokens gets the product
-    of each token's probability given the prompt and the tokens before it. Its rank is the rank of
-    its first token. Example: rank_next(m, tok, "A flash flood watch will be in effect all",
-    candidates=["night", "giraffe"]).candidates[0].rank == 1 for a trained model.
-    """
-    ids, n_dropped = prompt_ids(model, tok, prompt)
-    probs = next_token_probs(model, ids)                                  # (V,)
-    top_p, top_i = probs.topk(min(k, probs.numel()))
-    top = [(tok.decode([int(i)]), int(i), float(p)) for p, i in zip(top_p, top_i)]
-    order = probs.argsort(descending=True)
-    rank_of = torch.empty_like(order)
-    rank_of[order] = torch.arange(1, order.numel() + 1)
-    scores = []
-    for word in candidates:
-        text = word if word.startswith(" ") or not prompt or prompt[-1:].isspace() else " " + word
-        wids = tok.encode(text)
-        if not wids:
-            scores.append(CandidateScore(word, 0.0, None, []))
-            continue
-        p = float(probs[wids[0]])
-        ctx = list(ids)
-        for a, b in zip(wids, wids[1:]):                                  # chain rule over tokens
-            ctx.append(a)
-            p *= float(next_token_probs(model, ctx)[b])
-        scores.append(CandidateScore(word.strip(), p, int(rank_of[wids[0]]), wids))
-    return Ranking(prompt, top, scores, len(ids), n_dropped > 0, n_dropped)
+        gen = torch.Generator().manual_seed(seed)
+        for step in generate_steps(self, [list(idx)], max_new_tokens, temperature, top_k, top_p,
+                                   gen=gen, stop_ids=stop_ids, use_cache=use_cache):
+            yield step[0]
+            if step[0] in stop_ids:
+                return

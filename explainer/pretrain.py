@@ -27,18 +27,16 @@ BPE_SAMPLE_BYTES = 2_000_000    # learn the vocabulary from at most this much te
 
 
 @dataclass
-class PretrainSpec:
-    preset: str = "small"
-    steps: int = 600
-    minutes: float | None = None
-    seed: int = 0
-    vocab_size: int = 2048
-    batch_size: int = 32
-    lr: float = 3e-3
-    eval_every: int = 50
-    sample_every: int = 100
-    sample_seconds: float = 15.0     # also a sample after this long: early progress is visible
-    rank_every: int = 25
+class PretrainSpec(TrainConfig):
+    """The training loop's config with pretraining's defaults, plus the model size and vocabulary.
+
+    Every TrainConfig field can be set here; the spec is the config `train` runs with, and what the
+    parameter file's facts record. The seed also seeds the weights and the train/validation split.
+    """
+    preset: str = "small"          # a name in model.PRESETS
+    vocab_size: int = 2048         # BPE vocabulary (a short text gets fewer: vocab_size_for)
+    steps: int = 600               # small: about a minute at 2 threads
+    sample_every: int = 100        # the writing changes fastest early: show it more often
 
 
 def encode_documents(tok: Tokenizer, text: str) -> torch.Tensor:
@@ -54,7 +52,7 @@ def encode_documents(tok: Tokenizer, text: str) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def vocab_size_for(n_bytes: int, wanted: int = 2048) -> int:
+def vocab_size_for(n_bytes: int, wanted: int = PretrainSpec.vocab_size) -> int:
     """A vocabulary a text of this size can fill: tiny texts cannot supply 1,788 distinct merges.
 
     >>> vocab_size_for(3_000), vocab_size_for(50_000), vocab_size_for(2_000_000)
@@ -63,7 +61,7 @@ def vocab_size_for(n_bytes: int, wanted: int = 2048) -> int:
     return max(300, min(wanted, 260 + n_bytes // 64))
 
 
-def learn_tokenizer(text: str, vocab_size: int = 2048) -> Tokenizer:
+def learn_tokenizer(text: str, vocab_size: int = PretrainSpec.vocab_size) -> Tokenizer:
     """train_bpe with a vocabulary size that fits the text, halving it if the text still runs out
     of pairs to merge (a short text repeating itself)."""
     sample = text[:BPE_SAMPLE_BYTES]
@@ -95,10 +93,7 @@ def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer 
     data = Batches(encode_documents(tokenizer, train_text), encode_documents(tokenizer, val_text),
                    cfg.block_size)
     model = GPT(cfg)
-    tc = TrainConfig(steps=spec.steps, minutes=spec.minutes, batch_size=spec.batch_size,
-                     lr=spec.lr, eval_every=spec.eval_every, sample_every=spec.sample_every,
-                     sample_seconds=spec.sample_seconds, rank_every=spec.rank_every, seed=spec.seed)
-    finished: Finished = yield from train(model, data, tc, tokenizer=tokenizer,
+    finished: Finished = yield from train(model, data, spec, tokenizer=tokenizer,
                                           watch_prompts=watch_prompts, candidates=candidates,
                                           cancel=cancel)
     facts = {

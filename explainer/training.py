@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Status, Step
-from .model import GPT, rank_next
+from .model import GPT
+from .scoring import rank_next
 
 
 class TrainingError(RuntimeError):
@@ -285,12 +286,17 @@ def drain(gen, each: Callable[[Any], Any] | None = None):
 
 
 def model_job(run, *args, name: str, **kwargs):
-    """The generator function a JobManager runs for a phase whose `run(*args, cancel=..., **kwargs)`
-    generator returns a LoadedModel (instruction tuning, feedback): it passes the job's cancel
-    event and names the result "<name> HH:MM", the time it finished, for the model picker."""
-    def fn(cancel):
-        loaded = yield from run(*args, cancel=cancel, **kwargs)
-        loaded.facts["name"] = f"{name} {time.strftime('%H:%M')}"
-        return loaded
-    return fn
+    """The job a JobManager runs for a phase whose `run(*args, cancel=..., **kwargs)` generator
+    returns a LoadedModel (instruction tuning, feedback): it passes the job's cancel event and
+    names the result "<name> HH:MM", the time it finished, for the model picker. A JobSpec of
+    module-level functions, so a worker process can run it."""
+    from .jobs import JobSpec
+    return JobSpec(named_run, (run, *args), {"name": name, **kwargs})
+
+
+def named_run(run, *args, name: str, cancel, **kwargs):
+    """`run(*args, cancel=cancel, **kwargs)`, its result named "<name> HH:MM" (see model_job)."""
+    loaded = yield from run(*args, cancel=cancel, **kwargs)
+    loaded.facts["name"] = f"{name} {time.strftime('%H:%M')}"
+    return loaded
 

@@ -2,15 +2,15 @@
 import streamlit as st
 
 from explainer import charts
-from explainer.app import models as registry
 from explainer.app import panels, ui
+from explainer.scoring import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
-ui.page_setup("Tokens", ":material/token:")
+ui.page_setup("Tokens", "🔤")
 loaded = ui.active_model()
 model_tok = loaded.tokenizer if loaded is not None else panels.corpus_bpe()
 
-st.title(":material/token: 1 · Tokens: how a model reads")
+st.title("🔤 1 · Tokens: how a model reads")
 st.markdown(
     "A computer cannot read letters, only numbers. So before a model sees any text, a "
     "**tokenizer** cuts the text into pieces called **tokens** (whole words, parts of words, "
@@ -48,7 +48,7 @@ if text:
         "Inside the model, each ID picks one row of a big table, the **embedding**. That row of "
         "numbers is what the network really computes with. The numbers start random and are "
         "adjusted during training, so that tokens used in similar ways end up with similar rows.")
-    labels, rows = registry.embedding_rows(loaded, text) if loaded is not None else ([], [])
+    labels, rows = embedding_rows(loaded.model, loaded.tokenizer, text) if loaded is not None else ([], [])
     if loaded is None:
         st.info("No model loaded yet: train one on the Pretraining page.")
     elif not labels:
@@ -59,4 +59,4 @@ if text:
         st.caption(f"Blue = negative, orange = positive. Each row is one token of your text, "
                    f"from the active model: the first {min(64, len(rows[0]))} of its "
                    f"{loaded.config.n_embd} numbers.")
-        ui.explain(registry.embedding_rows, charts.embedding_heatmap)
+        ui.explain(embedding_rows, charts.embedding_heatmap)

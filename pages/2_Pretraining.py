@@ -3,14 +3,15 @@ import streamlit as st
 
 from explainer import charts, pretrain, training
 from explainer.app import panels, runs, ui
-from explainer.model import PRESETS, rank_next
+from explainer.model import PRESETS
+from explainer.scoring import rank_next
 
-ui.page_setup("Pretraining", ":material/menu_book:")
+ui.page_setup("Pretraining", "📖")
 jm = ui.get_job_manager()
 view = ui.attached_job()
 busy = view is not None and not view.ended
 
-st.title(":material/menu_book: 2 · Pretraining: learning to guess the next token")
+st.title("📖 2 · Pretraining: learning to guess the next token")
 st.markdown(
     "A new network knows nothing: its numbers are random and it writes gibberish. We show it "
     "text, a little at a time, and ask it to guess each next token. Every wrong guess nudges "
@@ -20,7 +21,7 @@ st.markdown(
 live = st.container()      # a run, when there is one, is shown above the settings that made it
 setup_label = ("Set up a training" if view is None else
                "The settings of this run" if busy else "Start another training")
-with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
+with st.expander(setup_label, expanded=view is None, icon="🎛️"):
     st.subheader("1 · What it reads")
     picked = panels.corpus_picker(disabled=busy)
 
@@ -34,9 +35,7 @@ with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
                              disabled=busy, help="One step = one small batch of text and one nudge.")
     seed = 0 if ui.presenting() else c3.number_input(
         "Seed", 0, 10_000, 0, key="pt_seed", disabled=busy, help="Same seed, same run.")
-    per_step, how = runs.seconds_per_step(preset_name)
-    st.caption(f"Estimated time: about **{charts.eta_text(per_step * steps)}** ({steps:,} steps × "
-               f"{per_step:.2f} s per step, {how}; other people's trainings can make you wait in line).")
+    st.caption(runs.estimate_text(jm, preset_name, steps))
 
     st.subheader("3 · What to watch while it learns")
     c1, c2 = st.columns([3, 2])
@@ -45,7 +44,7 @@ with st.expander(setup_label, expanded=view is None, icon=":material/tune:"):
     cands = runs.parse_candidates(c2.text_input("Candidate words (comma separated)",
                                                 "night, day, giraffe", key="pt_cands", disabled=busy))
 
-    if not busy and st.button("Start training", icon=":material/play_arrow:", type="primary",
+    if not busy and st.button("Start training", icon="▶️", type="primary",
                               key="pt_start"):
         if picked is None:
             st.error("Choose a corpus first (and fix any problem shown above).")
@@ -69,7 +68,7 @@ if view is not None:
                        "uses it. Save it to keep it after you close the browser; to go back to a "
                        "shipped model, pick it under “Model the pages use” in the sidebar.")
             panels.save_panel(view.result)
-        ui.explain(runs.pretrain_job, training.train)
+        ui.explain(runs.pretrain_job, runs.pretrain_run, training.train)
 
 st.header("Try the current model")
 loaded = ui.active_model()

@@ -4,13 +4,14 @@ import streamlit as st
 from explainer import charts, chat, sft
 from explainer.app import panels, runs, ui
 from explainer.corpus import instructions as ins
+from explainer.views import tokens as views
 
-ui.page_setup("Instruction tuning", ":material/chat:")
+ui.page_setup("Instruction tuning", "💬")
 jm = ui.get_job_manager()
 view = ui.attached_job("sft_job")
 busy = view is not None and not view.ended
 
-st.title(":material/chat: 3 · Instruction tuning: from text-continuer to assistant")
+st.title("💬 3 · Instruction tuning: from text-continuer to assistant")
 st.markdown(
     "After pretraining, the model only continues text: ask it a question and it writes more text "
     "that looks like its books. So we show it a few thousand short conversations, a question and "
@@ -18,11 +19,10 @@ st.markdown(
     "It picks up the habit: read the question, answer it, then stop.")
 
 data = st.cache_resource(ins.instruction_data)(0)
-active = ui.active_model()
-base = active if active is not None and not chat.is_chat_model(active) else ui.shipped_model("base")
+base = ui.phase_model("base")
 if view is not None and view.ended and view.result is not None:
     st.session_state.tuned_model = view.result
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned")
+tuned = ui.phase_model("tuned")
 
 st.header("1 · The examples it learns from")
 s = data.stats
@@ -68,7 +68,7 @@ if base is None:
             "on the Pretraining page.")
 elif example is not None:
     pair = shown[example]
-    st.html(charts.TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+    st.html(views.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
     st.markdown(":green-background[**Green: learned from**] (the answer and <|end|>: the model is "
                 "trained to write these) · :gray-background[**Grey: context only**] (the question "
                 "is read but never trained on).")
@@ -85,10 +85,9 @@ else:
                        help="Learn from the deliberately weaker answers too. On by default, as in "
                             "real data: the tuned model then sometimes answers badly.")
     size = base.facts.get("preset") or "small"
-    per_step, how = runs.seconds_per_step(size, sft.SFTSpec.batch_size)
-    st.caption(f"Starting from **{base.name}**. Estimated time: about "
-               f"**{charts.eta_text(per_step * steps)}** ({how}).")
-    if not busy and st.button("Start fine-tuning", icon=":material/play_arrow:", type="primary"):
+    st.caption(f"Starting from **{base.name}**. "
+               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size))
+    if not busy and st.button("Start fine-tuning", icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
                            runs.timed_job(sft.job(base, data.train + mine, spec, base_name=base.name),

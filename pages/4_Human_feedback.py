@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-from explainer import feedback as fb, raters, sft
+from explainer import feedback as fb, judge, raters, reward, sft
+from explainer.answers import sample_texts
 from explainer.app import feedback_panels as fp
 from explainer.app import panels, ui
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
+from explainer.simulate import simulate_job
 
-ui.page_setup("Human feedback", ":material/thumb_up:")
+ui.page_setup("Human feedback", "👍")
 jm = ui.get_job_manager()
-st.title(":material/thumb_up: 4 · Human feedback: thumbs up or down, and the model adjusts")
+st.title("👍 4 · Human feedback: thumbs up or down, and the model adjusts")
 st.markdown(
     "The tuned assistant answers, but not always well: sometimes too short, off topic, wrong, or "
     "even unsafe. So people rate its answers with a thumbs up or down. A second small network, the "
@@ -22,9 +24,7 @@ st.sidebar.caption("Whatever model is picked above, this page rates and improves
                    "assistant: the one you tuned on the Instruction tuning page, else the shipped "
                    "models/tuned.safetensors.")
 store = RatingsStore()
-active = ui.active_model()
-tuned = st.session_state.get("tuned_model") or ui.shipped_model("tuned") or \
-    (active if active is not None and active.facts.get("kind") == "tuned" else None)
+tuned = ui.phase_model("tuned")
 view, sim_view = ui.attached_job("fb_job"), ui.attached_job("sim_job")
 if view is not None and view.ended and view.result is not None:
     st.session_state.feedback_model = view.result
@@ -34,7 +34,7 @@ db = fp.ratings_guard()             # db(store.fn, ...): a broken database warns
 
 @st.cache_data(max_entries=64, show_spinner="The assistant is writing 4 answers ...")
 def answers(_m, key, prompt, seed):
-    return fb.sample_texts(_m, prompt, 4, seed)
+    return sample_texts(_m, prompt, 4, seed)
 
 
 def rate(prompt, answer, key):
@@ -60,7 +60,7 @@ else:
                 st.text(text or "(an empty answer)")
                 key = f"thumb_{seed}_{abs(hash(prompt))}_{i}"
                 st.feedback("thumbs", key=key, on_change=rate, args=(prompt, text, key))
-        if st.button("Four new answers", icon=":material/refresh:"):
+        if st.button("Four new answers", icon="🔄"):
             st.session_state.fb_round += 1
             st.rerun()
 c = st.columns(3)
@@ -71,7 +71,7 @@ for col, (label, kw) in zip(c, [("Your ratings", {"session": ui.owner_id()}),
     col.metric(label, f"{n.total:,}" if n else "—")       # the split below: a narrow column cuts
     col.caption(n.split() if n else "the database cannot be read")  # long metric values
 if store.notice:                             # set once the file was opened (a damaged one moved)
-    st.warning(store.notice, icon=":material/database:")
+    st.warning(store.notice, icon="🗄️")
 
 st.subheader("Simulated raters, for demos that can't wait for hundreds of clicks")
 name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
@@ -80,7 +80,7 @@ sim_busy = sim_view is not None and not sim_view.ended
 if tuned is not None and st.button(f"Rate {fp.SIM_RATINGS} answers automatically ({name})",
                                    disabled=sim_busy):
     done = db(store.counts, rater=sim_rater(name))           # a fresh seed for every batch
-    job = fb.simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
+    job = simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
     ui.follow_job(jm.submit(ui.owner_id(), f"simulated {name} ratings", job), "sim_job")
     st.rerun()
 if sim_view is not None:
@@ -91,19 +91,19 @@ sources = {"all": "all ratings", "person": "people only", **{sim_rater(r): f"sim
                                                              for r in raters.RATERS}}
 source = st.radio("Learn from", list(sources), format_func=sources.get, horizontal=True, key="fb_src")
 ratings = db(store.ratings, rater=None if source == "all" else source, default=[])
-missing = fb.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
+missing = reward.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
 busy = view is not None and not view.ended
 if missing and not busy:
-    st.info(missing, icon=":material/info:")
+    st.info(missing, icon="ℹ️")
 if st.button("Train the reward model, then the assistant (about 2 minutes)", type="primary",
-             disabled=bool(missing) or busy, icon=":material/play_arrow:"):
+             disabled=bool(missing) or busy, icon="▶️"):
     job_id = jm.submit(ui.owner_id(), "learning from feedback",
                        fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
     ui.follow_job(job_id, "fb_job")
     st.rerun()
 ui.stop_button(view, key="fb_stop")
-st.latex(fb.FORMULA)
-st.caption(fb.FORMULA_LEGEND)
+st.latex(fp.FORMULA)
+st.caption(fp.FORMULA_LEGEND)
 
 if view is not None:
     ui.poll(view.id, fp.fb_panel)
@@ -113,13 +113,13 @@ if view is not None:
 
 st.header("3 · Before and after")
 if tuned is not None:
-    judge = st.radio("Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge")
+    judged_by = st.radio("Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge")
 
     @st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
     def table(_a, _b, keys, rater):
-        return fb.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
+        return judge.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
     keys = (sft.model_key(tuned), sft.model_key(after))
-    st.table(table(tuned, after, keys, judge), hide_index=True)
+    st.table(table(tuned, after, keys, judged_by), hide_index=True)
     mine = st.session_state.get("feedback_model") is not None
     st.caption("Questions neither model was ever trained on; one sampled answer each, with the same "
                "dice for both models. “After feedback” is "
@@ -129,16 +129,16 @@ if tuned is not None:
                "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
                "“honest” for that).")
     if after is not None:
-        fp.approval_counts(tuned, after, keys, judge)
+        fp.approval_counts(tuned, after, keys, judged_by)
     st.info("**Watch for reward hacking.** The model learns whatever earns a 👍, not what the "
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "
             "labs use many different raters and keep checking the answers for the same reason.",
-            icon=":material/visibility:")
+            icon="👁️")
     rated = db(store.ratings, session=ui.owner_id(), default=[]) or ratings
     if after is not None and rated:
         fp.rated_answer(tuned, after, rated, "your feedback-trained model" if mine else
                         "the shipped feedback model; train your own above to see yours")
 
-ui.explain(raters.helpful_problems, raters.same_topic, fb.RewardModel.features, fb.echo, fb.policy_step,
-           fb.before_after)
+ui.explain(raters.helpful_problems, raters.same_topic, reward.RewardModel.features, reward.echo,
+           fb.policy_step, judge.before_after)

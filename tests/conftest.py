@@ -7,6 +7,8 @@ the app's training workers use.
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # subprocesses (the numpy run file) too
+os.environ.setdefault("EXPLAINER_JOBS", "thread")    # AppTests submit closures; test_jobs and the
+                                                     # browser tests' server use worker processes
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

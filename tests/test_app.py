@@ -247,7 +247,7 @@ def test_journey_finds_pages_by_title():
 
 def test_summarize_events_in_order():
     from explainer.app.progress import summarize
-    from explainer.model import CandidateScore, Ranking
+    from explainer.scoring import CandidateScore, Ranking
     from explainer.pretrain import Status
     from explainer.training import Eval, Finished, RankSnapshot, Sample, Started, Step
 
@@ -448,3 +448,40 @@ def test_progress_line_for_each_way_a_run_ends():
     assert progress_line("cancelled", s) == (0.25, "Step 50 of 200 · stopped")
     s.step, s.finished = 200, NS(reason="done")
     assert progress_line("done", s) == (1.0, "Step 200 of 200 · done")
+
+
+# --- The model for this phase ------------------------------------------------------------------
+
+def _phase_probe():
+    import streamlit as st
+
+    from explainer.app import ui
+    for phase in ("base", "tuned"):
+        m = ui.phase_model(phase)
+        st.write(f"{phase}={m.name if m is not None else None}")
+
+
+def test_every_page_gets_the_same_model_for_a_phase(models_dir):
+    if not {"base", "tuned", "feedback"} <= {p.stem for p in models_dir.glob("*.safetensors")}:
+        pytest.skip("needs the shipped base, tuned and feedback models")
+
+    def probe(active=None, tuned=None):
+        at = AppTest.from_function(_phase_probe, default_timeout=TIMEOUT)
+        if active:
+            at.session_state["active_model"] = str(models_dir / f"{active}.safetensors")
+        if tuned is not None:
+            at.session_state["tuned_model"] = tuned
+        return [m.value for m in at.run().markdown]
+
+    assert probe() == ["base=base", "tuned=tuned"]
+    # a chat model picked in the sidebar is no base model: the base phase takes the shipped one
+    assert probe(active="feedback") == ["base=base", "tuned=tuned"]
+    from explainer.paramfile import load_model
+    mine = load_model(models_dir / "tuned.safetensors")
+    (models_dir / "tuned.safetensors").rename(models_dir / "my-tuned.safetensors")
+    import streamlit as st
+    st.cache_data.clear()                      # the list of files is cached for 30 s
+    # the assistant tuned in this session comes first; else the active model, if it is a tuned one
+    assert probe(tuned=mine)[1] == "tuned=tuned"
+    assert probe(active="my-tuned") == ["base=base", "tuned=my-tuned"]
+    assert probe(active="feedback") == ["base=base", "tuned=None"]

@@ -1,4 +1,8 @@
 """The benchmark's building blocks measure real things (no timing limits here: figures only)."""
+from pathlib import Path
+
+import pytest
+
 from explainer import bench
 from explainer.model import count_params, preset
 
@@ -16,3 +20,64 @@ def test_measurements_are_positive_and_plausible():
     cfg = preset("tiny")
     assert bench.loop_tokens_per_s(cfg, steps=6, batch_size=4) > 0
     assert bench.reference_tokens_per_s(cfg, steps=6, batch_size=4) > 0
+
+
+# --- the benchmarks moved here from tokenizer.py, context.py and sft.py ---------------------------
+
+def test_bench_bpe_reports_numbers():
+    from pydoc_data.topics import topics
+    text = "\n\n".join(topics[k] for k in sorted(topics))[:5000]       # real prose, shipped with Python
+    r = bench.bench_bpe(text, vocab_size=300)
+    assert r["merges"] == 300 - 256 - 4 and r["seconds"] >= 0 and r["bytes_per_token"] > 1
+
+
+BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"
+
+
+@pytest.mark.skipif(not BASE.is_file(), reason="no models/base.safetensors yet")
+def test_shipped_base_model_copies_names_only_when_it_can_see_them():
+    res = bench.bench_context(50, path=BASE)
+    assert res["full"] >= 0.60, res
+    assert res["windowed"] <= 0.05, res
+
+
+def test_bench_context_without_a_model_says_so(tmp_path):
+    assert bench.bench_context(2, path=tmp_path / "none.safetensors") == {
+        "skipped": f"no {tmp_path / 'none.safetensors'}"}
+
+
+@pytest.fixture
+def tiny_base(tmp_path):
+    """An untrained one-layer model with the chat tokens, saved as a base file."""
+    from explainer import corpus
+    from explainer.model import GPT, GPTConfig
+    from explainer.paramfile import load_model, save_model
+    from explainer.tokenizer import train_bpe
+    tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
+    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=48, seed=3)
+    path = save_model(tmp_path / "base.safetensors", GPT(cfg), tok,
+                      {"kind": "base", "corpus": "Everyday English", "tokens_trained": 1000})
+    return load_model(path)
+
+
+def test_bench_sft_reports_every_figure(tiny_base):
+    r = bench.bench_sft(tiny_base.path, steps=2, n_threads=1, per_topic=1)
+    for k in ("finetune_seconds", "tuned_end_share", "base_end_share", "tuned_on_topic_share",
+              "pairs", "topics", "weak_share", "heldout_prompts", "met", "targets"):
+        assert k in r
+    assert r["topics"] == 8 and r["heldout_prompts"] == 8 and r["steps"] == 2
+
+
+def test_models_folder_is_the_environment_variable_or_models(monkeypatch, tmp_path):
+    """One models folder everywhere: bench, the CLI and the app agree, and an empty
+    EXPLAINER_MODELS_DIR means the default folder (not the current directory)."""
+    from explainer import cli
+    from explainer.app import models as registry
+    from explainer.paramfile import ROOT, models_dir
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", "")
+    assert models_dir() == registry.models_dir() == ROOT / "models"
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tmp_path))
+    assert registry.models_dir() == tmp_path
+    assert bench.bench_context(2) == {"skipped": f"no {tmp_path / 'base.safetensors'}"}
+    with pytest.raises(cli.CLIError, match=f"models in {tmp_path}: none"):
+        cli.resolve_model("base")

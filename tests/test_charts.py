@@ -4,7 +4,7 @@ import pytest
 
 from explainer import charts
 from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, feedback_charts,
-                              log_ticks, loss_chart, next_word_bars, token_pieces_html)
+                              log_ticks, loss_chart, next_word_bars)
 
 
 def titled(fig):
@@ -105,15 +105,6 @@ def test_embedding_heatmap_centred():
     assert titled(fig)
     hm = fig.data[0]
     assert hm.zmin == -1.0 and hm.zmax == 1.0 and list(hm.y) == ["1: What", "2: ␣should"]
-
-
-def test_token_pieces_html_escapes_and_hovers():
-    out = token_pieces_html([("<b>", 1, b"<b>"), (" é", 2, " é".encode())], show_whitespace=True)
-    assert "&lt;b&gt;" in out and "ID 2 · bytes 20 c3 a9" in out and "␣é" in out
-    many = token_pieces_html([("a", 1, b"a")] * 30, max_pieces=10)
-    assert many.count('class="tok"') == 10 and "20 more tokens" in many
-    start = token_pieces_html([("a", 1, b"a")] * 30, max_pieces=10, total=5000)   # the text's start
-    assert start.count('class="tok"') == 10 and "4,990 more tokens" in start
 
 
 def test_house_layout_for_other_modules():

@@ -7,6 +7,7 @@ from explainer import chat, corpus
 from explainer.model import GPT, preset
 from explainer.paramfile import load_model, save_model
 from explainer.tokenizer import SPECIALS, train_bpe
+from explainer.views.tokens import masked_html
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_masked_pieces_and_html(tok):
     ids, mask = chat.encode_pair(tok, "Hi <b>", "Hello & bye")
     assert [p.id for p in pieces] == ids and [p.learned for p in pieces] == [bool(m) for m in mask]
     assert [p.text for p in pieces if p.special] == ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"]
-    html = chat.masked_html(pieces)
+    html = masked_html(pieces)
     assert html.count("<b>") == 4 and "&lt;" in html        # bold specials; the user's "<b>" escaped
     assert html.count("learned from") == sum(mask) and html.count("context only") == len(mask) - sum(mask)
 

@@ -53,6 +53,7 @@ def test_export_and_runfile(trained, capsys, tmp_path):
     (["info", "no-such-model"], "no model file 'no-such-model'"),
     (["rank", "/etc/hostname"], "not a readable safetensors file"),
     (["pretrain", "--text", "/no/such/file.txt", "--steps", "1"], "cannot read"),
+    (["bench", "--text", "/no/such/file.txt", "--steps", "1"], "cannot read /no/such/file.txt"),
 ])
 def test_mistakes_are_one_clear_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -91,3 +92,75 @@ def test_cli_sft_defaults_are_the_page_defaults():
     args = build_parser().parse_args(["sft"])
     spec = SFTSpec()
     assert (args.steps, args.batch_size, args.lr) == (spec.steps, spec.batch_size, spec.lr)
+
+
+def test_cli_pretrain_defaults_and_presets_come_from_the_dataclasses(monkeypatch):
+    """One change of a default changes the CLI too: flags read PretrainSpec and model.PRESETS."""
+    from explainer.cli import build_parser
+    from explainer.model import PRESETS
+    from explainer.pretrain import PretrainSpec
+    parser = build_parser()
+    args = parser.parse_args(["pretrain"])
+    spec = PretrainSpec()
+    assert (args.preset, args.steps, args.seed, args.vocab_size, args.batch_size, args.lr) == \
+        (spec.preset, spec.steps, spec.seed, spec.vocab_size, spec.batch_size, spec.lr)
+    pre = next(a for a in parser._subparsers._group_actions[0].choices["pretrain"]._actions
+               if a.dest == "preset")
+    assert list(pre.choices) == list(PRESETS)
+    monkeypatch.setattr(PretrainSpec, "steps", 77)
+    assert build_parser().parse_args(["pretrain"]).steps == 77
+
+
+def test_specs_are_train_configs_with_phase_defaults():
+    """The phases' specs are the training loop's config (no field copied by hand): pretraining and
+    instruction tuning differ from TrainConfig only where they say so."""
+    from dataclasses import fields
+    from explainer.pretrain import PretrainSpec
+    from explainer.sft import SFTSpec
+    from explainer.training import TrainConfig
+    base = TrainConfig()
+    for spec, own in ((PretrainSpec(), {"steps", "sample_every"}),
+                      (SFTSpec(), {"steps", "batch_size", "warmup", "eval_every", "eval_batches",
+                                   "sample_every", "rank_every"})):
+        assert isinstance(spec, TrainConfig)
+        differ = {f.name for f in fields(TrainConfig) if getattr(spec, f.name) != getattr(base, f.name)}
+        assert differ == own, (type(spec).__name__, differ)
+
+
+@pytest.mark.parametrize("verb", [["generate", "base", "hi"], ["chat", "tuned"]])
+@pytest.mark.parametrize("flag, value, says", [
+    ("--temperature", "nan", "at least 0"), ("--temperature", "-1", "at least 0"),
+    ("--temperature", "inf", "at least 0"), ("--temperature", "warm", "not a number"),
+    ("--top-k", "-3", "at least 0"), ("--top-k", "2.5", "not a whole number"),
+])
+def test_sampling_flags_refuse_bad_numbers_before_any_model_loads(verb, flag, value, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*verb, flag, value])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and says in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, flag, says", [
+    (["generate", "base", "hi", "--top-p", "0"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--top-p", "1.5"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--top-p", "nan"], "--top-p", "above 0 and at most 1"),
+    (["generate", "base", "hi", "--tokens", "0"], "--tokens", "at least 1"),
+    (["generate", "base", "hi", "--tokens", "-5"], "--tokens", "at least 1"),
+    (["rank", "base", "hi", "-k", "0"], "-k", "at least 1"),
+    (["rank", "base", "hi", "-k", "ten"], "-k", "not a whole number"),
+    (["chat", "tuned", "--max-tokens", "0"], "--max-tokens", "at least 1"),
+    (["pretrain", "--threads", "0"], "--threads", "at least 1"),
+    (["pretrain", "--lr", "nan"], "--lr", "above 0"),
+])
+def test_other_number_flags_refuse_bad_numbers(argv, flag, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and says in err
+
+
+def test_greedy_and_the_edges_of_the_ranges_still_sample(capsys):
+    code, out, err = run(capsys, "generate", "base", "A flash flood", "--tokens", "5",
+                         "--temperature", "0", "--top-k", "0", "--top-p", "1")
+    assert code == 0 and out.startswith("A flash flood") and len(out.strip()) > len("A flash flood")

@@ -4,7 +4,8 @@ Each check runs explainer/runfile/run.py in a subprocess whose environment canno
 tiktoken, safetensors or explainer (a shim directory first on PYTHONPATH makes those imports
 fail), on tiny models made here (BPE and char tokenizers; fp32, fp16 and int8 files) and on every
 shipped model in models/. A model on GPT-4's cl100k_base needs tiktoken (its tokens are not in the
-file): that check blocks everything else, and without tiktoken run.py says what to install.
+file): that check blocks everything else, and without tiktoken run.py says what to install. The
+real model's GGUF (SmolLM2) runs too: same tokens as explainer.smollm, same greedy continuation.
 """
 import json
 import os
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from explainer import cli
-from explainer.model import GPT, preset, prompt_ids
+from explainer import cli, smollm
+from explainer.chat import prompt_ids
+from explainer.model import GPT, preset
 from explainer.paramfile import export, load_model, save_model
 from explainer.tokenizer import char_tokenizer, cl100k, train_bpe
 
@@ -98,7 +100,7 @@ def tiny_files(tmp_path_factory):
 
 def library_greedy(loaded, prompt, n):
     tok = loaded.tokenizer
-    ids, _ = prompt_ids(loaded.model, tok, prompt)
+    ids, _ = prompt_ids(tok, prompt, loaded.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
     return list(loaded.model.generate(ids, n, temperature=0, stop_ids=stop))
 
@@ -164,7 +166,7 @@ def test_sampling_is_seeded_and_respects_top_k(sandbox, tiny_files):
 
 def test_run_file_is_short_standalone_and_documented():
     src = RUNFILE.read_text()
-    assert len(src.splitlines()) <= 220
+    assert len(src.splitlines()) <= 380          # 220 for GPT-2 alone; the Llama/GGUF part ~140
     assert "python run.py model.safetensors" in src.split('"""')[1]
     imports = {line.split()[1].split(".")[0] for line in src.splitlines()
                if line.startswith(("import ", "from "))}
@@ -180,3 +182,46 @@ def test_export_command_writes_smaller_files(tiny_files, tmp_path, capsys):
     assert "fp16" in capsys.readouterr().out
     assert cli.main(["export", str(tmp_path / "missing.safetensors"), "--dtype", "fp16",
                      "--out", str(tmp_path / "y.safetensors")]) == 2
+
+
+GGUF_DRIVER = """
+import json, sys
+for name in {blocked!r}:
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+    else:
+        sys.exit("isolation failed: could import " + name)
+import run
+W, cfg, tok_meta, facts = run.load(sys.argv[1])
+tok = run.Tokenizer(tok_meta)
+eot = tok.specials["<|endoftext|>"]
+texts, prompt = json.loads(sys.argv[2]), sys.argv[3]
+ids = [eot] + tok.encode(prompt)
+print(json.dumps({{"encode": [tok.encode(t) for t in texts],
+                  "decode": [tok.decode_bytes(tok.encode(t)).decode() for t in texts],
+                  "greedy": list(run.generate(W, cfg, ids, 20, 0.0, stop_ids={{eot}}))}}))
+"""
+# ordinary text: run.py splits with `re`, which has no \p{L}/\p{N} (so no rare numerals like ½ here)
+GGUF_TEXTS = ["A flash flood watch will be in effect all night.", "I'm sure they've said it's 'SO' good.",
+              "In 2024, 1,234,567 people paid $3.50 each; call 555-0199.", "x  1 and   22\n\n 333\t4",
+              "def add(a, b):\n    return a + b  # sum\n\tpass\n", "Hi 🤖! Rain 🌧️ and 👩‍👩‍👧 🇫🇷",
+              "東京は日本の首都です。北京欢迎你。서울", "Café naïve — Zoë's “quotes” …   trailing   ", "a\x04b"]
+
+
+@pytest.mark.skipif(not smollm.available(), reason=f"real model not installed: run `{smollm.INSTALL}`")
+def test_run_file_runs_smollm2_gguf_with_numpy_only(sandbox):
+    """The llama2.c claim for a real LLM: run.py parses the GGUF, dequantizes Q4_1/Q8_0 itself and
+    gives the torch implementation's 20 greedy tokens after the flash-flood prompt."""
+    (sandbox / "gguf_driver.py").write_text(GGUF_DRIVER.format(blocked=BLOCKED))
+    real = smollm.load()
+    got = json.loads(isolated(sandbox, "gguf_driver.py", str(smollm.gguf_path()), json.dumps(GGUF_TEXTS),
+                              PROMPTS[0], timeout=300))
+    for text, ids, back in zip(GGUF_TEXTS, got["encode"], got["decode"]):
+        assert ids == real.tokenizer.encode(text), f"tokenizer differs on {text!r}"
+        assert back == text or text == "a\x04b"      # 0x04 has no token: it comes back as <|endoftext|>
+    tok = real.tokenizer
+    ids = [tok.eot_id] + tok.encode(PROMPTS[0])
+    assert got["greedy"] == list(real.model.generate(ids, 20, temperature=0, stop_ids=[tok.eot_id]))
+    assert tok.decode(got["greedy"]).startswith(" day")     # a real model's answer, not noise

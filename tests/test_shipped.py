@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from explainer import corpus
-from explainer.model import rank_next
+from explainer.scoring import rank_next
 from explainer.paramfile import load_model
 from explainer.pretrain import DEFAULT_PROMPT
 

@@ -9,7 +9,7 @@ import tiktoken.load
 from hypothesis import example, given, settings, strategies as st
 
 from explainer.tokenizer import (
-    PAT_STR, SPECIALS, CharTokenizer, Merge, Tokenizer, bench_bpe, char_tokenizer, cl100k, merge,
+    PAT_STR, SPECIALS, CharTokenizer, Merge, Tokenizer, char_tokenizer, cl100k, merge,
     printable, read_rank_file, replay_merges, train_bpe, visible_whitespace)
 
 ENGLISH = """\
@@ -116,11 +116,6 @@ def test_bad_training_arguments():
         train_bpe("abc", vocab_size=100)
     with pytest.raises(ValueError, match="text too small"):
         train_bpe("abab", vocab_size=2048)
-
-
-def test_bench_bpe_reports_numbers():
-    r = bench_bpe(training_text()[:5000], vocab_size=300)
-    assert r["merges"] == 300 - 256 - 4 and r["seconds"] >= 0 and r["bytes_per_token"] > 1
 
 
 # --- replay -----------------------------------------------------------------

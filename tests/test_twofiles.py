@@ -3,11 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from explainer import corpus, pretrain
+from explainer import bench, corpus, pretrain
 from explainer import twofiles as tf
 from explainer.paramfile import load_model, read_metadata, save_model
 from explainer.tokenizer import train_bpe
 from explainer.training import TrainConfig
+from explainer.views import twofiles as tv
 
 SHIPPED_BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"
 
@@ -60,24 +61,24 @@ def test_compressed_copies_are_smaller_and_stay_within_the_documented_margin(tra
         assert abs(by[d]["bpb_change"]) <= tf.BPB_MARGIN[d], by[d]
         assert load_model(by[d]["path"]).facts["stored_as"] == d
     assert by["fp32"]["corpus"] == "Everyday English"
-    bench = tf.bench_compression(trained)
-    assert set(bench) == {"fp32", "fp16", "int8"} and bench["int8"]["mb"] < bench["fp32"]["mb"]
+    comp = bench.bench_compression(trained)
+    assert set(comp) == {"fp32", "fp16", "int8"} and comp["int8"]["mb"] < comp["fp32"]["mb"]
 
 
 def test_histogram_and_charts(trained):
     v = tf.tensor_values(trained, "h.0.mlp.c_fc.weight")
     assert v.size == 4 * 64 * 64
-    fig = tf.histogram_chart(v, "h.0.mlp.c_fc.weight")
+    fig = tv.histogram_chart(v, "h.0.mlp.c_fc.weight")
     assert sum(fig.data[0].y) == v.size
-    scale = tf.scale_chart([("tiny", 5e5)])
+    scale = tv.scale_chart([("tiny", 5e5)])
     assert fig.layout.title.text and scale.layout.xaxis.type == "log"
     assert list(scale.data[0].y) == ["tiny", "GPT-2 124M (fp32)", "Llama 2 70B (fp16)"]
-    assert tf.parts_chart({"MLP": 3, "norms": 1}).data[0].text[0].endswith("75%")
+    assert tv.parts_chart({"MLP": 3, "norms": 1}).data[0].text[0].endswith("75%")
 
 
 def test_sizes_and_two_file_picture():
     assert (tf.mb(4_300_000), tf.mb(140e9), tf.mb(496e6), tf.mb(12)) == ("4.3 MB", "140 GB", "496 MB", "12 bytes")
-    html = tf.two_files_html([("This model", "base.safetensors", "4.3 MB", "run.py", "180 lines")])
+    html = tv.two_files_html([("This model", "base.safetensors", "4.3 MB", "run.py", "180 lines")])
     assert "base.safetensors" in html and "run.py" in html
     assert tf.runfile_source().startswith('"""run.py')
 

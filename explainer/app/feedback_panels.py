@@ -1,7 +1,7 @@
 """Page sections for the Human feedback page: the guard around the ratings database, the two
-background jobs the page follows (simulated raters, and learning from the ratings), the
-before/after likelihood of one rated answer, and the before/after approval counted over many
-answers. Kept here so the page stays short; like
+background jobs the page follows (simulated raters, and learning from the ratings), the policy
+loss as the page shows it, the before/after likelihood of one rated answer, and the before/after
+approval counted over many answers. Kept here so the page stays short; like
 panels.run_panel, the job panels take the JobView that `ui.poll` hands them.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import streamlit as st
 
 from .. import charts
 from .. import feedback as fb
+from .. import judge
 from ..jobs import JobView, OncePerKey
 from ..paramfile import LoadedModel
 from ..ratings import Rating, RatingsError
@@ -22,6 +23,24 @@ from . import ui
 from .progress import end_word
 
 SIM_RATINGS = 200           # answers one click of "Rate ... automatically" has the simulated rater judge
+
+# The policy loss (feedback.policy_step) as the page shows it (st.latex), and what its letters
+# mean. Four lines (KaTeX "aligned"), so it fits a narrow screen or a projector at large text.
+FORMULA = (r"\begin{aligned} \mathcal{L}(\theta) &= -\frac{1}{N}\sum_{i=1}^{N} A_i \sum_t "
+           r"\log\pi_\theta(y_{i,t}\mid x_i, y_{i,<t}) \\ &\quad + \frac{\beta}{N}\sum_{i=1}^{N}"
+           r"\sum_t \mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{tuned}}\big)_{i,t} "
+           r"\\ &\quad + \frac{\gamma}{N}\sum_{i=1}^{N}\sum_t H\big(\pi_\theta\big)_{i,t} \\ "
+           r"A_i &= \frac{r_i - b_i}{\sigma} \end{aligned}")
+FORMULA_LEGEND = (
+    "x = a question, y = one of the K = 8 answers the model writes to it, N = all answers of the "
+    "step. r = the reward model's chance of a 👍 for answer i; b = the average reward of the "
+    "other answers to the same question, so only better-than-usual answers are pushed up and "
+    "worse ones down (σ = the spread of r − b in the step). The KL term, the distance from the "
+    "tuned model at every word of the answer, keeps the model from drifting into gibberish that "
+    "happens to fool the reward model; β says how much that distance costs. H, the entropy, is how "
+    "unsure the model is of its next word; γ prices it, so the model also grows surer and a sampled "
+    "answer seldom wanders onto an odd word. The cost: its answers to one question vary less "
+    "(counted below, after “Count”).")
 
 
 def ratings_guard() -> Callable:
@@ -40,7 +59,7 @@ def ratings_guard() -> Callable:
         except RatingsError as e:
             if str(e) not in shown:
                 shown.add(str(e))
-                st.warning(f"{e} The rest of the page keeps working.", icon=":material/database:")
+                st.warning(f"{e} The rest of the page keeps working.", icon="🗄️")
             return default
     return db
 
@@ -85,7 +104,7 @@ def fb_panel(view: JobView) -> None:
                        "kind (usually 👎), before its scores mean much. The assistant will still "
                        f"practise, but on a weak signal. Click “Rate {SIM_RATINGS} answers "
                        "automatically” once or twice more (each click rates new answers), then "
-                       "train again.", icon=":material/warning:")
+                       "train again.", icon="⚠️")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
@@ -107,7 +126,7 @@ def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating]
     model (`after_name`, e.g. "the shipped feedback model") are to write exactly it, per token."""
     r = st.selectbox("A rated answer", rated[::-1][:50], key="fb_rated",
                      format_func=lambda r: f"{'👍' if r.up else '👎'} {r.prompt} → {textwrap.shorten(r.answer, 82, placeholder=' …')}")
-    lp = [fb.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
+    lp = [judge.logprob_per_token(m, r.prompt, r.answer) for m in (tuned, after)]
     st.markdown(f"Chance per token of writing exactly this answer: **{math.exp(lp[0]):.3f}** "
                 f"(tuned) → **{math.exp(lp[1]):.3f}** ({after_name}).",
                 help=f"The average over the answer's tokens, taken as a geometric mean: the log "
@@ -125,7 +144,7 @@ def _counted() -> OncePerKey:
 
 
 def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str], rater: str) -> None:
-    """The before/after approval on many held-out answers (fb.before_after, the benchmark's own
+    """The before/after approval on many held-out answers (judge.before_after, the benchmark's own
     measurement), on request: about 20 s the first time, then shared by every session."""
     done, key = _counted(), (*keys, rater)
     if key not in done:
@@ -136,7 +155,7 @@ def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str
                               "sampled, by both models with the same dice."):
             return
         with st.spinner("Both models are answering every held-out question ..."):
-            done.compute(key, lambda: fb.before_after(tuned, after, rater).shares())
+            done.compute(key, lambda: judge.before_after(tuned, after, rater).shares())
         slot.empty()
     shares = done[key]
     cols = ui.wrapping_columns(3, key="fb_counts", narrow="46rem")

@@ -22,14 +22,14 @@ class Stage:
 
 # The main road, left to right; then two side trips that explain what you meet on the way.
 ROAD = [
-    Stage("tokens", "Tokens", ":material/token:", "Text becomes numbers: pieces of words, each with an ID."),
-    Stage("pretraining", "Pretraining", ":material/menu_book:", "A network reads a pile of text and learns to guess the next token."),
-    Stage("instructiontuning", "Instruction tuning", ":material/chat:", "Examples of questions and answers turn the text-continuer into an assistant."),
-    Stage("humanfeedback", "Human feedback", ":material/thumb_up:", "People give its answers a thumbs up or down; the model learns what they like."),
+    Stage("tokens", "Tokens", "🔤", "Text becomes numbers: pieces of words, each with an ID."),
+    Stage("pretraining", "Pretraining", "📖", "A network reads a pile of text and learns to guess the next token."),
+    Stage("instructiontuning", "Instruction tuning", "💬", "Examples of questions and answers turn the text-continuer into an assistant."),
+    Stage("humanfeedback", "Human feedback", "👍", "People give its answers a thumbs up or down; the model learns what they like."),
 ]
 SIDE = [
-    Stage("contextwindow", "Context window", ":material/visibility:", "What the model can see at once, and what falls out of view."),
-    Stage("twofiles", "The two files", ":material/description:", "A model is just a parameter file plus a small program that runs it."),
+    Stage("contextwindow", "Context window", "👁️", "What the model can see at once, and what falls out of view."),
+    Stage("twofiles", "The two files", "📄", "A model is just a parameter file plus a small program that runs it."),
 ]
 
 

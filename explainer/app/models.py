@@ -6,20 +6,12 @@ read from the parameter file's own config and facts.
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paramfile import LoadedModel, ParamFileError, read_metadata, save_model, validate_model_name
-from ..tokenizer import printable
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def models_dir() -> Path:
-    """Where parameter files live: env EXPLAINER_MODELS_DIR, else models/ beside Home.py."""
-    return Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models")
+from ..paramfile import (LoadedModel, ParamFileError, models_dir, read_metadata, save_model,
+                         validate_model_name)
 
 
 @dataclass(frozen=True)
@@ -114,21 +106,3 @@ def save_trained(loaded: LoadedModel, name: str, directory: Path | None = None) 
         save_model(path, loaded.model, loaded.tokenizer, facts)
     loaded.path, loaded.facts = str(path), facts
     return path
-
-
-# ---------------------------------------------------------------------------------------------
-# What the network computes with
-
-
-def embedding_rows(loaded: LoadedModel, text: str, max_tokens: int = 24) -> tuple[list[str], list[list[float]]]:
-    """The embedding row (a vector of n_embd numbers) of each of the first tokens of `text`.
-
-    The model's first layer is a table lookup: row `id` of `wte` (V, C). Returns the pieces as
-    labels and the rows as plain lists, e.g. (["What", " should"], [[0.02, -0.11, ...], [...]]).
-    """
-    import torch
-    ids = loaded.tokenizer.encode(text)[:max_tokens]
-    labels = [printable(loaded.tokenizer.token_bytes(i)) for i in ids]   # half an emoji: <0xF0>
-    with torch.no_grad():
-        rows = loaded.model.wte.weight[torch.tensor(ids, dtype=torch.long)]    # (T, C)
-    return labels, rows.tolist()

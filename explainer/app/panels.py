@@ -10,8 +10,9 @@ import streamlit as st
 from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
-from ..model import rank_next
+from ..scoring import rank_next
 from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from ..views import tokens as tokens_view
 from . import models as registry
 from . import runs, ui
 from .progress import end_word, summarize
@@ -60,7 +61,7 @@ def token_column(title: str, tok: Tokenizer, text: str, show_ws: bool) -> None:
     pieces = tok.pieces(text[:PIECES_CHARS])
     if len(text) > PIECES_CHARS:
         pieces = pieces[:-1]                            # the cut may have split the last one
-    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+    st.html(tokens_view.token_pieces_html(
         [(p.text, p.id, p.bytes) for p in pieces], show_whitespace=show_ws,
         max_pieces=SHOW_TOKENS, total=len(ids)))
     if tok.kind == "char":
@@ -118,7 +119,7 @@ def merge_replay(tok: Tokenizer, text: str) -> None:
                                                    for m in merges[:n]}
     st.markdown(f"After **{n:,}** merges, the first {len(sentence)} characters are "
                 f"**{len(parts):,}** pieces (they were {len(sentence.encode('utf-8')):,} bytes).")
-    st.html(charts.TOKEN_CSS + charts.token_pieces_html(
+    st.html(tokens_view.token_pieces_html(
         [(printable(p), id_of.get(p, -1), p) for p in parts], True))
     used = set(parts)
     rows = [{"step": i + 1, "merge": f"{_show(m.pair_bytes[0])} + {_show(m.pair_bytes[1])}",
@@ -196,7 +197,8 @@ def run_panel(view: JobView) -> None:
         running = ui.get_job_manager().stats()["running"]
         st.info(f"Waiting in line: you are number **{view.queue_position}**. "
                 f"{running} training{'s are' if running != 1 else ' is'} running on this server; "
-                "yours starts as soon as one finishes.")
+                f"yours starts as soon as one finishes (in about "
+                f"{charts.eta_text(runs.queue_wait(ui.get_job_manager(), view.id)[0])}).")
         return
     s = summarize(view.events)
     if view.state == "failed":
@@ -207,7 +209,7 @@ def run_panel(view: JobView) -> None:
         st.warning(f"You stopped the training at step {s.step:,}.")
     if s.total_steps is None:                                # still preparing: nothing to plot yet
         if not view.ended:
-            st.info(s.status or "Starting ...", icon=":material/hourglass_top:")
+            st.info(s.status or "Starting ...", icon="⏳")
         return
     fraction, line = progress_line(view.state, s)
     st.progress(fraction, text=line)
@@ -338,8 +340,8 @@ def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k:
     """What the model writes after `prompt` (the prompt itself not included): up to n_tokens
     sampled tokens, stopping at <|endoftext|>. Returns (text, tokens written, whether it stopped
     at <|endoftext|>)."""
-    from ..model import prompt_ids
-    ids, _ = prompt_ids(loaded.model, loaded.tokenizer, prompt)
+    from ..chat import prompt_ids
+    ids, _ = prompt_ids(loaded.tokenizer, prompt, loaded.config.block_size, chat=False)
     eot = loaded.tokenizer.eot_id
     new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
                                      stop_ids=[eot]))

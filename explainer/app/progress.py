@@ -18,6 +18,44 @@ from ..events import Eval, Finished, RankSnapshot, Sample, Started, Status, Step
 # The stop reasons of a run that got to its end (explainer.training.completed; repeated here so
 # that this module stays free of torch).
 COMPLETED = ("done", "time")
+SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of the last half minute
+
+
+def smoothed_eta(steps: Sequence[Step], window: float = SMOOTHING_SECONDS) -> float | None:
+    """Seconds left at the run's speed over its last `window` seconds (seconds per unit of
+    progress, evaluations and pauses included): a run that speeds up when another training ends,
+    or slows down when one starts, says so within `window`, and one slow step moves the line by
+    its share of the window only. Before `window` seconds have passed, the speed since the start.
+
+    >>> steady = [Step(i, 1.0, 1e-3, 1.0, i, elapsed=float(i), eta=0.0, progress=i / 100) for i in range(1, 51)]
+    >>> round(smoothed_eta(steady))                      # 1 s per step, 50 steps left
+    50
+    >>> slower = steady + [Step(50 + i, 1.0, 1e-3, 1.0, 0, elapsed=50.0 + 3 * i, eta=0.0,
+    ...                         progress=(50 + i) / 100) for i in range(1, 21)]
+    >>> round(smoothed_eta(slower))                      # 3 s per step for the last 60 s, 30 left
+    90
+    """
+    if not steps:
+        return None
+    last = steps[-1]
+    start_t, start_p = 0.0, 0.0                         # the run's start, until the window is full
+    for ev in steps:
+        if ev.elapsed >= last.elapsed - window:
+            break
+        start_t, start_p = ev.elapsed, ev.progress
+    if last.progress <= start_p or last.elapsed < start_t:
+        return last.eta
+    rate = (last.elapsed - start_t) / (last.progress - start_p)
+    return rate * max(0.0, 1 - last.progress)
+
+
+def remaining_seconds(events: Sequence[Any]) -> float | None:
+    """A running job's smoothed seconds left, from its events (None before its first step); for a
+    job whose events are not training Steps, the `eta` of its latest event that has one."""
+    steps = [ev for ev in events if isinstance(ev, Step)]
+    if steps:
+        return smoothed_eta(steps)
+    return next((ev.eta for ev in reversed(events) if getattr(ev, "eta", None) is not None), None)
 
 
 def end_word(state: str, reason: str | None) -> str:
@@ -48,7 +86,7 @@ class RunSummary:
     val_loss: tuple[list, list] = field(default_factory=lambda: ([], []))
     val_bpb: float | None = None
     samples: list[tuple[int, str]] = field(default_factory=list)              # (step, text)
-    ranking: Any = None                              # latest model.Ranking
+    ranking: Any = None                              # latest scoring.Ranking
     ranking_step: int | None = None
     candidate_steps: list[int] = field(default_factory=list)
     candidate_probs: dict[str, list[float]] = field(default_factory=dict)     # word -> probs
@@ -59,6 +97,7 @@ class RunSummary:
 def summarize(events: Sequence[Any]) -> RunSummary:
     """One pass over the events, oldest first."""
     s = RunSummary()
+    steps = []
     for ev in events:
         if isinstance(ev, Status):
             s.status = ev.message
@@ -67,6 +106,7 @@ def summarize(events: Sequence[Any]) -> RunSummary:
         elif isinstance(ev, Step):
             s.step, s.progress, s.eta, s.elapsed = ev.step, ev.progress, ev.eta, ev.elapsed
             s.tokens_per_s, s.tokens_seen = ev.tokens_per_s, ev.tokens_seen
+            steps.append(ev)
             s.train_loss[0].append(ev.step)
             s.train_loss[1].append(ev.train_loss)
         elif isinstance(ev, Eval):
@@ -87,4 +127,6 @@ def summarize(events: Sequence[Any]) -> RunSummary:
             s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
             if ev.reason in COMPLETED:
                 s.progress = 1.0
+    if s.finished is None and steps:
+        s.eta = smoothed_eta(steps)
     return s

@@ -1,20 +1,26 @@
 """Training runs as jobs for the JobManager, and what the page needs to plan one. No streamlit.
 
-`pretrain_job(...)` returns the generator function a job runs: it learns (or reuses) a
-vocabulary for the text, then hands over to `explainer.pretrain.run`, whose events the page
-draws and whose result (a LoadedModel) becomes the session's active model.
+`pretrain_job(...)` returns the job (a picklable JobSpec, run in a worker process): it learns (or
+reuses) a vocabulary for the text, then hands over to `explainer.pretrain.run`, whose events the
+page draws and whose result (a LoadedModel) becomes the session's active model. The estimates
+count the jobs already running and waiting (`wait_seconds`), not only the run itself.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
+import functools
 import hashlib
+import heapq
 import threading
 import time
 from typing import Iterator, Sequence
 
 from .. import pretrain
+from ..jobs import JobManager, JobSpec, JobView
 from ..model import GPT, count_params, preset
 from ..tokenizer import Tokenizer
+from .progress import remaining_seconds
 
 STEP_CHOICES = [50, 100, 200, 400, 600, 1000, 2000, 4000]
 PRESET_BLURBS = {
@@ -80,27 +86,32 @@ def cadence(steps: int) -> dict:
 def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", steps: int = 600,
                  seed: int = 0, prompt: str = pretrain.DEFAULT_PROMPT,
                  candidates: Sequence[str] = ("night", "day", "giraffe"),
-                 tokenizer: Tokenizer | None = None):
-    """The generator function for JobManager.submit: fn(cancel) -> events, returns a LoadedModel."""
+                 tokenizer: Tokenizer | None = None) -> JobSpec:
+    """The job for JobManager.submit (picklable, so a worker process can run it): learn or reuse
+    a vocabulary, then train; its result is a LoadedModel."""
     spec = pretrain.PretrainSpec(preset=preset_name, steps=int(steps), seed=int(seed), **cadence(int(steps)))
-    candidates = tuple(candidates)
+    job = JobSpec(pretrain_run, (text,), {"corpus_name": corpus_name, "spec": spec, "prompt": prompt,
+                                          "candidates": tuple(candidates),
+                                          "tokenizer": tokenizer or known_tokenizer(text)})
+    return timed_job(job, preset_name, spec.batch_size, text=text)
 
-    def run(cancel: threading.Event) -> Iterator:
-        tok = tokenizer or known_tokenizer(text)
-        if tok is None:
-            yield pretrain.Status("Learning a vocabulary from the text (which pieces of words are "
-                                  "common enough to get their own token) ...")
-            tok = pretrain.learn_tokenizer(text)
-            remember_tokenizer(text, tok)
-        if cancel.is_set():
-            return None
-        loaded = yield from pretrain.run(text, spec, tokenizer=tok, corpus_name=corpus_name,
-                                         watch_prompts=(prompt,), candidates=candidates, cancel=cancel)
-        if loaded is not None:
-            loaded.facts.setdefault("name", f"trained {time.strftime('%H:%M')}")
-        return loaded
 
-    return timed_job(run, preset_name, spec.batch_size)
+def pretrain_run(text: str, *, corpus_name: str, spec: pretrain.PretrainSpec, prompt: str,
+                 candidates: tuple, tokenizer: Tokenizer | None, cancel: threading.Event) -> Iterator:
+    """What a pretraining job runs (in a worker): the events of `pretrain.run`; returns the model."""
+    tok = tokenizer or known_tokenizer(text)
+    if tok is None:
+        yield pretrain.Status("Learning a vocabulary from the text (which pieces of words are "
+                              "common enough to get their own token) ...")
+        tok = pretrain.learn_tokenizer(text)
+        remember_tokenizer(text, tok)
+    if cancel.is_set():
+        return None
+    loaded = yield from pretrain.run(text, spec, tokenizer=tok, corpus_name=corpus_name,
+                                     watch_prompts=(prompt,), candidates=candidates, cancel=cancel)
+    if loaded is not None:
+        loaded.facts.setdefault("name", f"trained {time.strftime('%H:%M')}")
+    return loaded
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,16 +164,24 @@ def _time_steps(preset_name: str, batch_size: int) -> tuple[float, str]:
     return seconds, how
 
 
-def timed_job(job_fn, preset_name: str, batch_size: int):
-    """Wrap a JobManager generator function whose result is a LoadedModel with facts "steps" and
-    "train_seconds" (as fine-tuning's is): the run's speed becomes the next estimate."""
-    def run(cancel: threading.Event) -> Iterator:
-        loaded = yield from job_fn(cancel)
-        if loaded is not None:
-            record_run_speed(preset_name, batch_size, loaded.facts.get("steps", 0),
-                             loaded.facts.get("train_seconds", 0))
-        return loaded
-    return run
+def timed_job(job: JobSpec, preset_name: str, batch_size: int, text: str | None = None) -> JobSpec:
+    """The job, told how long it should take (for the queue's estimates) and, once it ends with a
+    LoadedModel (facts "steps" and "train_seconds", as fine-tuning's), reporting its speed to this
+    server (the next estimate) and, for `text`, its vocabulary (the next run on that text reuses it).
+    Both happen in the server, wherever the job ran."""
+    steps = next((a.steps for a in (*job.args, *job.kwargs.values())       # its spec dataclass
+                  if isinstance(getattr(a, "steps", None), int)), None)
+    known = _step_seconds.get((preset_name, batch_size))
+    expected = known[0] * steps if known and steps else None
+    return dataclasses.replace(job, expected_seconds=expected,
+                               on_result=functools.partial(_after_run, preset_name, batch_size, text))
+
+
+def _after_run(preset_name: str, batch_size: int, text: str | None, loaded) -> None:
+    record_run_speed(preset_name, batch_size, loaded.facts.get("steps", 0),
+                     loaded.facts.get("train_seconds", 0))
+    if text is not None:
+        remember_tokenizer(text, loaded.tokenizer)
 
 
 def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: float) -> None:
@@ -170,3 +189,64 @@ def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: flo
     if steps > 0 and seconds > 0:
         _step_seconds[preset_name, batch_size] = (seconds / steps, time.time(),
                                                   "from the latest training of this size on this server")
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimated wait: the jobs already running and waiting
+
+
+def wait_seconds(running_left: Sequence[float], queued: Sequence[float], workers: int) -> float:
+    """Seconds until a job that joins the queue now starts: the workers free up as the running
+    jobs end (`running_left`: their seconds left), and each takes the next queued job in order
+    (`queued`: their expected lengths), until one is free for ours.
+
+    >>> wait_seconds([], [], 2), wait_seconds([60], [], 2), wait_seconds([60, 100], [], 2)
+    (0.0, 0.0, 60.0)
+    >>> wait_seconds([60, 100], [200], 2)    # the waiting job takes the first free worker
+    100.0
+    """
+    free_at = sorted(max(0.0, float(t)) for t in running_left)[:workers]
+    free_at = [0.0] * (workers - len(free_at)) + free_at
+    heapq.heapify(free_at)
+    for length in queued:
+        heapq.heappush(free_at, heapq.heappop(free_at) + max(0.0, float(length)))
+    return free_at[0]
+
+
+def seconds_left(view: JobView) -> float | None:
+    """A running job's seconds left (its smoothed time left), a queued one's expected length."""
+    if view.state == "queued":
+        return view.expected_seconds
+    eta = remaining_seconds(view.events)
+    if eta is None and view.expected_seconds is not None and view.started is not None:
+        eta = max(0.0, view.expected_seconds - (time.time() - view.started))
+    return eta
+
+
+def queue_wait(jm: JobManager, job_id: str | None = None) -> tuple[float, int]:
+    """(seconds until `job_id` starts, jobs before it), or for a new job if job_id is None.
+    A job whose length nobody knows counts as long as the typical known one."""
+    views = jm.active()
+    if job_id is not None:
+        ids = [v.id for v in views]
+        views = views[:ids.index(job_id)] if job_id in ids else []
+    lefts = [seconds_left(v) for v in views]
+    known = sorted(x for x in lefts if x is not None)
+    typical = known[len(known) // 2] if known else 0.0
+    lefts = [typical if x is None else x for x in lefts]
+    running = [x for v, x in zip(views, lefts) if v.state == "running"]
+    queued = [x for v, x in zip(views, lefts) if v.state == "queued"]
+    return wait_seconds(running, queued, jm.max_workers), len(views)
+
+
+def estimate_text(jm: JobManager, preset_name: str, steps: int, batch_size: int | None = None) -> str:
+    """The page's line under the Start button: how long the run takes, and the wait before it."""
+    from ..charts import eta_text
+    per_step, how = seconds_per_step(preset_name, batch_size)
+    wait, ahead = queue_wait(jm)
+    line = (f"Estimated time: about **{eta_text(per_step * steps)}** ({steps:,} steps × "
+            f"{per_step:.2f} s per step, {how})")
+    if wait >= 1:
+        line += (f", after a wait of about **{eta_text(wait)}**: {ahead} training"
+                 f"{'s are' if ahead != 1 else ' is'} running or waiting before yours")
+    return line + "."

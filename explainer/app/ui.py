@@ -16,7 +16,7 @@ from typing import Callable
 import streamlit as st
 
 from .. import charts
-from ..jobs import JobManager, JobView
+from ..jobs import JobManager, JobView, backend_from_env
 from . import models as registry
 
 PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
@@ -37,8 +37,9 @@ BASE_CSS = """<style>
 
 @st.cache_resource(show_spinner=False)
 def get_job_manager() -> JobManager:
-    """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores)."""
-    return JobManager()
+    """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores; jobs
+    run in worker processes unless env EXPLAINER_JOBS=thread)."""
+    return JobManager(backend=backend_from_env())
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
@@ -152,6 +153,27 @@ def active_model():
         return None
 
 
+def phase_model(phase: str):
+    """The model a phase's page works with, the same answer on every page (None if there is none):
+
+    "base": the active model, unless it is a chat model, else the shipped models/base.safetensors;
+    "tuned": the assistant tuned in this session (the Instruction tuning page keeps it in
+    st.session_state.tuned_model), else the shipped models/tuned.safetensors, else the active model
+    if it is a tuned one.
+    """
+    from ..chat import is_chat_model
+    if phase == "base":
+        active = active_model()
+        return active if active is not None and not is_chat_model(active) else shipped_model("base")
+    if phase == "tuned":
+        found = st.session_state.get("tuned_model") or shipped_model("tuned")
+        if found is None:
+            active = active_model()
+            found = active if active is not None and active.facts.get("kind") == "tuned" else None
+        return found
+    raise ValueError(f"unknown phase {phase!r}: 'base' or 'tuned'")
+
+
 def require_model():
     """The active model, or, if there is none yet, a message saying where one comes from and the
     end of this page run (pages that show nothing without a model)."""
@@ -179,7 +201,7 @@ def shipped_tokenizer(corpus_title: str):
 # Page frame
 
 
-def page_setup(title: str, icon: str = ":material/psychology:") -> None:
+def page_setup(title: str, icon: str = "🧠") -> None:
     """Call first on every page: config, CSS, sidebar."""
     st.set_page_config(page_title=f"{title} · LLM Explainer", page_icon=icon, layout="wide")
     presenting()
@@ -302,7 +324,7 @@ def stop_button(view: JobView | None, key: str) -> None:
     if view is None or view.ended:
         return
     label = "Stop" if view.state == "running" else "Leave the queue"
-    if slot.button(label, key=key, icon=":material/stop:"):
+    if slot.button(label, key=key, icon="⏹️"):
         get_job_manager().cancel(view.id)
         st.rerun()
 

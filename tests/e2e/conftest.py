@@ -30,7 +30,8 @@ def free_port() -> int:
 def start_server(models_dir: Path, extra_env: dict | None = None, timeout: float = 90):
     """`streamlit run Home.py` on a free port; returns (process, base url) once it answers."""
     port = free_port()
-    env = dict(os.environ, EXPLAINER_MODELS_DIR=str(models_dir), **(extra_env or {}))
+    env = {**os.environ, "EXPLAINER_MODELS_DIR": str(models_dir), "EXPLAINER_JOBS": "process",
+           **(extra_env or {})}                     # trainings in worker processes, as in the app
     log = open(ARTIFACTS / f"server-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
@@ -77,8 +78,11 @@ def models_copy(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(artifacts, models_copy):
-    proc, url = start_server(models_copy)
+def server(artifacts, models_copy, tmp_path_factory):
+    """One warm server for the browser tests, with the shipped models copied and an empty ratings
+    database of its own (data/ratings.sqlite stays as it is)."""
+    db = tmp_path_factory.mktemp("ratings") / "ratings.sqlite"
+    proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
     yield url
     stop_server(proc)
 

@@ -9,9 +9,11 @@ import streamlit as st
 
 from explainer import corpus
 from explainer import feedback as fb
+from explainer.judge import before_after
 from explainer.model import GPT, preset
 from explainer.paramfile import load_model, save_model
 from explainer.ratings import RatingsStore
+from explainer.reward import RewardSpec
 from explainer.tokenizer import train_bpe
 from pagetest import open_page, texts
 
@@ -32,7 +34,7 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("EXPLAINER_RATINGS_DB", str(tmp_path / "ratings.sqlite"))
     # a short run: the page's "about 2 minutes" would make a slow test
     monkeypatch.setattr(fb, "FeedbackSpec", functools.partial(
-        fb.FeedbackSpec, steps=2, minutes=None, max_new_tokens=12, rm_steps=20,
+        fb.FeedbackSpec, steps=2, minutes=None, max_new_tokens=12, reward=RewardSpec(steps=20),
         prompts_per_step=2, samples_per_prompt=2))
     yield monkeypatch, tmp_path / "ratings.sqlite"
 
@@ -115,7 +117,7 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     next(b for b in at.button if b.label.startswith("Count the 👍 of “helpful”")).click().run(timeout=180)
     shown = {m.label: m for m in at.metric if m.label.endswith("answers approved")}
     tuned = load_model(tuned_dir / "tuned.safetensors")          # the page's: the shipped one
-    want = fb.before_after(tuned, at.session_state["feedback_model"], "helpful").shares()
+    want = before_after(tuned, at.session_state["feedback_model"], "helpful").shares()
     for label, how in (("Sampled answers approved", "sampled"), ("Chat answers approved", "greedy")):
         s = want[how]
         assert shown[label].value == f"{s['approved_before']:.1%} → {s['approved_after']:.1%}"

@@ -44,7 +44,7 @@ def test_context_window_page(page, tiny_server, artifacts):
     assert page.locator(".at-tok.at-strong").count() >= 1
     assert page.locator(".cw-turn.cw-out").count() >= 1         # the chat lost its first turn
     no_exceptions(page)
-    snap(page, artifacts / "issue5-context-window.png")
+    snap(page, artifacts / "context-window.png")
 
 
 def test_two_files_page(page, tiny_server, artifacts):
@@ -57,4 +57,4 @@ def test_two_files_page(page, tiny_server, artifacts):
         page.get_by_role("button", name="Download run.py").click()
     path = dl.value.path()
     assert open(path, encoding="utf-8").read().startswith('"""run.py')
-    snap(page, artifacts / "issue5-two-files.png")
+    snap(page, artifacts / "two-files.png")

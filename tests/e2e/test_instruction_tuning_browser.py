@@ -35,7 +35,7 @@ def test_instruction_tuning_page(page, tiny_server, artifacts):
     assert page.locator(".tok").count() > 10                      # the example, token by token
     assert page.get_by_text("<|assistant|>").count() > 0
     assert page.get_by_text("Base model (continues the text)").count() == 1
-    snap(page, artifacts / "issue4-instruction-tuning.png")
+    snap(page, artifacts / "instruction-tuning.png")
     slider = page.get_by_role("slider").first                     # training steps: 100
     slider.focus()
     slider.press("Home")
@@ -45,4 +45,4 @@ def test_instruction_tuning_page(page, tiny_server, artifacts):
     page.get_by_text("Your tuned model is ready").wait_for(timeout=180_000)
     wait_idle(page, timeout=120_000)
     no_exceptions(page)
-    snap(page, artifacts / "issue4-instruction-tuning-done.png")
+    snap(page, artifacts / "instruction-tuning-done.png")
