@@ -186,6 +186,7 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
     against the window size (None without a word)."""
     tok, T = loaded.tokenizer, loaded.config.block_size
     ids, _ = chat.prompt_ids(tok, text, chat=False)
+    n = min(n, len(ids))                  # a window longer than the text sees the whole text
     answer = cx.answer_ids(tok, text, word) if word.strip() else []
     pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
     marked = {i for m in cx.mention_tokens(tok, ids, text, word.strip()) for i in m}
