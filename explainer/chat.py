@@ -145,6 +145,19 @@ def answer(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     return Reply(tok.decode(words).strip(), ended, out, cut > 0)
 
 
+def continue_text(model, tok, text: str, max_new_tokens: int, temperature: float = 0.0,
+                  top_k: int | None = None, seed: int = 0) -> Reply:
+    """What a model writes after `text` read as in pretraining (`prompt_ids` with chat=False): up
+    to `max_new_tokens` tokens, stopping at <|endoftext|>. Reply.ended: the model chose
+    <|endoftext|> (it thinks the document ends here); Reply.ids leave that token out."""
+    ids, cut = prompt_ids(tok, text, model.config.block_size, chat=False)
+    eot = tok.eot_id
+    new = list(model.generate(ids, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                              stop_ids=[eot]))
+    words = [i for i in new if i != eot]
+    return Reply(tok.decode(words), len(words) < len(new), words, cut > 0)
+
+
 def is_chat_model(loaded) -> bool:
     """A parameter file made by instruction tuning (facts kind 'tuned' or later phases)."""
     return loaded.facts.get("kind") in ("tuned", "feedback")

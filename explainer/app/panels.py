@@ -337,17 +337,10 @@ def try_model(loaded) -> None:
 
 def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int,
                   seed: int) -> tuple[str, int, bool]:
-    """What the model writes after `prompt` (the prompt itself not included): up to n_tokens
-    sampled tokens, stopping at <|endoftext|>. Returns (text, tokens written, whether it stopped
-    at <|endoftext|>)."""
-    from ..chat import prompt_ids
-    ids, _ = prompt_ids(loaded.tokenizer, prompt, loaded.config.block_size, chat=False)
-    eot = loaded.tokenizer.eot_id
-    new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
-                                     stop_ids=[eot]))
-    ended = eot in new
-    new = [i for i in new if i != eot]
-    return loaded.tokenizer.decode(new), len(new), ended
+    """(text written after `prompt`, tokens written, whether it stopped at <|endoftext|>)."""
+    from ..chat import continue_text
+    r = continue_text(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed)
+    return r.text, len(r.ids), r.ended
 
 
 def save_panel(loaded) -> None:
