@@ -11,7 +11,7 @@ from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
 from ..scoring import rank_next
-from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from ..tokenizer import Tokenizer, printable, replay_merges
 from ..views import tokens as tokens_view
 from . import models as registry
 from . import runs, ui
@@ -26,21 +26,10 @@ MAX_TEXT_CHARS = 1_000_000  # longer pastes are cut here, and the page says so
 # Tokens
 
 
-@st.cache_resource(show_spinner=False)
-def char_tok() -> Tokenizer:
-    """One id per character of the Everyday English corpus (others fall back to UTF-8 bytes)."""
-    return char_tokenizer(get_corpus("everyday").text)
-
-
 @st.cache_resource(show_spinner="Learning a BPE vocabulary from Everyday English (once) ...")
 def corpus_bpe() -> Tokenizer:
     """A BPE tokenizer learned from Everyday English: used when no model is loaded yet."""
     return pretrain.learn_tokenizer(get_corpus("everyday").text)
-
-
-@st.cache_resource(show_spinner=False)
-def gpt4_tok() -> Tokenizer:
-    return cl100k()
 
 
 def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
@@ -48,8 +37,8 @@ def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
     if model_tok is not None:
         name = "This app's BPE" if model_tok.kind == "bpe" else "The active model's tokenizer"
         out.append((f"{name} ({model_tok.n_vocab:,} tokens)", model_tok))
-    out += [(f"GPT-4's cl100k_base ({gpt4_tok().n_vocab:,} tokens)", gpt4_tok()),
-            ("Characters (one token each; an unknown one becomes its bytes)", char_tok())]
+    out += [(f"GPT-4's cl100k_base ({ui.gpt4_tok().n_vocab:,} tokens)", ui.gpt4_tok()),
+            ("Characters (one token each; an unknown one becomes its bytes)", ui.char_tok())]
     return out
 
 
