@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, free_port
+from harness import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
