@@ -76,6 +76,13 @@ class ClassInfo:
     run_started: float | None
 
 
+@dataclass(frozen=True)
+class QuestionState:
+    mine: str | None            # this student's guess
+    tally: dict[str, int]       # {choice: students}, most guessed first
+    revealed: bool              # the teacher revealed it for everyone
+
+
 def normalize_code(code: str) -> str:
     """What a student typed -> a code: normalize_code(' k7q-xm ') -> 'K7QXM'."""
     return re.sub(r"[^A-Z0-9]", "", str(code or "").upper())
@@ -220,6 +227,23 @@ class Classroom:
         for q, c, n in rows:
             out.setdefault(q, {})[c] = n
         return out
+
+    def question_state(self, code: str, question: str, student: str) -> QuestionState:
+        """Everything a student's question box shows, in one read (it is polled): ClassroomError
+        if the class has ended meanwhile."""
+        code = normalize_code(code)
+
+        def read(conn):
+            self._class_row(conn, code)
+            tally = {c: n for c, n in conn.execute(
+                "SELECT choice, COUNT(*) FROM guesses WHERE class = ? AND question = ? GROUP BY "
+                "choice ORDER BY COUNT(*) DESC, choice", (code, question))}
+            mine = conn.execute("SELECT choice FROM guesses WHERE class = ? AND question = ? AND "
+                                "student = ?", (code, question, student)).fetchone()
+            shown = conn.execute("SELECT 1 FROM reveals WHERE class = ? AND question = ?",
+                                 (code, question)).fetchone()
+            return QuestionState(mine[0] if mine else None, tally, shown is not None)
+        return self.store.transaction(read)
 
     def revealed(self, code: str, question: str) -> bool:
         """Has the teacher revealed this question for everyone?"""

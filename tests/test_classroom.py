@@ -75,6 +75,8 @@ def test_one_guess_per_student_and_nobody_changes_anothers(path):
     assert room.guess(code, "pretrain", "a", "night")
     assert room.tallies(code) == {"pretrain": {"night": 1}, "tokens": {"6": 1, "7": 1}}
     assert room.info(code).members == 2                               # a guess joins you
+    st = room.question_state(code, "tokens", "b")
+    assert (st.mine, st.tally, st.revealed) == ("6", {"6": 1, "7": 1}, False)
     other = room.create().code                                        # classes pool apart
     room.guess(other, "tokens", "a", "5")
     assert room.tally(code, "tokens") == {"6": 1, "7": 1} and room.tally(other, "tokens") == {"5": 1}
