@@ -29,6 +29,7 @@ versioned schema, every call one transaction, a damaged file moved aside, never 
 from __future__ import annotations
 
 import hashlib
+import io
 import hmac
 import re
 import secrets
@@ -326,7 +327,9 @@ def teacher_link(base_url: str, code: str, key: str) -> str:
 
 
 def qr_svg(url: str, scale: int = 6) -> str:
-    """The QR code of `url` as an inline SVG (drawn by segno; error correction M survives a
-    dusty projector)."""
-    return segno.make(url, error="m", micro=False).svg_inline(scale=scale, dark="#111",
-                                                              light="#fff")
+    """The QR code of `url` as a standalone SVG document (drawn by segno; error correction M
+    survives a dusty projector)."""
+    buf = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(buf, kind="svg", scale=scale, dark="#111",
+                                                 light="#fff", xmldecl=False, svgns=True)
+    return buf.getvalue().decode()

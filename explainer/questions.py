@@ -52,7 +52,7 @@ def _show(piece: str) -> str:
 # 1 · Tokens
 
 TOKENS_TEXT = "What should I eat today?"
-TOKEN_CHOICES = ("5 or fewer", "6", "7", "8", "9", "10 or more")
+TOKEN_CHOICES = ("≤ 5", "6", "7", "8", "9", "≥ 10")   # short: six buttons in a row
 
 
 def count_tokens(tok) -> Answer:

@@ -43,7 +43,8 @@ def test_create_shows_code_qr_and_the_two_links(db):
     links = [c.value for c in at.code]
     assert links[0].endswith(f"?class={code}") and "key" not in links[0]      # the students' link
     assert links[1].endswith(f"?class={code}&key={key}")                    # the teacher's
-    assert any("<svg" in h.proto.body for h in at.get("html"))             # the QR code
+    qr = at.get("image")[0]                                                # the QR code, SVG
+    assert qr.value[0].startswith("data:image/svg+xml") and qr.captions == ["Scan to join"]
     assert Classroom(db).is_teacher(code, key)
     assert [m.value for m in at.metric] == ["0", "0", "0"]
 

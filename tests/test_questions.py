@@ -50,9 +50,9 @@ def test_token_count_is_the_tokenizers(tok, shipped):
         a = Q.count_tokens(t)
         n = len(t.encode(Q.TOKENS_TEXT))
         assert a.value == n and a.choice in Q.TOKEN_CHOICES
-        assert a.choice == (str(n) if 5 < n < 10 else "5 or fewer" if n <= 5 else "10 or more")
+        assert a.choice == (str(n) if 5 < n < 10 else "≤ 5" if n <= 5 else "≥ 10")
     assert Q.count_tokens(cl100k()).choice == "6"                       # What|should|I|eat|today|?
-    assert Q.count_tokens(char_tokenizer("x")).choice == "10 or more"   # 24 characters
+    assert Q.count_tokens(char_tokenizer("x")).choice == "≥ 10"   # 24 characters
 
 
 def test_first_word_is_rank_nexts_likeliest(shipped, untrained):

@@ -221,15 +221,18 @@ def _reveal(q: Question, inputs: Sequence, mine: str | None, tally: dict | None,
 
 def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None,
                 mine: str | None = None) -> go.Figure:
-    """The class's guesses per choice; the model's answer in green, "you" above your own bar."""
+    """The class's guesses per choice; the model's answer in green and ticked in bold on the axis
+    (also when nobody guessed it), "you" above your own bar."""
     counts = [tally.get(c, 0) for c in choices]
     colors = [charts.PALETTE[2] if c == right else charts.PALETTE[0] for c in choices]
     text = [f"{n} · you" if c == mine else str(n) for c, n in zip(choices, counts)]
     return go.Figure(dict(
         data=[dict(type="bar", x=list(choices), y=counts, marker=dict(color=colors), text=text,
-                   textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>")],
+                   textposition="outside", constraintext="none", cliponaxis=False,
+                   hovertemplate="%{x}: %{y}<extra></extra>")],
         layout=dict(charts.house_layout(f"The class's guesses ({sum(counts)})", 300),
-                    xaxis=dict(title=dict(text="guess"), type="category"),
+                    xaxis=dict(title=dict(text="guess"), type="category", tickvals=list(choices),
+                               ticktext=[f"<b>{c} ✓</b>" if c == right else c for c in choices]),
                     yaxis=dict(title=dict(text="students"), rangemode="tozero",
                                range=[0, max(counts + [1]) * 1.25]))))
 
@@ -251,7 +254,7 @@ def links_panel(code: str, key: str | None) -> None:
             st.markdown("**Your teacher link** (keep it off the projector: it carries the key)")
             st.code(teacher_link(base_url(), code, key), language=None)
     with right:
-        st.html(f'<div style="max-width:240px">{qr_svg(join)}</div>')
+        st.image(qr_svg(join), caption="Scan to join", width=240)
 
 
 def create_panel() -> None:
