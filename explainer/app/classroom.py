@@ -20,8 +20,11 @@ from .. import feedback as fb
 from .. import reward
 from ..classroom import Classroom, ClassroomError, join_link, normalize_code, qr_svg, teacher_link
 from ..events import failure_message
+from ..jobs import OncePerKey
+from ..paramfile import LoadedModel
 from ..questions import QUESTIONS, Answer, Question
 from ..ratings import RatingsError, RatingsStore
+from ..sft import model_key
 from . import ui
 from .feedback_panels import fb_panel
 
@@ -187,19 +190,26 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
     box()
 
 
+@st.cache_resource(show_spinner=False)
+def _answers() -> OncePerKey:
+    """Server-wide: (question, models) -> the model's answer. A teacher's reveal reaches 40
+    screens at once; they wait for one computation instead of running 40."""
+    return OncePerKey()
+
+
+def _input_key(x) -> str:
+    return model_key(x) if isinstance(x, LoadedModel) else f"{getattr(x, 'name', type(x).__name__)}|{id(x)}"
+
+
 def _answer(q: Question, inputs: Sequence) -> Answer | str:
-    """The model's answer (computed once per session and inputs), or why there is none."""
+    """The model's answer (computed once per server, question and models), or why there is none."""
     if not inputs or any(x is None for x in inputs):
         return "There is no model to ask yet: load or train one, and its answer appears here."
-    cache = st.session_state.setdefault("ptr_answers", {})
-    ck = (q.id, tuple(id(x) for x in inputs))
-    if ck not in cache:
-        try:
-            with st.spinner("The model is answering ..."):
-                cache[ck] = q.answer(*inputs)
-        except Exception as e:  # noqa: BLE001 -- the box says what went wrong, the page goes on
-            return f"The model could not answer: {failure_message(e)}"
-    return cache[ck]
+    try:
+        with st.spinner("The model is answering ..."):
+            return _answers().compute((q.id, *map(_input_key, inputs)), lambda: q.answer(*inputs))
+    except Exception as e:  # noqa: BLE001 -- the box says what went wrong, the page goes on
+        return f"The model could not answer: {failure_message(e)}"
 
 
 def _reveal(q: Question, inputs: Sequence, mine: str | None, tally: dict | None, k: str,
