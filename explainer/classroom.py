@@ -2,8 +2,10 @@
 
 A teacher creates a class and gets a short code for the projector (plus a QR code of the join
 link) and a teacher key, a secret token that only the teacher's link carries. Students join by
-code or link; each is an anonymous browser id (the same id their thumbs are stored under), so the
-class shows counts, never names. On every page a student commits one guess per question; a second
+code or link; each is an anonymous browser id (`browser_id`: the same for every tab and reload of
+one browser), so the class shows counts, never names, and a student's tabs share one guess. Their
+thumbs are stored per tab (the ratings' session), so each tab that joins is recorded too: a
+class's ratings are the ratings of its members' tabs. On every page a student commits one guess per question; a second
 click replaces that student's own guess, never anyone else's. The teacher (key checked in
 constant time) can reveal a question for everyone, reset the class, and start the class run:
 one feedback training on the class's ratings, started at most once however many tabs click.
@@ -172,12 +174,16 @@ class Classroom:
 
     # --- students -----------------------------------------------------------------------------
 
-    def join(self, code: str, student: str) -> bool:
-        """Add a browser to the class; True if it is new (a second tab or a reload is not)."""
+    def join(self, code: str, student: str, session: str | None = None) -> bool:
+        """Add a browser to the class, and its tab's ratings session if given (so its thumbs
+        pool in the class); True if the student is new (a second tab or a reload is not)."""
         student, code = _check_id(student, "student id"), normalize_code(code)
 
         def add(conn):
             self._class_row(conn, code)
+            if session:
+                conn.execute("INSERT OR IGNORE INTO class_sessions (class, session) VALUES (?, ?)",
+                             (code, _check_id(session, "session id")))
             return conn.execute("INSERT OR IGNORE INTO members (class, student, joined) "
                                 "VALUES (?, ?, ?)", (code, student, self.clock())).rowcount == 1
         return self.store.transaction(add)
@@ -295,24 +301,45 @@ class Classroom:
     # --- the class's ratings --------------------------------------------------------------------
 
     def ratings(self, code: str) -> list[Rating]:
-        """People's ratings by the class's members (the ratings' session is the student id),
-        oldest first: what the class run learns from."""
+        """People's ratings from the class's members' tabs (or under a member's id), oldest
+        first: what the class run learns from."""
         return self.store.transaction(lambda conn: [Rating(*r) for r in conn.execute(
             "SELECT prompt, answer, rating, model, session, rater, created FROM ratings WHERE "
-            "rater = 'person' AND session IN (SELECT student FROM members WHERE class = ?) "
-            "ORDER BY id", (normalize_code(code),))])
+            f"rater = 'person' AND session IN {_SESSIONS} ORDER BY id", {"c": normalize_code(code)})])
 
     def ratings_count(self, code: str) -> Counts:
-        """Thumbs up and down by the class's members."""
+        """Thumbs up and down from the class's members."""
         up, down = self.store.transaction(lambda conn: conn.execute(
             "SELECT COALESCE(SUM(rating > 0), 0), COALESCE(SUM(rating < 0), 0) FROM ratings WHERE "
-            "rater = 'person' AND session IN (SELECT student FROM members WHERE class = ?)",
-            (normalize_code(code),)).fetchone())
+            f"rater = 'person' AND session IN {_SESSIONS}", {"c": normalize_code(code)}).fetchone())
         return Counts(int(up), int(down))
 
 
+# the ratings sessions of a class (:c): its members' tabs, and its members' own ids
+_SESSIONS = ("(SELECT session FROM class_sessions WHERE class = :c "
+             "UNION SELECT student FROM members WHERE class = :c)")
+
+
 # --------------------------------------------------------------------------------------------------
-# Links and the QR code
+# Who is who, links and the QR code
+
+
+def browser_id(xsrf_cookie: str | None) -> str | None:
+    """An anonymous id for one browser, from the web server's XSRF cookie ('2|mask|masked|time',
+    hex: the token is mask XOR masked and stays the same for every tab and reload of the
+    browser, also across a server restart). Hashed, so the token itself is never stored; None
+    without such a cookie.
+
+    >>> a, b = browser_id("2|0a0b|1a1b|1700000000"), browser_id("2|ffff|efef|1700000009")
+    >>> a == b, len(a), a == browser_id("2|0a0b|1a1c|1700000000"), browser_id(None)
+    (True, 20, False, None)
+    """
+    try:
+        _, mask, masked, _ = str(xsrf_cookie).split("|")
+        token = bytes(x ^ y for x, y in zip(bytes.fromhex(mask), bytes.fromhex(masked)))
+    except ValueError:
+        return None
+    return "b-" + hashlib.sha256(b"llm-explainer class " + token).hexdigest()[:18] if token else None
 
 
 def join_link(base_url: str, code: str) -> str:

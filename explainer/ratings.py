@@ -77,6 +77,11 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (class, student)
 );
 CREATE INDEX IF NOT EXISTS members_student ON members (student);
+CREATE TABLE IF NOT EXISTS class_sessions (
+    class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
+    session  TEXT NOT NULL,                        -- a member's tab: the ratings' session column
+    PRIMARY KEY (class, session)
+);
 CREATE TABLE IF NOT EXISTS guesses (
     class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
     question TEXT NOT NULL,

@@ -138,18 +138,23 @@ def test_the_class_run_starts_once_however_many_tabs_click(path):
     assert room.start_run(new.code, new.key, submit, is_live=lambda j: False) == ("job2", True)
 
 
-def test_class_ratings_are_the_members_ratings(path):
+def test_class_ratings_are_the_ratings_of_its_members_tabs(path):
     store = RatingsStore(path)
     room = Classroom(store)
-    code = room.create().code
-    room.join(code, "a")
-    room.join(code, "b")
-    store.add("Q?", "Yes.", 1, "tuned", "a")
+    code, other = room.create().code, room.create().code
+    assert room.join(code, "browser-a", session="tab-a1")
+    assert not room.join(code, "browser-a", session="tab-a2")     # a second tab: same student
+    room.join(code, "b")                                          # no tab given: its own id
+    room.join(other, "browser-c", session="tab-c")
+    store.add("Q?", "Yes.", 1, "tuned", "tab-a1")
+    store.add("Q?", "Also yes.", 1, "tuned", "tab-a2")
     store.add("Q?", "No.", -1, "tuned", "b")
     store.add("Q?", "Maybe.", 1, "tuned", "outsider")
-    store.add("Q?", "Sim.", 1, "tuned", "a", R.sim_rater("helpful"))
-    assert [r.answer for r in room.ratings(code)] == ["Yes.", "No."]
-    assert room.ratings_count(code) == R.Counts(1, 1)
+    store.add("Q?", "Elsewhere.", -1, "tuned", "tab-c")
+    store.add("Q?", "Sim.", 1, "tuned", "tab-a1", R.sim_rater("helpful"))
+    assert [r.answer for r in room.ratings(code)] == ["Yes.", "Also yes.", "No."]
+    assert room.ratings_count(code) == R.Counts(2, 1)
+    assert room.info(code).members == 2 and room.ratings_count(other) == R.Counts(0, 1)
 
 
 def test_forty_students_clicking_at_once_lose_nothing(path):
@@ -213,6 +218,18 @@ def test_a_schema_1_ratings_file_is_migrated_keeping_its_ratings(path):
     assert [r.answer for r in room.store.ratings()] == ["Old."]
     code = room.create().code
     assert room.guess(code, "tokens", "s1", "6") and room.ratings_count(code) == R.Counts(1, 0)
+
+
+def test_a_browser_is_one_student_in_every_tab_and_its_token_is_never_stored():
+    token = bytes(range(32))
+    mask1, mask2 = bytes([7] * 32), bytes(range(100, 132))
+    cookie = lambda mask, t: f"2|{mask.hex()}|{bytes(a ^ b for a, b in zip(mask, token)).hex()}|{t}"
+    a, b = C.browser_id(cookie(mask1, 1)), C.browser_id(cookie(mask2, 2))   # two tabs, two masks
+    assert a == b and a.startswith("b-") and token.hex() not in a
+    other = bytes(range(1, 33))
+    assert C.browser_id(f"2|{mask1.hex()}|{bytes(x ^ y for x, y in zip(mask1, other)).hex()}|1") != a
+    for junk in (None, "", "2|zz|yy|1", "no cookie", "2|ab|cd"):
+        assert C.browser_id(junk) is None
 
 
 def test_links_keep_the_key_out_of_the_students_link_and_draw_a_qr_code():

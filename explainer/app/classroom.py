@@ -3,9 +3,10 @@ page, and the panels of the Classroom page (create, join, the teacher's live vie
 
 Membership comes from the URL: `?class=CODE` for students, `?class=CODE&key=...` for the teacher
 (the key never appears in a student's link). It is checked once per session and kept; other pages
-get `?class=CODE` back in their address so a reload stays in the class. A student is the session's
-anonymous id (`ui.owner_id()`, the same id their thumbs are stored under, so the class's ratings
-are its members' ratings). The store is explainer/classroom.py, the questions explainer/questions.py.
+get `?class=CODE` back in their address so a reload stays in the class. A student is their
+browser's anonymous id (`student_id`: two tabs are one student, a reload or a server restart finds
+their guesses again); each tab's ratings session (`ui.owner_id()`) is recorded with the class so
+its thumbs pool there. The store is explainer/classroom.py, the questions explainer/questions.py.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import streamlit as st
 from .. import charts
 from .. import feedback as fb
 from .. import reward
-from ..classroom import Classroom, ClassroomError, join_link, normalize_code, qr_svg, teacher_link
+from ..classroom import (Classroom, ClassroomError, browser_id, join_link, normalize_code, qr_svg,
+                         teacher_link)
 from ..events import failure_message
 from ..jobs import OncePerKey
 from ..paramfile import LoadedModel
@@ -36,6 +38,15 @@ PAGE = "pages/7_Classroom.py"
 def room() -> Classroom:
     """The classroom store (in the ratings file: env EXPLAINER_RATINGS_DB or data/)."""
     return Classroom(RatingsStore())
+
+
+def student_id() -> str:
+    """This browser's anonymous id (from its XSRF cookie), else this session's owner id."""
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+    except Exception:  # noqa: BLE001 -- no web request behind this run (tests, bare mode)
+        cookie = None
+    return browser_id(cookie) or ui.owner_id()
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ def enter(code: str, key: str | None = None) -> bool:
         info = r.info(code)
         teacher = bool(key) and r.is_teacher(info.code, key)
         if not teacher:
-            r.join(info.code, ui.owner_id())
+            r.join(info.code, student_id(), session=ui.owner_id())
     except ClassroomError as e:
         st.error(str(e), icon="🏫")
         leave()
@@ -113,7 +124,8 @@ def base_url() -> str:
 def predict_then_reveal(q: Question | str, *inputs, key: str | None = None) -> None:
     """One click commits a guess, then the model's real answer (q.answer(*inputs), computed now)
     appears, with the class's guesses as a bar chart beside it. Alone: revealed right after the
-    guess. In a class: the box refreshes itself and reveals when the teacher says so.
+    guess. In a class: the box refreshes itself (every POLL_SECONDS) until the teacher reveals
+    the answer for everyone; then guesses are closed and it stops refreshing.
 
         predict_then_reveal("tokens-count", tokenizer)     # a page's one line (questions.QUESTIONS)
     """
@@ -150,7 +162,7 @@ def _solo(q: Question, inputs: Sequence, k: str) -> None:
 def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
     def pick(choice):
         try:
-            room().guess(m.code, q.id, ui.owner_id(), choice)
+            room().guess(m.code, q.id, student_id(), choice)
         except (ClassroomError, RatingsError) as e:
             st.session_state[f"{k}_error"] = str(e)
 
@@ -160,12 +172,17 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
         except (ClassroomError, RatingsError) as e:
             st.session_state[f"{k}_error"] = str(e)
 
-    @st.fragment(run_every=POLL_SECONDS)
+    try:                          # once revealed the box is final: no more polling (40 screens
+        live = not room().question_state(m.code, q.id, student_id()).revealed   # redrawing a chart
+    except (ClassroomError, RatingsError):                                      # every 2 s add up)
+        live = True
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
     def box():
         if err := st.session_state.pop(f"{k}_error", None):
             st.error(err, icon="🏫")
         try:
-            s = room().question_state(m.code, q.id, ui.owner_id())
+            s = room().question_state(m.code, q.id, student_id())
         except ClassroomError as e:
             st.error(f"{e} You have left the class; this question still works on its own.", icon="🏫")
             leave()
@@ -180,7 +197,9 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
             if not s.revealed:
                 st.button("Reveal for everyone", key=f"{k}_reveal", on_click=show_all, icon="📣")
         else:
-            _choice_buttons(q, k, s.mine, pick, disabled=s.revealed and s.mine is not None)
+            _choice_buttons(q, k, s.mine, pick, disabled=s.revealed)
+        if s.revealed and live:
+            st.rerun()            # the whole page once, so the box stops polling
         if s.revealed:
             _reveal(q, inputs, s.mine, s.tally, k, teacher=m.teacher)
         elif not m.teacher:

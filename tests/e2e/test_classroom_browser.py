@@ -44,6 +44,19 @@ def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student
         box.get_by_text("Yours is in").wait_for()
         snap(student, artifacts / "classroom-student-guessed.png")
 
+        # a second tab of the same browser is the same student: their guess, not a new one
+        tab2 = student_ctx.new_page()
+        tab2.set_default_timeout(60_000)
+        visit(tab2, f"{server}/Tokens?class={code}", "Tokens: how a model reads")
+        box2 = tab2.locator(".st-key-ptr_tokens-count")
+        box2.get_by_text("1 guess so far. Yours is in").wait_for()
+        box2.get_by_role("button", name="7", exact=True).click()          # changes their one guess
+        teacher.get_by_text(re.compile(r"\b7: 1\b")).wait_for(timeout=15_000)
+        assert teacher.get_by_text(re.compile(r"\b6: 1\b")).count() == 0
+        box.get_by_role("button", name="6", exact=True).click()           # and back, in tab 1
+        teacher.get_by_text(re.compile(r"\b6: 1\b")).wait_for(timeout=15_000)
+        tab2.close()
+
         teacher.locator(".st-key-reveal_tokens-count").get_by_role("button").click()
         box.get_by_text("The model: 9.").wait_for(timeout=15_000)             # the student's page
         box.get_by_text("You guessed “6”").wait_for()
