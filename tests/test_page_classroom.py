@@ -147,3 +147,16 @@ def test_the_class_run_starts_once_and_students_watch_it(db):
     assert not any(b.key == "class_run" for b in student.button)            # students only watch
     jm.cancel(job)
     jm.wait(job, timeout=60)
+
+
+def test_after_a_server_restart_the_page_says_the_class_run_is_gone_and_keeps_the_guesses(db):
+    room = Classroom(db)
+    new = room.create()
+    room.guess(new.code, "tokens-count", "s1", "9")
+    room.start_run(new.code, new.key, lambda: "a-job-of-the-old-server")    # then the restart
+    student = ok(page(PAGE, **{"class": new.code}))
+    assert "no longer on this server (it restarted)" in texts(student.info)
+    assert "your teacher can start it again" in texts(student.info)
+    teacher = ok(page(PAGE, **{"class": new.code, "key": new.key}))
+    assert "start the run again" in texts(teacher.info)
+    assert "9: **1**" in texts(teacher.markdown)
