@@ -52,6 +52,12 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (the server itself, not its workers)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -75,7 +81,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
         teacher.wait_for_url(re.compile(r"key="))
         wait_idle(teacher)
         code = parse_qs(urlparse(teacher.url).query)["class"][0]
-        mem_idle = tree_rss_mb(proc.pid)
+        mem_idle, cpu0, wall0 = tree_rss_mb(proc.pid), cpu_seconds(proc.pid), time.monotonic()
 
         students, opened, open_times = [], time.monotonic(), []
         for i in range(N):
@@ -85,7 +91,13 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
             p.set_default_timeout(120_000)
             t0 = time.monotonic()
             p.goto(f"{url}/Tokens?class={code}", wait_until="commit", timeout=300_000)
-            p.locator(".st-key-ptr_tokens-count").get_by_text(f"Class {code}:").wait_for(timeout=300_000)
+            try:
+                p.locator(".st-key-ptr_tokens-count").get_by_text(f"Class {code}:").wait_for(
+                    timeout=300_000)
+            except Exception:
+                p.screenshot(path=artifacts / f"classroom-load-stuck-{i + 1}.png", full_page=True)
+                raise AssertionError(f"student {i + 1}'s page after 300 s: "
+                                     + p.locator("body").inner_text()[-1500:]) from None
             students.append(p)
             open_times.append(time.monotonic() - t0)
             print(f"student {i + 1} in: {open_times[-1]:.1f} s", flush=True)
@@ -139,6 +151,8 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
             p.locator(".st-key-ptr_tokens-count").get_by_text("The model: 9.").wait_for(timeout=60_000)
             reveal.append(time.monotonic() - t0)
         mem_end = tree_rss_mb(proc.pid)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        wall = time.monotonic() - wall0
         for p in students[:3] + [teacher]:
             no_exceptions(p)
         load = open("/proc/loadavg").read().split()[:3]
@@ -157,6 +171,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
             f"p95 {pct(reveal, 0.95):.2f} s, last {max(reveal):.2f} s",
             f"server memory (with workers): idle {mem_idle:.0f} MB, {N} joined "
             f"{mem_joined:.0f} MB, end {mem_end:.0f} MB",
+            f"server CPU: {cpu:.0f} s in {wall:.0f} s ({cpu / wall:.2f} cores on average)",
         ])
         print("\n" + report)
         (artifacts / "classroom-load.txt").write_text(report + "\n")
