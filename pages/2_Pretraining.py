@@ -79,3 +79,6 @@ else:
     st.caption(f"Using: {who}. Everything below is computed right now by this model.")
     panels.try_model(loaded)
     ui.explain(rank_next)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("pretrain-first", ui.active_model())

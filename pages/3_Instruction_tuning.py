@@ -144,3 +144,6 @@ else:
                        "wrong sum still counts as on topic).")
 
 ui.explain(chat.encode_pair, sft.TurnBatches.sample, sft.run, ins.weaknesses)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("sft-stop", base)

@@ -121,3 +121,6 @@ st.html(tv.two_files_html([
      "about 500 lines of C (llama2.c style)"),
 ]))
 ui.explain(tv.scale_chart)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("twofiles-size", loaded)
