@@ -5,7 +5,9 @@
 Both run the same N tiny pretrainings (distinct seeds, one shared vocabulary) through the app's
 JobManager with 2 workers, after 2 warm-up trainings (worker processes / Ray actors started and
 torch imported). Ray runs on a local head with 2 CPUs started here and stopped at the end. Prints
-the wall time from the first submit to the last end, trainings per minute and the load average.
+the wall time from the first submit to the last end, trainings per minute, one training's median
+run time and the load average; the process backend runs again after Ray has stopped, so a change
+in the machine's load between the runs shows.
 """
 import os
 import sys
@@ -34,7 +36,8 @@ def batch(backend: str, n: int, steps: int, text: str, tok) -> tuple[float, str]
         ids = [jm.submit(f"learner-{i}", f"run {i}", job(i)) for i in range(n)]
         views = [jm.wait(j, 1800) for j in ids]
         assert all(v.state == "done" for v in views), [v.error for v in views]
-        return max(v.finished for v in views) - t0, load()
+        runs_s = sorted(v.finished - v.started for v in views)
+        return max(v.finished for v in views) - t0, f"one training {runs_s[len(runs_s) // 2]:.1f} s median, {load()}"
     finally:
         jm.shutdown()
 
@@ -60,9 +63,11 @@ def main() -> None:
         raise SystemExit("a local Ray head did not start")
     try:
         wall, seen = batch("ray", n, steps, text, tok)
-        print(f"ray backend:     {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})")
+        print(f"ray backend:     {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})", flush=True)
     finally:
         ray.shutdown()
+    wall, seen = batch("process", n, steps, text, tok)
+    print(f"process backend: {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})")
 
 
 if __name__ == "__main__":

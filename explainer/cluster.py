@@ -234,10 +234,10 @@ class RayWorker:
             emit(item)
 
     def _died(self, why: str):
-        where = f" on {self.node}" if self.node else ""
+        where = f" ({self.node})" if self.node else ""
         self._kill()
         self.restarts += 1
-        raise WorkerDied(f"the training's worker{where} on the Ray cluster stopped unexpectedly "
+        raise WorkerDied(f"the training's worker on the Ray cluster{where} stopped unexpectedly "
                          f"({why}). Nothing of this run was kept: start it again, perhaps with a "
                          "smaller model.")
 
@@ -246,10 +246,9 @@ class RayWorker:
 
 
 def _why(exc: BaseException) -> str:
-    """Ray's long account of an actor's death, in a few words."""
+    """Ray's long account of an actor's death, in a few words (Ray's own text also lists the
+    out-of-memory killer among the usual causes of any death, so it cannot tell us which)."""
     text = str(exc).lower()
-    if "node" in text and ("died" in text or "dead" in text) and "worker process has died" not in text:
+    if "its node has died" in text or "node has been marked dead" in text:
         return "its machine left the cluster"
-    if "memory" in text:
-        return "it ran out of memory"
-    return "its process was killed or crashed"
+    return "its process was killed or crashed, perhaps out of memory"

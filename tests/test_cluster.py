@@ -161,6 +161,7 @@ def test_a_killed_ray_worker_fails_its_training_clearly_and_the_next_one_runs(
         assert v.state == "failed"
         assert "stopped unexpectedly" in v.error and "start it again" in v.error, v.error
         assert "Traceback" not in v.error
+        print(f"\nthe killed worker's job: {v.error}")
 
         after = jm.wait(jm.submit("next", "after the kill", tiny_job(text_and_tokenizer, 201)), 300)
         assert after.state == "done", after.error
