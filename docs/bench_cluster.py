@@ -10,6 +10,7 @@ run time and the load average; the process backend runs again after Ray has stop
 in the machine's load between the runs shows.
 """
 import os
+import shutil
 import sys
 import time
 
@@ -51,10 +52,11 @@ def main() -> None:
     wall, seen = batch("process", n, steps, text, tok)
     print(f"process backend: {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})", flush=True)
     ray = cluster.require_ray()
+    temp = f"/tmp/ray-explainer-{os.getpid()}"
     for attempt in range(5):   # Ray's raylet gives up when its agents start slowly (loaded machine)
         try:
             cluster.connect("local", num_cpus=2, include_dashboard=False,
-                            _temp_dir=f"/tmp/ray-explainer-{os.getpid()}")
+                            _temp_dir=temp)
             break
         except cluster.ClusterError as e:
             ray.shutdown()
@@ -66,6 +68,7 @@ def main() -> None:
         print(f"ray backend:     {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})", flush=True)
     finally:
         ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
     wall, seen = batch("process", n, steps, text, tok)
     print(f"process backend: {wall:6.1f} s, {n / wall * 60:5.1f} trainings/min  ({seen})")
 

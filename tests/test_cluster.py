@@ -7,6 +7,7 @@ while it runs; one long training is cancelled and frees its worker for the next;
 process is killed and its job fails with a clear message, the next job runs on a fresh one.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def ray_cluster():
         yield ray
     finally:
         ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
