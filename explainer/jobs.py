@@ -5,8 +5,9 @@ A workshop of 30 people pressing "Start training" at once must not start 30 trai
 one `JobManager` of the server, which runs at most `max_workers` of them at a time (one torch
 thread each) and queues the rest in arrival order. The page then polls `get(job_id)` about once
 a second and draws what the job has yielded so far. Where a job runs is the backend's business
-(workers.py): the server's threads ("thread") or a pool of worker processes ("process", the
-app's default, env EXPLAINER_JOBS); a job for a process is a picklable `JobSpec`.
+(workers.py): the server's threads ("thread"), a pool of worker processes ("process", the
+app's default, env EXPLAINER_JOBS) or a Ray cluster ("ray", cluster.py); a job for a process is
+a picklable `JobSpec`.
 
     >>> def count(cancel):                     # a job: a generator function taking a cancel Event
     ...     for i in range(3):
@@ -40,7 +41,14 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 ENDED = (DONE, FAILED, CANCELLED)
 
 JobFn = Callable[[threading.Event], Iterator[Any]]
-BACKENDS = {"thread": workers.ThreadBackend, "process": workers.ProcessBackend}
+
+
+def _ray_backend(**kwargs):
+    from .cluster import RayBackend     # Ray is an optional extra: imported only when chosen
+    return RayBackend(**kwargs)
+
+
+BACKENDS = {"thread": workers.ThreadBackend, "process": workers.ProcessBackend, "ray": _ray_backend}
 
 
 @dataclass
@@ -72,15 +80,22 @@ class JobSpec:
 
 
 def backend_from_env(default: str = "process") -> str:
-    """Where jobs run: env EXPLAINER_JOBS ("process" or "thread"), else `default`."""
-    name = os.environ.get("EXPLAINER_JOBS", "").strip().lower() or default
+    """Where jobs run: env EXPLAINER_JOBS ("process", "thread" or "ray"), else "ray" if env
+    EXPLAINER_RAY_ADDRESS is set (cluster.py), else `default`. "ray" without Ray installed is
+    refused with the command that installs it."""
+    name = os.environ.get("EXPLAINER_JOBS", "").strip().lower()
+    name = name or ("ray" if os.environ.get("EXPLAINER_RAY_ADDRESS", "").strip() else default)
     if name not in BACKENDS:
         raise ValueError(f"EXPLAINER_JOBS must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if name == "ray":
+        from .cluster import require_ray
+        require_ray()
     return name
 
 
-def default_max_workers() -> int:
-    """Concurrent jobs: env EXPLAINER_MAX_JOBS if set, else one per CPU core."""
+def default_max_workers(backend: Any = None) -> int:
+    """Concurrent jobs: env EXPLAINER_MAX_JOBS if set, else the backend's own count (a cluster's
+    cores), else one per CPU core."""
     env = os.environ.get("EXPLAINER_MAX_JOBS", "").strip()
     if env:
         try:
@@ -90,6 +105,8 @@ def default_max_workers() -> int:
         if n < 1:
             raise ValueError(f"EXPLAINER_MAX_JOBS must be at least 1, got {n}")
         return n
+    if hasattr(backend, "default_workers"):
+        return backend.default_workers()
     return os.cpu_count() or 1
 
 
@@ -162,7 +179,7 @@ class JobManager:
     torch_threads:   intra-op threads for the server's process (None: leave torch alone); each
                      worker process has one
     backend:         "thread" (jobs run in this process), "process" (a pool of worker
-                     processes), or a backend object (workers.py)
+                     processes), "ray" (actors on a Ray cluster, cluster.py), or a backend object
     """
 
     def __init__(self, max_workers: int | None = None, *, max_step_events: int = 1000,
@@ -170,8 +187,7 @@ class JobManager:
                  keep_ended_per_owner: int = 5, thin: Callable[[Any], bool] = is_step_event,
                  cancel_grace_events: int = 50, torch_threads: int | None = 1,
                  backend: str | Any = "thread"):
-        self.max_workers = max_workers if max_workers is not None else default_max_workers()
-        if self.max_workers < 1:
+        if max_workers is not None and max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_step_events = max_step_events
         self.max_events = max_events
@@ -191,6 +207,7 @@ class JobManager:
                 raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
             backend = BACKENDS[backend](grace_events=cancel_grace_events)
         self.backend = backend
+        self.max_workers = max_workers if max_workers is not None else default_max_workers(backend)
         self._slots = [backend.worker(i) for i in range(self.max_workers)]   # started once, reused
         self._workers = [threading.Thread(target=self._work, args=(slot,), name=f"explainer-job-{i}",
                                           daemon=True) for i, slot in enumerate(self._slots)]

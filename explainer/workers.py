@@ -1,7 +1,8 @@
 """Where a job's generator really runs: a thread of the server, or a worker process of a pool.
 
 The `JobManager` (jobs.py) keeps the queue, the events and the states; a *backend* only runs one
-job at a time per worker and reports back. That is the seam a cluster engine plugs into later:
+job at a time per worker and reports back. That is the seam a cluster engine plugs into (Ray:
+cluster.py):
 
     class Backend(Protocol):
         name: str
@@ -45,18 +46,13 @@ class WorkerDied(JobFailed):
     """The worker process running the job stopped (killed, out of memory, crashed)."""
 
 
-def drive(fn: Callable[[threading.Event], Iterator], cancel: threading.Event, emit: Emit,
-          grace_events: int = 50) -> Any:
-    """Run one job: emit each event its generator yields and return the generator's return value.
+def job_events(fn: Callable[[threading.Event], Iterator], cancel: threading.Event,
+               grace_events: int = 50) -> Iterator:
+    """Run one job as a generator: yield each event of `fn(cancel)` and return its return value,
+    so `result = yield from job_events(...)` relays a job (the Ray actor in cluster.py does).
 
     After `cancel` is set, a generator that goes on yielding more than `grace_events` events is
     closed (a job that ignores its cancel Event cannot hold a worker for ever).
-
-    >>> def count(cancel):
-    ...     yield 1; yield 2
-    ...     return "two"
-    >>> seen = []; drive(count, threading.Event(), seen.append), seen
-    ('two', [1, 2])
     """
     gen = fn(cancel)
     after_cancel = 0
@@ -65,12 +61,41 @@ def drive(fn: Callable[[threading.Event], Iterator], cancel: threading.Event, em
             event = next(gen)
         except StopIteration as stop:
             return stop.value
-        emit(event)
+        yield event
         if cancel.is_set():
             after_cancel += 1
             if after_cancel > grace_events:
                 gen.close()
                 return None
+
+
+def drive(fn: Callable[[threading.Event], Iterator], cancel: threading.Event, emit: Emit,
+          grace_events: int = 50) -> Any:
+    """Run one job: emit each event its generator yields and return the generator's return value
+    (job_events, with a callback).
+
+    >>> def count(cancel):
+    ...     yield 1; yield 2
+    ...     return "two"
+    >>> seen = []; drive(count, threading.Event(), seen.append), seen
+    ('two', [1, 2])
+    """
+    events = job_events(fn, cancel, grace_events)
+    while True:
+        try:
+            emit(next(events))
+        except StopIteration as stop:
+            return stop.value
+
+
+def pack(fn) -> bytes:
+    """Pickle a job now, in the page's run, so a job that cannot travel fails at once."""
+    try:
+        return pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise TypeError("a job for a worker process must be picklable: a JobSpec or "
+                        "functools.partial of a module-level function with plain arguments, "
+                        f"not a closure ({e})") from None
 
 
 def set_torch_threads(n: int) -> None:
@@ -137,13 +162,7 @@ class ProcessBackend:
         self.ctx = multiprocessing.get_context(context)
 
     def prepare(self, fn) -> bytes:
-        """Pickle the job now, in the page's run, so a job that cannot travel fails at once."""
-        try:
-            return pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError) as e:
-            raise TypeError("a job for a worker process must be picklable: a JobSpec or "
-                            "functools.partial of a module-level function with plain arguments, "
-                            f"not a closure ({e})") from None
+        return pack(fn)
 
     def worker(self, i: int) -> "ProcessWorker":
         return ProcessWorker(self, i)
@@ -243,9 +262,9 @@ class ProcessWorker:
         self._stop_process(timeout)
 
 
-def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int) -> None:
-    """A worker process: take a job, run it, send its events and result; until told to stop or
-    the server goes away (then the pipe closes and the worker exits with it)."""
+def settle_worker(torch_threads: int, nice: int, preload) -> None:
+    """Set up a process that runs jobs (ours, or a Ray actor's): its torch threads, a priority
+    `nice` below the server's, and the modules every job needs, imported once."""
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(torch_threads)
     if nice:
         try:
@@ -258,6 +277,12 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
             importlib.import_module(name)
         except ImportError:
             pass
+
+
+def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int) -> None:
+    """A worker process: take a job, run it, send its events and result; until told to stop or
+    the server goes away (then the pipe closes and the worker exits with it)."""
+    settle_worker(torch_threads, nice, preload)
     inbox: queue.Queue = queue.Queue()
     current: dict = {}                          # job id -> its cancel Event
 
