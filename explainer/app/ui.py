@@ -40,10 +40,21 @@ BASE_CSS = """<style>
 
 
 @st.cache_resource(show_spinner=False)
+def _job_manager() -> JobManager:
+    return JobManager(backend=backend_from_env())
+
+
 def get_job_manager() -> JobManager:
     """The server's one job manager (max concurrent jobs: env EXPLAINER_MAX_JOBS or cores; jobs
-    run in worker processes unless env EXPLAINER_JOBS=thread)."""
-    return JobManager(backend=backend_from_env())
+    run in worker processes unless env EXPLAINER_JOBS=thread, or on a Ray cluster with
+    EXPLAINER_RAY_ADDRESS). A setting it cannot use, or a cluster it cannot reach, stops the page
+    with the message (what to do), not a traceback; the next run tries again."""
+    from ..cluster import ClusterError
+    try:
+        return _job_manager()
+    except (ValueError, ClusterError) as e:
+        st.error(f"Trainings cannot start on this server: {e}", icon="⚠️")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
