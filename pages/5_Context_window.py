@@ -5,7 +5,7 @@ import streamlit as st
 
 from explainer import charts
 from explainer import context as cx
-from explainer.app import ui
+from explainer.app import real, ui
 from explainer.chat import prompt_ids
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
@@ -18,7 +18,14 @@ st.markdown(
     "and is simply gone, as if it had never been written. Slide the window below and watch the "
     "model forget the name it needs at the end of the story.")
 
-loaded = ui.require_model()
+loaded = real.model_chooser(ui.require_model(), key="cw_model")
+big = real.is_real(loaded)
+if big:
+    st.caption(f"SmolLM2 sees up to {loaded.config.block_size:,} tokens, so the slider reaches "
+               f"{loaded.config.block_size:,}; these texts are shorter, so past their length it sees "
+               "all of them. On this server's 2 cores it needs seconds per window (measured with 1 thread: 512 "
+               "tokens 2.7 s, 2,048 tokens 13 s at load average 8), so its curve has "
+               f"{real.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
 model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
 model_key = f"{loaded.path}:{id(model)}"
 
@@ -45,13 +52,15 @@ if len(ids) < 9:
     st.info("Write a longer text: the window slider starts at 8 tokens.")
     st.stop()
 top = min(T, len(ids))
-n = st.slider("Window: how many of the last tokens the model sees", 8, top, top, key=f"cw_n_{pick}",
+n = st.slider("Window: how many of the last tokens the model sees", 8, T if big else top, top,
+              key=f"cw_n_{pick}_{big}",
               help=f"This model's hard maximum is {T} tokens.")
 
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
 mentions = cx.mention_tokens(tok, ids, text, word.strip())
 marked = {i for m in mentions for i in m}
 st.html(tv.window_tokens_html(pieces, n, marked))
+n = min(n, len(ids))                 # a window longer than the text sees all of it
 gone = len(ids) - n
 st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-of-text token, as "
            f"token 1 (hover over a token to see its number). The model "
@@ -70,7 +79,7 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
             st.markdown(f'"{word.strip()}": probability **{charts.percent_text(r.answer.prob)}**, its '
                         f"first token ranks **#{r.answer.first_rank:,}**")
 if answer:
-    sizes = cx.window_sizes(len(ids), T)
+    sizes = cx.window_sizes(len(ids), T, points=real.CURVE_POINTS if big else 40)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
     leaves = cx.mention_windows(tok, ids, text, word.strip())
     ui.plot(window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
@@ -81,7 +90,11 @@ if answer:
         st.caption(f'No window shows "{word.strip()}": '
                    + ("every mention is further back than the model's maximum window"
                       if leaves else "it is not in the text") + ", so the model can only guess.")
-ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, tv.window_tokens_html)
+st.markdown(f"**Name recall, measured now on {loaded.name}**: held-out stories that end right before "
+            "a name said earlier. Can it write the name back?")
+real.recall_panel(loaded)
+ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, cx.name_recall,
+           tv.window_tokens_html)
 
 st.header("2 · Where the last token looks")
 st.markdown(
@@ -122,12 +135,19 @@ st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
 ui.explain(cx.last_token_attention, tv.attention_html)
 
 st.header("3 · Why there is a hard maximum")
-st.markdown(
-    f"Before the first layer, every token gets a **position vector** added to it: one for position "
-    f"1, one for position 2, and so on. This model learned exactly **{T}** of them (a table of "
-    f"{T} × {loaded.config.n_embd} numbers, `wpe`). For position {T + 1} there is no vector at "
-    f"all, so {T} tokens is a hard limit, fixed when the model was built. Big models have "
-    "the same kind of limit, only larger: thousands to hundreds of thousands of tokens.")
+if big:
+    st.markdown(
+        f"SmolLM2 has no table of position vectors. It turns each query and key by an angle that "
+        f"grows with the position (**rotary embeddings**, RoPE), so any position has a vector. Its "
+        f"limit, **{T:,}** tokens, is the longest text it was trained on: past it, nothing breaks, "
+        "but it has never learned what such distant positions mean, so its guesses get worse.")
+else:
+    st.markdown(
+        f"Before the first layer, every token gets a **position vector** added to it: one for position "
+        f"1, one for position 2, and so on. This model learned exactly **{T}** of them (a table of "
+        f"{T} × {loaded.config.n_embd} numbers, `wpe`). For position {T + 1} there is no vector at "
+        f"all, so {T} tokens is a hard limit, fixed when the model was built. Big models have "
+        "the same kind of limit, only larger: thousands to hundreds of thousands of tokens.")
 
 st.header("4 · When a chat outgrows the window")
 st.markdown(
