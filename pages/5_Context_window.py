@@ -52,15 +52,17 @@ if len(ids) < 9:
     st.info("Write a longer text: the window slider starts at 8 tokens.")
     st.stop()
 top = min(T, len(ids))
-n = st.slider("Window: how many of the last tokens the model sees", 8, T if big else top, top,
-              key=f"cw_n_{pick}_{big}",
+window_label = "Window: how many of the last tokens the model sees"
+n = st.select_slider(window_label, real.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
+                     help=f"This model's hard maximum is {T:,} tokens.") if big else st.slider(
+    window_label, 8, top, top, key=f"cw_n_{pick}",
               help=f"This model's hard maximum is {T} tokens.")
 
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
 mentions = cx.mention_tokens(tok, ids, text, word.strip())
 marked = {i for m in mentions for i in m}
-st.html(tv.window_tokens_html(pieces, n, marked))
 n = min(n, len(ids))                 # a window longer than the text sees all of it
+st.html(tv.window_tokens_html(pieces, n, marked))
 gone = len(ids) - n
 st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-of-text token, as "
            f"token 1 (hover over a token to see its number). The model "

@@ -101,13 +101,11 @@ def lens_panel(loaded, prompt: str) -> None:
         "guess, but we can turn **every** layer's vector into a guess with the same final step "
         "(the last norm and the output layer): the **logit lens**. Read a column from the bottom "
         "up to watch the guess form. Dark = sure.")
-    real = real_or_note() if available() else None
+    real = real_model() if available() else None     # where absent, the section above said so
     models = [(f"Your model ({loaded.name})", loaded)] + ([(NAME, real)] if real is not None else [])
     for who, m in models:
         lens = _lens(m, model_key(m), prompt, 12)
         ui.plot(lens_heatmap(lens, f"{who}: what each layer would guess next"), key=f"lens_{who[:4]}")
-    if real is None and not available():
-        st.info(MISSING, icon="📦")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +157,14 @@ def model_chooser(loaded, key: str):
                     format_func=lambda k: f"Yours ({loaded.name})" if k == "yours"
                     else f"{NAME} (a real LLM, 8,192-token window)")
     return real_model() if pick == "real" else loaded
+
+
+def window_choices(n_tokens: int, block_size: int) -> list[int]:
+    """Slider stops for the real model: every few tokens up to the text's length, then doubling
+    to its maximum (8..76 by ~3, then 128, 256, ..., 8192), so short texts stay easy to slide."""
+    from ..context import window_sizes
+    return sorted({*window_sizes(n_tokens, block_size, points=30),
+                   *(2 ** k for k in range(3, 14) if n_tokens < 2 ** k <= block_size), block_size})
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring name recall on held-out stories ...")

@@ -28,5 +28,5 @@ def _short(n: float) -> str:
     """1_071_872 -> '1.1 M'; 2e12 -> '2 T'."""
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= size:
-            return f"{n / size:.2g}\u00a0{unit}"
+            return f"{n / size:.3g}\u00a0{unit}"
     return f"{n:,.0f}"
