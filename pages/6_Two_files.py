@@ -6,7 +6,6 @@ from pathlib import Path
 import streamlit as st
 
 from explainer import twofiles as tf
-from explainer import gguffile
 from explainer.app import real, ui
 from explainer.paramfile import quantize_int8, read_metadata
 from explainer.views import twofiles as tv
@@ -128,4 +127,3 @@ st.markdown("SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): 
             "config and its tokenizer in one parameter file, most weights squeezed to about 5 bits. "
             "Everything below is read from that file now.")
 real.gguf_panel()
-ui.explain(gguffile.summary, gguffile.q4_1_block)

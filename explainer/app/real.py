@@ -233,3 +233,4 @@ def gguf_panel(run_source_name: str = "run.py") -> None:
             f'python {run_source_name} {path.name} "What is the capital of France?" --chat', language="bash")
     st.caption(f"On this server the file is {path} (from `{smollm.INSTALL}`). run.py parses the "
                "GGUF header and decodes Q4_1 and Q8_0 blocks itself, with numpy only.")
+    ui.explain(gguffile.summary, gguffile.q4_1_block)
