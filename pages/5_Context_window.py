@@ -23,8 +23,7 @@ big = real.is_real(loaded)
 if big:
     st.caption(f"SmolLM2 sees up to {loaded.config.block_size:,} tokens, so the slider reaches "
                f"{loaded.config.block_size:,}; these texts are shorter, so past their length it sees "
-               "all of them. On this server's 2 cores it needs seconds per window (measured with 1 thread: 512 "
-               "tokens 2.7 s, 2,048 tokens 13 s at load average 8), so its curve has "
+               "all of them. On this server's 2 cores it needs seconds per window, so its curve has "
                f"{real.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
 model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
 model_key = f"{loaded.path}:{id(model)}"
@@ -157,8 +156,11 @@ st.markdown(
     "the app **drops the oldest turns**, and whatever was said in them is forgotten. Here you "
     "and the assistant write a story together; the hero's name was only said in the first turn.")
 chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
-budget = st.slider("Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1),
-                   key="cw_budget", help=f"The whole chat is {chat_len} tokens; this model's maximum is {T}.")
+room_help = f"The whole chat is {chat_len} tokens; this model's maximum is {T:,}."
+budget = st.select_slider(
+    "Room in the window (tokens)", sorted(k for k in {*real.window_choices(chat_len, T), chat_len - 1} if k >= 16),
+    chat_len - 1, key="cw_budget_real", help=room_help) if big else st.slider(
+    "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", help=room_help)
 dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
 st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 scores = []

@@ -52,4 +52,8 @@ def test_two_files_page_reads_the_gguf(page, server, artifacts):
     visit(page, server + "/Two_files", "A model is just two files", timeout=SLOW)
     page.get_by_text("What a Q4_1 block is").wait_for(timeout=SLOW)
     no_exceptions(page)
-    snap(page, artifacts / "real-two-files.png")
+    # the whole page is longer than a screenshot may be: the new section alone, in a tall viewport
+    page.set_viewport_size({"width": 1400, "height": 1800})
+    page.get_by_text("5 · A real LLM's two files").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=artifacts / "real-two-files.png")
