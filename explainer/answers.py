@@ -19,6 +19,8 @@ import torch
 from . import chat
 from .model import GPT
 from .paramfile import LoadedModel
+from .sampling import generate_batch
+from .scoring import score_continuations
 
 CUT = " …"   # marks an answer that was cut off before the model closed it with <|end|>
 
@@ -39,40 +41,18 @@ def pad(rows: Sequence[Sequence[int]], value: int = 0) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------
 # Sampling, many at once
 
-@torch.no_grad()
 def sample_batch(model: GPT, tok, heads: Sequence[Sequence[int]], max_new_tokens: int,
                  temperature: float = 1.0, gen: torch.Generator | None = None) -> list[list[int]]:
-    """One answer after each head, all sampled side by side (one batch, KV cache). The heads must
-    have the same length (the positions are shared). Each answer is a list of ids, ending with
-    <|end|> if the model closed it. Example: 32 answers of 64 tokens take 64 forward passes of a
-    batch of 32, not 2,048 passes of one."""
-    gen = gen or torch.Generator().manual_seed(0)
-    sp = chat.special_ids(tok)
-    stop = {sp[chat.END], sp[chat.EOT]}
+    """One answer after each head, all sampled side by side (`sampling.generate_batch`: one batch,
+    KV cache). The heads must have the same length. Each answer is a list of ids, ending with
+    <|end|> if the model closed it; an answer never runs past the context (no sliding window)."""
     if len({len(h) for h in heads}) != 1:
         raise ValueError("sample_batch needs heads of one length")
+    sp = chat.special_ids(tok)
     max_new_tokens = min(max_new_tokens, model.config.block_size - len(heads[0]))  # tiny context
-    was = model.training
-    model.eval()
-    out = model(torch.tensor([list(h) for h in heads]))
-    cache, logits = out.kv_cache, out.logits[:, -1]                       # (B, V)
-    seqs: list[list[int]] = [[] for _ in heads]
-    done = [False] * len(heads)
-    for t in range(max_new_tokens):
-        if temperature <= 0:
-            nxt = logits.argmax(-1)
-        else:
-            nxt = torch.multinomial((logits.float() / temperature).softmax(-1), 1, generator=gen)[:, 0]
-        for i, tid in enumerate(nxt.tolist()):
-            if not done[i]:
-                seqs[i].append(tid)
-                done[i] = tid in stop
-        if all(done) or t == max_new_tokens - 1:
-            break
-        out = model(nxt[:, None], kv_cache=cache)                          # one new token each
-        cache, logits = out.kv_cache, out.logits[:, -1]
-    model.train(was)
-    return seqs
+    return generate_batch(model, heads, max_new_tokens, temperature,
+                          gen=gen or torch.Generator().manual_seed(0),
+                          stop_ids=[sp[chat.END], sp[chat.EOT]])
 
 
 def sample_answers(model: GPT, tok, prompt: str, k: int, max_new_tokens: int = chat.MAX_NEW_TOKENS,
@@ -102,40 +82,26 @@ def sample_texts(loaded: LoadedModel, prompt: str, k: int = 4, seed: int = 0,
 # Log-probabilities, KL and entropy of answers
 
 def answer_logprobs(model: GPT, ref: GPT | None, heads: Sequence[Sequence[int]],
-                    answers: Sequence[Sequence[int]], eot: int, temperature: float = 1.0,
+                    answers: Sequence[Sequence[int]], temperature: float = 1.0,
                     entropy: bool = False):
     """Per answer: the sum of its tokens' log-probabilities under `model` (with gradients), the
     number of tokens, the exact per-token KL(model || ref) summed over the answer, and (if asked)
     the entropy of the model's next-token distribution at temperature 1 summed over the answer:
     how unsure it is where the 4 answers to rate are sampled. With a temperature, the
     log-probabilities and the KL are those of the distributions that temperature samples from.
+    All of it from `scoring.score_continuations`, the one continuation scorer.
 
     Returns (logp_sum (B,), n_tokens (B,), kl_sum (B,) or None, entropy_sum (B,) or None)."""
-    rows = [list(h) + list(a) for h, a in zip(heads, answers)]
-    idx = pad(rows, eot)                                                   # (B, T)
-    B = idx.shape[0]
-    # position j predicts token j+1: the answer's M tokens are predicted from len(head)-1 on, and
-    # only those positions go through the vocabulary-sized steps below (not the question's, nor
-    # the padding: about half the work)
-    at_b = torch.tensor([i for i, a in enumerate(answers) for _ in a], dtype=torch.long)      # (M,)
-    at_t = torch.tensor([len(h) - 1 + j for h, a in zip(heads, answers) for j in range(len(a))],
-                        dtype=torch.long)                                                      # (M,)
-
-    def per_answer(x: torch.Tensor) -> torch.Tensor:                       # (M,) -> (B,) sums
-        return torch.zeros(B, dtype=x.dtype).index_add(0, at_b, x)
-
-    tau = temperature if temperature > 0 else 1.0
-    logits = model(idx).logits[at_b, at_t].float()                         # (M, V)
-    logp_all = (logits / tau).log_softmax(-1)
-    logp = logp_all.gather(-1, idx[at_b, at_t + 1, None]).squeeze(-1)      # (M,)
+    s = score_continuations(model, heads, answers, grad=True)
+    logp_all = s.log_softmax(temperature)                                  # (M, V)
+    logp = logp_all.gather(-1, s.targets[:, None]).squeeze(-1)             # (M,)
     kl_sum = None
     if ref is not None:
-        with torch.no_grad():
-            ref_logp = (ref(idx).logits[at_b, at_t].float() / tau).log_softmax(-1)
-        kl_sum = per_answer((logp_all.exp() * (logp_all - ref_logp)).sum(-1))   # exact KL
+        ref_logp = score_continuations(ref, heads, answers).log_softmax(temperature)
+        kl_sum = s.sums((logp_all.exp() * (logp_all - ref_logp)).sum(-1))  # exact KL
     ent_sum = None
     if entropy:
-        logp_1 = logits.log_softmax(-1)                                    # (M, V) at T = 1
-        ent_sum = per_answer(-(logp_1.exp() * logp_1).sum(-1))
+        logp_1 = s.log_softmax()                                           # (M, V) at T = 1
+        ent_sum = s.sums(-(logp_1.exp() * logp_1).sum(-1))
     n_tok = torch.tensor([float(len(a)) for a in answers])
-    return per_answer(logp), n_tok, kl_sum, ent_sum
+    return s.sums(logp), n_tok, kl_sum, ent_sum

@@ -22,7 +22,7 @@ turn, loss only on the assistant's tokens: Ouyang et al. 2022, "InstructGPT").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator
 
 EOT, USER, ASSISTANT, END = "<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"
 TEMPLATE = EOT + USER + "{prompt}" + ASSISTANT + "{response}" + END
@@ -143,6 +143,19 @@ def answer(model, tok, question: str, max_new_tokens: int = MAX_NEW_TOKENS,
     ended = bool(out) and out[-1] == sp[END]
     words = [i for i in out if i not in sp.values()]
     return Reply(tok.decode(words).strip(), ended, out, cut > 0)
+
+
+def continue_text(model, tok, text: str, max_new_tokens: int, temperature: float = 0.0,
+                  top_k: int | None = None, seed: int = 0) -> Reply:
+    """What a model writes after `text` read as in pretraining (`prompt_ids` with chat=False): up
+    to `max_new_tokens` tokens, stopping at <|endoftext|>. Reply.ended: the model chose
+    <|endoftext|> (it thinks the document ends here); Reply.ids leave that token out."""
+    ids, cut = prompt_ids(tok, text, model.config.block_size, chat=False)
+    eot = tok.eot_id
+    new = list(model.generate(ids, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                              stop_ids=[eot]))
+    words = [i for i in new if i != eot]
+    return Reply(tok.decode(words), len(words) < len(new), words, cut > 0)
 
 
 def is_chat_model(loaded) -> bool:

@@ -539,11 +539,19 @@ def positive_float(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    """argparse type for a price such as the KL or entropy weight, or a temperature (0 = greedy):
-    0 or more, finite."""
+    """argparse type for a price such as the KL or entropy weight: 0 (none) or more, finite."""
     x = _number(text)
     if not 0 <= x < math.inf:                     # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0")
+    return x
+
+
+def temperature(text: str) -> float:
+    """argparse type for a sampling temperature: finite and at least 0 (0 = greedy)."""
+    x = _number(text)
+    if not 0 <= x < math.inf:                     # also refuses nan; a negative one inverts the odds
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number of at least 0 "
+                                         f"(0 = always the most likely token, 1 = the model's own odds)")
     return x
 
 
@@ -605,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help=MODEL_HELP)
     s.add_argument("prompt", nargs="?", default="", help="text to continue")
     s.add_argument("--tokens", type=positive_int, default=100, help="how many new tokens at most")
-    s.add_argument("--temperature", type=non_negative_float, default=0.8, help="0 = greedy")
+    s.add_argument("--temperature", type=temperature, default=0.8, help="0 = greedy")
     s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--top-p", type=probability, default=None,
                    help="nucleus sampling: the smallest set of tokens whose probability reaches it")
@@ -661,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("chat", help="talk to a tuned model (an interactive prompt loop)")
     s.add_argument("model", help=MODEL_HELP.replace("e.g. base", "e.g. tuned"))
-    s.add_argument("--temperature", type=non_negative_float, default=0.0, help="0 = greedy (same answer every time)")
+    s.add_argument("--temperature", type=temperature, default=0.0, help="0 = greedy (same answer every time)")
     s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
     s.add_argument("--max-tokens", type=positive_int, default=MAX_NEW_TOKENS, help="longest answer, in tokens")

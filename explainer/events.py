@@ -7,7 +7,7 @@ Every phase (pretraining, fine-tuning, feedback) reports through these, and ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .scoring import Ranking

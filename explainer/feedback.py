@@ -156,7 +156,7 @@ def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Te
     rewards, adv = torch.cat(rewards), torch.cat(advantages)
     adv = adv / (adv.std() + 0.05)         # as GRPO; a step of near-equal rewards still moves a little
     model.train()
-    logp, n_tok, kl, ent = answer_logprobs(model, ref, heads, answers, tok.eot_id, spec.temperature,
+    logp, n_tok, kl, ent = answer_logprobs(model, ref, heads, answers, spec.temperature,
                                            entropy=True)
     pg = -(adv * logp).sum() / len(answers)
     tokens = n_tok.sum().clamp(min=1.0)

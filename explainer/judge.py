@@ -159,7 +159,7 @@ def mean_kl(model: GPT, ref: GPT, tok, prompts: Sequence[str], samples: int = 4,
     for prompt in prompts:
         ans = sample_answers(model, tok, prompt, samples, max_new_tokens, 1.0, gen)
         head = answer_head(tok, prompt, max_new_tokens, model.config.block_size)
-        _, n_tok, kl, _ = answer_logprobs(model, ref, [head] * len(ans), ans, tok.eot_id)
+        _, n_tok, kl, _ = answer_logprobs(model, ref, [head] * len(ans), ans)
         total, n = total + float(kl.sum()), n + float(n_tok.sum())
     return total / max(n, 1.0)
 
@@ -171,5 +171,5 @@ def logprob_per_token(loaded: LoadedModel, prompt: str, answer: str) -> float:
     tok = loaded.tokenizer
     ids, roles = encode_rated(tok, prompt, answer, loaded.config.block_size)
     head_len = roles.index(2)
-    logp, n, _, _ = answer_logprobs(loaded.model, None, [ids[:head_len]], [ids[head_len:]], tok.eot_id)
+    logp, n, _, _ = answer_logprobs(loaded.model, None, [ids[:head_len]], [ids[head_len:]])
     return float(logp[0] / n[0])

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
-from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Status, Step
+from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Step
 from .model import GPT
 from .scoring import rank_next
 

@@ -26,8 +26,7 @@ def test_log_probabilities_and_kl(tiny):
     head = A.answer_head(tok, "Hi", 16, m.config.block_size)
     answer = tok.encode("Hello there.") + [chat.special_ids(tok)[chat.END]]
     with torch.no_grad():
-        logp, n, kl, ent = A.answer_logprobs(m, m, [head, head], [answer, answer[:2]], tok.eot_id,
-                                             entropy=True)
+        logp, n, kl, ent = A.answer_logprobs(m, m, [head, head], [answer, answer[:2]], entropy=True)
         full = m(torch.tensor([head + answer])).logits[0].log_softmax(-1)
     direct = sum(float(full[len(head) - 1 + i, t]) for i, t in enumerate(answer))
     rows = full[len(head) - 1: len(head) - 1 + len(answer)]                # the answer's positions

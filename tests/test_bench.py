@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from explainer import bench
+from explainer import bench_phases, measure
 from explainer.model import count_params, preset
 
 
@@ -12,14 +12,14 @@ def test_flops_per_token_is_six_times_matmul_params_plus_attention():
     matmul = count_params(cfg) - cfg.block_size * cfg.n_embd        # minus position table
     attn = 6 * cfg.n_layer * cfg.block_size * cfg.n_embd
     # biases and norms are not matmuls: 6 * params overestimates slightly
-    assert 6 * (matmul - 20_000) + attn < bench.flops_per_token(cfg) <= 6 * matmul + attn
+    assert 6 * (matmul - 20_000) + attn < measure.flops_per_token(cfg) <= 6 * matmul + attn
 
 
 def test_measurements_are_positive_and_plausible():
-    assert 0.1 < bench.matmul_peak(1, seconds=0.3) < 10_000            # GFLOP/s
+    assert 0.1 < measure.matmul_peak(1, seconds=0.3) < 10_000            # GFLOP/s
     cfg = preset("tiny")
-    assert bench.loop_tokens_per_s(cfg, steps=6, batch_size=4) > 0
-    assert bench.reference_tokens_per_s(cfg, steps=6, batch_size=4) > 0
+    assert measure.loop_tokens_per_s(cfg, steps=6, batch_size=4) > 0
+    assert measure.reference_tokens_per_s(cfg, steps=6, batch_size=4) > 0
 
 
 # --- the benchmarks moved here from tokenizer.py, context.py and sft.py ---------------------------
@@ -27,7 +27,7 @@ def test_measurements_are_positive_and_plausible():
 def test_bench_bpe_reports_numbers():
     from pydoc_data.topics import topics
     text = "\n\n".join(topics[k] for k in sorted(topics))[:5000]       # real prose, shipped with Python
-    r = bench.bench_bpe(text, vocab_size=300)
+    r = bench_phases.bench_bpe(text, vocab_size=300)
     assert r["merges"] == 300 - 256 - 4 and r["seconds"] >= 0 and r["bytes_per_token"] > 1
 
 
@@ -36,13 +36,13 @@ BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"
 
 @pytest.mark.skipif(not BASE.is_file(), reason="no models/base.safetensors yet")
 def test_shipped_base_model_copies_names_only_when_it_can_see_them():
-    res = bench.bench_context(50, path=BASE)
+    res = bench_phases.bench_context(50, path=BASE)
     assert res["full"] >= 0.60, res
     assert res["windowed"] <= 0.05, res
 
 
 def test_bench_context_without_a_model_says_so(tmp_path):
-    assert bench.bench_context(2, path=tmp_path / "none.safetensors") == {
+    assert bench_phases.bench_context(2, path=tmp_path / "none.safetensors") == {
         "skipped": f"no {tmp_path / 'none.safetensors'}"}
 
 
@@ -61,7 +61,7 @@ def tiny_base(tmp_path):
 
 
 def test_bench_sft_reports_every_figure(tiny_base):
-    r = bench.bench_sft(tiny_base.path, steps=2, n_threads=1, per_topic=1)
+    r = bench_phases.bench_sft(tiny_base.path, steps=2, n_threads=1, per_topic=1)
     for k in ("finetune_seconds", "tuned_end_share", "base_end_share", "tuned_on_topic_share",
               "pairs", "topics", "weak_share", "heldout_prompts", "met", "targets"):
         assert k in r
@@ -78,14 +78,14 @@ def test_models_folder_is_the_environment_variable_or_models(monkeypatch, tmp_pa
     assert models_dir() == registry.models_dir() == ROOT / "models"
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tmp_path))
     assert registry.models_dir() == tmp_path
-    assert bench.bench_context(2) == {"skipped": f"no {tmp_path / 'base.safetensors'}"}
+    assert bench_phases.bench_context(2) == {"skipped": f"no {tmp_path / 'base.safetensors'}"}
     with pytest.raises(cli.CLIError, match=f"models in {tmp_path}: none"):
         cli.resolve_model("base")
 
 
 def test_real_section_without_the_package_is_one_line_with_its_reason(monkeypatch, capsys):
     from explainer import smollm
-    from explainer.bench import bench_real, print_real
+    from explainer.bench_real import bench_real, print_real
     from explainer.cli import build_parser
     monkeypatch.setattr(smollm.importlib.util, "find_spec", lambda name: None)   # package absent
     res = bench_real()

@@ -76,6 +76,19 @@ def test_overlong_question_is_cut_to_fit_the_context(tok):
     assert len(fake.seen[0]) + 20 <= 64
 
 
+def test_continue_text_reads_as_pretraining_and_stops_at_endoftext(tok):
+    fake = FakeModel(tok.encode(" night.") + [tok.eot_id], block_size=16)
+    r = chat.continue_text(fake, tok, "It rained all " * 10, 20)
+    assert r.text == " night." and r.ended and r.ids == tok.encode(" night.") and r.prompt_cut
+    assert fake.seen[0] == chat.prompt_ids(tok, "It rained all " * 10, 16, chat=False)[0]
+    assert fake.seen[2]["stop_ids"] == [tok.eot_id]
+    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=1))
+    r = chat.continue_text(model, tok, "Hello", 12, temperature=0.8, top_k=5, seed=3)
+    ids = chat.prompt_ids(tok, "Hello", chat=False)[0]
+    new = list(model.generate(ids, 12, temperature=0.8, top_k=5, seed=3, stop_ids=[tok.eot_id]))
+    assert r.ids == [i for i in new if i != tok.eot_id] and r.text == tok.decode(r.ids)
+
+
 def test_answer_with_a_real_model_is_deterministic(tok):
     model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=1))
     a = chat.answer(model, tok, "Hello!", max_new_tokens=12)

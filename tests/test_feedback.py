@@ -70,7 +70,7 @@ def test_the_entropy_term_alone_makes_the_model_surer(tiny):
         answers = [a for p in prompts for a in sample_answers(tiny.model, tok, p, 4, 16, 1.0, gen)]
         with torch.no_grad():
             _, n, _, ent = answer_logprobs(model, None, [h for h in heads for _ in range(4)], answers,
-                                           tok.eot_id, entropy=True)
+                                           entropy=True)
         return float(ent.sum() / n.sum())
     for gamma in (0.0, 1.0):
         policy = GPT(tiny.config)

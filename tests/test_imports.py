@@ -89,7 +89,7 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_is_read_from_the_source():
     g = graph()
     assert "explainer.model" in g["explainer.training"]             # a top-level import
-    assert "explainer.corpus" in g["explainer.bench"]                # `from . import corpus`, in a function
+    assert "explainer.corpus" in g["explainer.measure"]                # `from . import corpus`, in a function
     assert "explainer.paramfile" in g["explainer.app.models"]        # `from ..paramfile import ...`
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from explainer import bench, corpus, pretrain
+from explainer import bench_phases, corpus, pretrain
 from explainer import twofiles as tf
 from explainer.paramfile import load_model, read_metadata, save_model
 from explainer.tokenizer import train_bpe
@@ -61,7 +61,7 @@ def test_compressed_copies_are_smaller_and_stay_within_the_documented_margin(tra
         assert abs(by[d]["bpb_change"]) <= tf.BPB_MARGIN[d], by[d]
         assert load_model(by[d]["path"]).facts["stored_as"] == d
     assert by["fp32"]["corpus"] == "Everyday English"
-    comp = bench.bench_compression(trained)
+    comp = bench_phases.bench_compression(trained)
     assert set(comp) == {"fp32", "fp16", "int8"} and comp["int8"]["mb"] < comp["fp32"]["mb"]
 
 

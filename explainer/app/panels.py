@@ -11,7 +11,7 @@ from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
 from ..scoring import rank_next
-from ..tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from ..tokenizer import Tokenizer, printable, replay_merges
 from ..views import tokens as tokens_view
 from . import models as registry
 from . import runs, ui
@@ -26,21 +26,10 @@ MAX_TEXT_CHARS = 1_000_000  # longer pastes are cut here, and the page says so
 # Tokens
 
 
-@st.cache_resource(show_spinner=False)
-def char_tok() -> Tokenizer:
-    """One id per character of the Everyday English corpus (others fall back to UTF-8 bytes)."""
-    return char_tokenizer(get_corpus("everyday").text)
-
-
 @st.cache_resource(show_spinner="Learning a BPE vocabulary from Everyday English (once) ...")
 def corpus_bpe() -> Tokenizer:
     """A BPE tokenizer learned from Everyday English: used when no model is loaded yet."""
     return pretrain.learn_tokenizer(get_corpus("everyday").text)
-
-
-@st.cache_resource(show_spinner=False)
-def gpt4_tok() -> Tokenizer:
-    return cl100k()
 
 
 def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
@@ -48,8 +37,8 @@ def tokenizers(model_tok: Tokenizer | None) -> list[tuple[str, Tokenizer]]:
     if model_tok is not None:
         name = "This app's BPE" if model_tok.kind == "bpe" else "The active model's tokenizer"
         out.append((f"{name} ({model_tok.n_vocab:,} tokens)", model_tok))
-    out += [(f"GPT-4's cl100k_base ({gpt4_tok().n_vocab:,} tokens)", gpt4_tok()),
-            ("Characters (one token each; an unknown one becomes its bytes)", char_tok())]
+    out += [(f"GPT-4's cl100k_base ({ui.gpt4_tok().n_vocab:,} tokens)", ui.gpt4_tok()),
+            ("Characters (one token each; an unknown one becomes its bytes)", ui.char_tok())]
     return out
 
 
@@ -337,17 +326,10 @@ def try_model(loaded) -> None:
 
 def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int,
                   seed: int) -> tuple[str, int, bool]:
-    """What the model writes after `prompt` (the prompt itself not included): up to n_tokens
-    sampled tokens, stopping at <|endoftext|>. Returns (text, tokens written, whether it stopped
-    at <|endoftext|>)."""
-    from ..chat import prompt_ids
-    ids, _ = prompt_ids(loaded.tokenizer, prompt, loaded.config.block_size, chat=False)
-    eot = loaded.tokenizer.eot_id
-    new = list(loaded.model.generate(ids, n_tokens, temperature=temperature, top_k=top_k, seed=seed,
-                                     stop_ids=[eot]))
-    ended = eot in new
-    new = [i for i in new if i != eot]
-    return loaded.tokenizer.decode(new), len(new), ended
+    """(text written after `prompt`, tokens written, whether it stopped at <|endoftext|>)."""
+    from ..chat import continue_text
+    r = continue_text(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed)
+    return r.text, len(r.ids), r.ended
 
 
 def save_panel(loaded) -> None:

@@ -3,7 +3,7 @@ the test does not depend on models/): charts drawn, slider moves, downloads serv
 saved under test-artifacts/ to look at."""
 import pytest
 
-from conftest import start_server, stop_server
+from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, visit, wait_idle
 
 pytestmark = pytest.mark.browser

@@ -54,7 +54,8 @@ def test_human_feedback_loop(page, server, artifacts):
 
     # Stop keeps what was learned so far; before/after then compares that model.
     count_most(page, r"Policy step \d+ · stopped")
-    page.get_by_role("button", name="Stop").click()
+    # the page's Stop, not the header's (Streamlit shows one there while a script run is slow)
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     page.get_by_text("The feedback-trained model is ready").wait_for(timeout=120_000)
     page.get_by_text(re.compile(r"Policy step \d+ · stopped")).first.wait_for()   # not "done"
     page.get_by_text("“After feedback” is your feedback-trained model.").wait_for(timeout=120_000)

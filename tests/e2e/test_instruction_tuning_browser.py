@@ -3,7 +3,7 @@ not depend on models/): the token boxes coloured by the loss mask, both models' 
 fine-tuning run started from the page with its live loss chart. Screenshots under test-artifacts/."""
 import pytest
 
-from conftest import start_server, stop_server
+from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, wait_idle
 
 pytestmark = pytest.mark.browser

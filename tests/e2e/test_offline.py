@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import start_server, stop_server
+from harness import start_server, stop_server
 from test_browser import no_exceptions, wait_idle
 
 pytestmark = pytest.mark.browser

