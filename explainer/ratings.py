@@ -8,7 +8,11 @@ simulated rater). A whole class rates into the same file at once, so:
   of failing); each call opens its own short connection, so threads share nothing.
 - A double click stores one rating, not two: (session, prompt, answer, model) is unique, and
   rating the same answer again changes the rating (an upsert).
-- The schema is versioned with `PRAGMA user_version`; a file from a newer version is left alone.
+- The schema is versioned with `PRAGMA user_version` and migrated in place (MIGRATIONS, in one
+  transaction); a file from a newer version is left alone.
+- Schema 2 adds the classroom's tables (classes, members, guesses, reveals: explainer/classroom.py
+  reads and writes them through `transaction`), so everything a class clicks is in one file and
+  a class's ratings are its members' ratings (a join on the session).
 - Stored ratings are never lost: a file that is not a database (or fails SQLite's quick check)
   is renamed aside with a timestamp (`ratings.sqlite.corrupt-20261128-130501`) and a fresh file
   is started; a locked or unwritable database gives a `RatingsError` whose message says what
@@ -36,7 +40,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000       # a writer waits up to 10 s for another writer (30 clicks at once)
 MAX_TEXT = 2_000               # characters kept of a prompt or an answer
 PERSON = "person"
@@ -56,6 +60,46 @@ CREATE TABLE IF NOT EXISTS ratings (
 );
 CREATE INDEX IF NOT EXISTS ratings_rater ON ratings (rater);
 """
+
+CLASSROOM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS classes (
+    code     TEXT PRIMARY KEY,                     -- short, for a projector: 'K7QXM'
+    key_hash TEXT NOT NULL,                        -- sha256 of the teacher key (never the key)
+    created  REAL NOT NULL,
+    expires  REAL NOT NULL,
+    run_job  TEXT,                                 -- the class run's job id on this server
+    run_started REAL
+);
+CREATE TABLE IF NOT EXISTS members (
+    class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
+    student  TEXT NOT NULL,                        -- an anonymous browser id, the ratings' session
+    joined   REAL NOT NULL,
+    PRIMARY KEY (class, student)
+);
+CREATE INDEX IF NOT EXISTS members_student ON members (student);
+CREATE TABLE IF NOT EXISTS class_sessions (
+    class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
+    session  TEXT NOT NULL,                        -- a member's tab: the ratings' session column
+    PRIMARY KEY (class, session)
+);
+CREATE TABLE IF NOT EXISTS guesses (
+    class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
+    question TEXT NOT NULL,
+    student  TEXT NOT NULL,
+    choice   TEXT NOT NULL,
+    created  REAL NOT NULL,
+    updated  REAL NOT NULL,
+    PRIMARY KEY (class, question, student)         -- one guess per student and question
+);
+CREATE TABLE IF NOT EXISTS reveals (
+    class    TEXT NOT NULL REFERENCES classes (code) ON DELETE CASCADE,
+    question TEXT NOT NULL,
+    revealed REAL NOT NULL,
+    PRIMARY KEY (class, question)
+);
+"""
+# version -> the script that brings a file from the version before to it
+MIGRATIONS = {1: SCHEMA, 2: CLASSROOM_SCHEMA}
 
 
 class RatingsError(RuntimeError):
@@ -124,8 +168,7 @@ class RatingsStore:
         if self.memory:                 # tests: one shared connection, serialised by a lock
             self._mem_conn = sqlite3.connect(":memory:", check_same_thread=False)
             self._mem_lock = threading.Lock()
-            self._mem_conn.executescript(SCHEMA)
-            self._mem_conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _migrate(self._mem_conn, 0)
 
     # --- connections --------------------------------------------------------------------------
 
@@ -244,10 +287,7 @@ class RatingsStore:
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA journal_mode = WAL")   # stored in the file: set once
-                if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                    with conn:
-                        conn.executescript(SCHEMA)
-                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _migrate(conn, conn.execute("PRAGMA user_version").fetchone()[0])
             finally:
                 conn.close()
         except sqlite3.Error as e:
@@ -333,8 +373,21 @@ class RatingsStore:
             (session, prompt[:MAX_TEXT], answer[:MAX_TEXT], model)).fetchone())
         return None if row is None else int(row[0])
 
+    def transaction(self, fn):
+        """fn(conn) in one transaction on this file, with its safety (busy waits, a damaged
+        file moved aside, RatingsError with a clear message): for the classroom's tables."""
+        return self._do(fn)
+
     def schema_version(self) -> int:
         return self._do(lambda conn: int(conn.execute("PRAGMA user_version").fetchone()[0]))
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file from schema `version` to SCHEMA_VERSION in one transaction (all or nothing)."""
+    if version >= SCHEMA_VERSION:
+        return
+    steps = "".join(MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+    conn.executescript(f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
 
 
 def _damaged(e: sqlite3.Error) -> bool:

@@ -65,3 +65,6 @@ if text:
                    f"from the active model: the first {min(64, len(rows[0]))} of its "
                    f"{loaded.config.n_embd} numbers.")
         ui.explain(embedding_rows, charts.embedding_heatmap)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("tokens-count", model_tok)

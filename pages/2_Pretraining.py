@@ -91,3 +91,6 @@ else:
     st.header("Inside: what each layer would guess")
     real.lens_panel(loaded, st.session_state.try_prompt)
     ui.explain(logit_lens)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("pretrain-first", ui.active_model())

@@ -151,3 +151,6 @@ st.markdown("SmolLM2-135M-Instruct was tuned the same way, on far more conversat
             "template. Ask it the question from section 4 inside that template, then as bare text.")
 real.template_panel(question)
 ui.explain(real_answer)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("sft-stop", base)

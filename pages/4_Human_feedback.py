@@ -142,3 +142,6 @@ if tuned is not None:
 
 ui.explain(raters.helpful_problems, raters.same_topic, reward.RewardModel.features, reward.echo,
            fb.policy_step, judge.before_after)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("feedback-likelier", tuned, after)

@@ -180,3 +180,6 @@ st.caption(f"The app dropped {oldest} to fit the window. Its most likely "
            f"next token is now “{guess[1]}” (a token is a word or a piece of one; ␣ is a space)."
            if dropped else "Everything fits: nothing is dropped.")
 ui.explain(cx.fit_chat, cx.chat_text)
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("context-name", loaded)

@@ -127,3 +127,6 @@ st.markdown("SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): 
             "config and its tokenizer in one parameter file, most weights squeezed to about 5 bits. "
             "Everything below is read from that file now.")
 real.gguf_panel()
+
+from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
+predict_then_reveal("twofiles-size", loaded)

@@ -56,7 +56,12 @@ def test_slide_the_context_window(lab, page, artifacts):
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.get_by_role("menuitem", name="Run").click()
     page.get_by_text("Run All Cells", exact=True).click()
+    # JupyterLab may ask which kernel to use even though one is running: keep the one it offers
     slider = page.locator(".widget-slider").first
+    choose = page.get_by_role("button", name="Select", exact=True)
+    slider.or_(choose).first.wait_for(timeout=180_000)
+    if choose.is_visible():
+        choose.click()
     slider.wait_for(timeout=180_000)
     box = page.locator(".widget-vbox").first
     box.locator(".js-plotly-plot").first.wait_for(timeout=120_000)

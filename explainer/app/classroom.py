@@ -1,0 +1,393 @@
+"""The classroom in the app: which class this session is in, the predict-then-reveal box of every
+page, and the panels of the Classroom page (create, join, the teacher's live view, the class run).
+
+Membership comes from the URL: `?class=CODE` for students, `?class=CODE&key=...` for the teacher
+(the key never appears in a student's link). It is checked once per session and kept; other pages
+get `?class=CODE` back in their address so a reload stays in the class. A student is their
+browser's anonymous id (`student_id`: two tabs are one student, a reload or a server restart finds
+their guesses again); each tab's ratings session (`ui.owner_id()`) is recorded with the class so
+its thumbs pool there. The store is explainer/classroom.py, the questions explainer/questions.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import charts
+from .. import feedback as fb
+from .. import reward
+from ..classroom import (Classroom, ClassroomError, browser_id, join_link, normalize_code, qr_svg,
+                         teacher_link)
+from ..events import failure_message
+from ..jobs import OncePerKey
+from ..paramfile import LoadedModel
+from ..questions import QUESTIONS, Answer, Question
+from ..ratings import RatingsError, RatingsStore
+from ..sft import model_key
+from . import ui
+from .feedback_panels import fb_panel
+
+POLL_SECONDS = 2.0          # a class's boxes refresh this often (40 browsers: 20 small reads/s)
+CLASS, KEY = "class", "key"  # the URL's query parameters
+PAGE = "pages/7_Classroom.py"
+
+
+def room() -> Classroom:
+    """The classroom store (in the ratings file: env EXPLAINER_RATINGS_DB or data/)."""
+    return Classroom(RatingsStore())
+
+
+def student_id() -> str:
+    """This browser's anonymous id (from its XSRF cookie), else this session's owner id."""
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+    except Exception:  # noqa: BLE001 -- no web request behind this run (tests, bare mode)
+        cookie = None
+    return browser_id(cookie) or ui.owner_id()
+
+
+@dataclass(frozen=True)
+class Member:
+    code: str
+    key: str | None = None      # the teacher key, only in the teacher's session
+
+    @property
+    def teacher(self) -> bool:
+        return self.key is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Membership
+
+
+def membership() -> Member | None:
+    """This session's class, from the URL once (a new code or a teacher key there wins), then
+    from the session."""
+    code, key = st.query_params.get(CLASS), st.query_params.get(KEY)
+    if code:
+        seen = st.session_state.get("class_from_url")
+        if seen is None or normalize_code(code) != seen[0] or (key and key != seen[1]):
+            st.session_state.class_from_url = (normalize_code(code), key)
+            enter(code, key)
+    code = st.session_state.get("class_code")
+    if not code:
+        return None
+    if st.query_params.get(CLASS) != code:
+        st.query_params[CLASS] = code
+    return Member(code, st.session_state.get("class_key"))
+
+
+def enter(code: str, key: str | None = None) -> bool:
+    """Join the class (as its teacher if `key` is right); a clear message if not possible."""
+    try:
+        r = room()
+        info = r.info(code)
+        teacher = bool(key) and r.is_teacher(info.code, key)
+        if not teacher:
+            r.join(info.code, student_id(), session=ui.owner_id())
+    except ClassroomError as e:
+        st.error(str(e), icon="🏫")
+        leave()
+        return False
+    except RatingsError as e:
+        st.warning(f"{e} The class cannot be joined right now; the page works on its own.", icon="🗄️")
+        return False
+    if key and not teacher:
+        st.error(f"That teacher key does not belong to class {info.code}: you joined as a student.",
+                 icon="🔑")
+    st.session_state.class_code = info.code
+    st.session_state.class_key = key if teacher else None
+    return True
+
+
+def leave() -> None:
+    for k in ("class_code", "class_key"):
+        st.session_state.pop(k, None)
+    for k in (CLASS, KEY):
+        if k in st.query_params:
+            del st.query_params[k]
+
+
+def base_url() -> str:
+    """This page's address without its query: the start of the class links."""
+    url = (st.context.url or "").split("?")[0]
+    return url or "http://localhost:8501/Classroom"
+
+
+# ---------------------------------------------------------------------------------------------
+# Predict, then reveal
+
+
+def predict_then_reveal(q: Question | str, *inputs, key: str | None = None) -> None:
+    """One click commits a guess, then the model's real answer (q.answer(*inputs), computed now)
+    appears, with the class's guesses as a bar chart beside it. Alone: revealed right after the
+    guess. In a class: the box refreshes itself (every POLL_SECONDS) until the teacher reveals
+    the answer for everyone; then guesses are closed and it stops refreshing.
+
+        predict_then_reveal("tokens-count", tokenizer)     # a page's one line (questions.QUESTIONS)
+    """
+    q = QUESTIONS[q] if isinstance(q, str) else q
+    k = key or f"ptr_{q.id}"
+    with st.container(border=True, key=k):
+        st.markdown(f"**🤔 Predict, then reveal.** {q.text}")
+        m = membership()
+        if m is None:
+            _solo(q, inputs, k)
+        else:
+            _class_box(q, inputs, k, m)
+
+
+def _choice_buttons(q: Question, k: str, mine: str | None, on_pick, disabled: bool = False) -> None:
+    for i, (col, c) in enumerate(zip(st.columns(len(q.choices)), q.choices)):
+        col.button(c, key=f"{k}_c{i}", type="primary" if c == mine else "secondary",
+                   width="stretch", on_click=on_pick, args=(c,), disabled=disabled,
+                   icon="✋" if c == mine else None)
+
+
+def _solo(q: Question, inputs: Sequence, k: str) -> None:
+    @st.fragment                  # a click reruns the box, not the page
+    def box():
+        mine = st.session_state.get(f"{k}_guess")
+        _choice_buttons(q, k, mine, lambda c: st.session_state.__setitem__(f"{k}_guess", c))
+        if mine is None:
+            st.caption("Click your guess first; then the model answers.")
+            return
+        _reveal(q, inputs, mine, None, k)
+    box()
+
+
+def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
+    def pick(choice):
+        try:
+            room().guess(m.code, q.id, student_id(), choice)
+        except (ClassroomError, RatingsError) as e:
+            st.session_state[f"{k}_error"] = str(e)
+
+    def show_all():
+        try:
+            room().reveal(m.code, m.key, q.id)
+        except (ClassroomError, RatingsError) as e:
+            st.session_state[f"{k}_error"] = str(e)
+
+    try:                          # once revealed the box is final: no more polling (40 screens
+        live = not room().question_state(m.code, q.id, student_id()).revealed   # redrawing a chart
+    except (ClassroomError, RatingsError):                                      # every 2 s add up)
+        live = True
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def box():
+        if err := st.session_state.pop(f"{k}_error", None):
+            st.error(err, icon="🏫")
+        try:
+            s = room().question_state(m.code, q.id, student_id())
+        except ClassroomError as e:
+            st.error(f"{e} You have left the class; this question still works on its own.", icon="🏫")
+            leave()
+            return
+        except RatingsError as e:
+            st.warning(f"{e} The class's guesses cannot be read right now.", icon="🗄️")
+            return
+        n = sum(s.tally.values())
+        if m.teacher:
+            st.caption(f"Class {m.code}: {n} guess{'es' if n != 1 else ''} so far. You are the "
+                       "teacher: reveal when the class has guessed.")
+            if not s.revealed:
+                st.button("Reveal for everyone", key=f"{k}_reveal", on_click=show_all, icon="📣")
+        else:
+            _choice_buttons(q, k, s.mine, pick, disabled=s.revealed)
+        if s.revealed and live:
+            st.rerun()            # the whole page once, so the box stops polling
+        if s.revealed:
+            _reveal(q, inputs, s.mine, s.tally, k, teacher=m.teacher)
+        elif not m.teacher:
+            st.caption(f"Class {m.code}: {n} guess{'es' if n != 1 else ''} so far. "
+                       + ("Yours is in; you can still change it. " if s.mine else "Click yours. ")
+                       + "Your teacher reveals the answer for everyone.")
+    box()
+
+
+@st.cache_resource(show_spinner=False)
+def _answers() -> OncePerKey:
+    """Server-wide: (question, models) -> the model's answer. A teacher's reveal reaches 40
+    screens at once; they wait for one computation instead of running 40."""
+    return OncePerKey()
+
+
+def _input_key(x) -> str:
+    return model_key(x) if isinstance(x, LoadedModel) else f"{getattr(x, 'name', type(x).__name__)}|{id(x)}"
+
+
+def _answer(q: Question, inputs: Sequence) -> Answer | str:
+    """The model's answer (computed once per server, question and models), or why there is none."""
+    if not inputs or any(x is None for x in inputs):
+        return "There is no model to ask yet: load or train one, and its answer appears here."
+    try:
+        with st.spinner("The model is answering ..."):
+            return _answers().compute((q.id, *map(_input_key, inputs)), lambda: q.answer(*inputs))
+    except Exception as e:  # noqa: BLE001 -- the box says what went wrong, the page goes on
+        return f"The model could not answer: {failure_message(e)}"
+
+
+def _reveal(q: Question, inputs: Sequence, mine: str | None, tally: dict | None, k: str,
+            teacher: bool = False) -> None:
+    answer = _answer(q, inputs)
+    left, right = (st.columns(2) if tally is not None else (st.container(), None))
+    with left:
+        if isinstance(answer, str):
+            st.warning(answer, icon="ℹ️")
+            return
+        verdict = ("" if teacher else "✅ You guessed right." if mine == answer.choice else
+                   f"❌ You guessed “{mine}”." if mine else "You did not guess this time.")
+        st.markdown(f"**The model: {answer.choice}.** {verdict}")
+        st.caption(answer.detail)
+    if right is not None:
+        with right:
+            ui.plot(guess_chart(q.choices, tally, answer.choice, mine), key=f"{k}_chart")
+
+
+def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None,
+                mine: str | None = None) -> go.Figure:
+    """The class's guesses per choice; the model's answer in green and ticked in bold on the axis
+    (also when nobody guessed it), "you" above your own bar."""
+    counts = [tally.get(c, 0) for c in choices]
+    colors = [charts.PALETTE[2] if c == right else charts.PALETTE[0] for c in choices]
+    text = [f"{n} · you" if c == mine else str(n) for c, n in zip(choices, counts)]
+    return go.Figure(dict(
+        data=[dict(type="bar", x=list(choices), y=counts, marker=dict(color=colors), text=text,
+                   textposition="outside", constraintext="none", cliponaxis=False,
+                   hovertemplate="%{x}: %{y}<extra></extra>")],
+        layout=dict(charts.house_layout(f"The class's guesses ({sum(counts)})", 300),
+                    xaxis=dict(title=dict(text="guess"), type="category", tickvals=list(choices),
+                               ticktext=[f"<b>{c} ✓</b>" if c == right else c for c in choices]),
+                    yaxis=dict(title=dict(text="students"), rangemode="tozero",
+                               range=[0, max(counts + [1]) * 1.25]))))
+
+
+# ---------------------------------------------------------------------------------------------
+# The Classroom page's panels
+
+
+def links_panel(code: str, key: str | None) -> None:
+    """Code, QR code and links of a class (the teacher link only for the teacher)."""
+    join = join_link(base_url(), code)
+    left, right = st.columns([2, 1])
+    with left:
+        st.markdown(f"### Class code: `{code}`")
+        st.caption("Students open the link (or scan the QR code, or type the code on the "
+                   "Classroom page). Their guesses and thumbs pool in this class.")
+        st.code(join, language=None)
+        if key:
+            st.markdown("**Your teacher link** (keep it off the projector: it carries the key)")
+            st.code(teacher_link(base_url(), code, key), language=None)
+    with right:
+        st.image(qr_svg(join), caption="Scan to join", width=240)
+
+
+def create_panel() -> None:
+    """Create a class; this session becomes its teacher (the key goes into this page's URL)."""
+    if st.button("Create a class", type="primary", icon="🏫", key="create_class"):
+        try:
+            new = room().create()
+        except (ClassroomError, RatingsError) as e:
+            st.error(str(e), icon="🏫")
+            return
+        st.session_state.class_from_url = (new.code, new.key)
+        st.query_params.update({CLASS: new.code, KEY: new.key})
+        if enter(new.code, new.key):
+            st.rerun()
+
+
+def join_panel() -> None:
+    """Join a class by its code."""
+    with st.form("join_class", border=True):
+        code = st.text_input("Class code", max_chars=12, placeholder="e.g. K7QXM")
+        if st.form_submit_button("Join", icon="🙋") and enter(code):
+            st.session_state.class_from_url = (normalize_code(code), None)
+            st.query_params[CLASS] = normalize_code(code)
+            st.rerun()
+
+
+def teacher_panel(m: Member) -> None:
+    """Live: who joined (a count), guesses per question, ratings; reveal, reset."""
+    def act(fn, *args):
+        try:
+            fn(*args)
+        except (ClassroomError, RatingsError) as e:
+            st.session_state.class_error = str(e)
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def live():
+        if err := st.session_state.pop("class_error", None):
+            st.error(err, icon="🏫")
+        r = room()
+        try:
+            info, counts, tallies = r.info(m.code), r.ratings_count(m.code), r.tallies(m.code)
+            shown = {q for q in QUESTIONS if r.revealed(m.code, q)}
+        except (ClassroomError, RatingsError) as e:
+            st.error(str(e), icon="🏫")
+            return
+        c = st.columns(3)
+        c[0].metric("Joined", f"{info.members:,}", help="Browsers that joined (no names are kept).")
+        c[1].metric("Guesses", f"{info.guesses:,}")
+        c[2].metric("Ratings", f"{counts.total:,}", help=counts.split())
+        for q in QUESTIONS.values():
+            t = tallies.get(q.id, {})
+            a, b = st.columns([4, 1], vertical_alignment="center")
+            a.markdown(f"**{q.page}:** {q.text}  \n"
+                       + (" · ".join(f"{ch}: **{n}**" for ch, n in t.items()) or "no guesses yet"))
+            if q.id in shown:
+                b.caption("revealed")
+            else:
+                b.button("Reveal for everyone", key=f"reveal_{q.id}", icon="📣",
+                         on_click=act, args=(r.reveal, m.code, m.key, q.id))
+        with st.popover("Reset the class", icon="🧹"):
+            st.caption("Clears every guess, reveal and the class run. Members and ratings stay.")
+            st.button("Yes, clear the guesses", key="reset_class", on_click=act,
+                      args=(r.reset, m.code, m.key))
+    live()
+
+
+def class_run_panel(m: Member) -> None:
+    """The class run: one feedback training on the class's ratings, started by the teacher once,
+    watched live by every student of the class."""
+    jm, r = ui.get_job_manager(), room()
+    try:
+        info, ratings = r.info(m.code), r.ratings(m.code)
+    except (ClassroomError, RatingsError) as e:
+        st.error(str(e), icon="🏫")
+        return
+    view = jm.get(info.run_job) if info.run_job else None
+    if info.run_job and view is None:
+        st.info("The class run started earlier is no longer on this server (it restarted). "
+                "Every rating and guess is still stored"
+                + (": start the run again." if m.teacher else "; your teacher can start it again."))
+    busy = view is not None and not view.ended
+    if m.teacher:
+        tuned = ui.phase_model("tuned")
+        missing = reward.check_ratings(ratings) if tuned is not None else \
+            "No tuned model to improve: ship models/tuned.safetensors or tune one."
+        if missing and not busy:
+            st.info(f"{len(ratings)} ratings from the class so far. {missing}", icon="ℹ️")
+        if st.button("Start the class run: learn from the class's ratings", type="primary",
+                     icon="▶️", disabled=bool(missing) or busy, key="class_run"):
+            def submit():
+                return jm.submit(f"class:{m.code}", f"class {m.code}: learning from feedback",
+                                 fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
+            try:
+                r.start_run(m.code, m.key, submit, is_live=lambda j: (v := jm.get(j)) is not None
+                            and not v.ended)
+            except (ClassroomError, RatingsError) as e:
+                st.error(str(e), icon="🏫")
+            st.rerun()
+    elif view is None:
+        st.caption("When your teacher starts the class run, it appears here: one training on "
+                   "the whole class's 👍 and 👎, watched by everyone.")
+    if view is not None:
+        ui.poll(view.id, fb_panel)
+        if view.ended and view.result is not None:
+            if st.button("Use the class's model on the Human feedback page", key="use_class_model"):
+                st.session_state.feedback_model = view.result
+                st.success("Done: the Human feedback page now compares against the class's model.")

@@ -1,0 +1,72 @@
+"""The classroom in two real browsers at once: a teacher creates a class, a student joins by link
+and guesses on the Tokens page, the guess appears in the teacher's live view, and the teacher's
+reveal appears on the student's screen. Screenshots in test-artifacts/."""
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from test_browser import no_exceptions, snap, visit, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student(browser, server,
+                                                                                  artifacts):
+    teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    student_ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        teacher, student = teacher_ctx.new_page(), student_ctx.new_page()
+        for p in (teacher, student):
+            p.set_default_timeout(60_000)
+        visit(teacher, server + "/Classroom", "Classroom: guess first")
+        teacher.get_by_role("button", name="Create a class").click()
+        teacher.get_by_text("Class code:").wait_for()
+        wait_idle(teacher)
+        teacher.wait_for_url(re.compile(r"key="))
+        query = parse_qs(urlparse(teacher.url).query)
+        code, key = query["class"][0], query["key"][0]
+        assert re.fullmatch(r"[A-Z0-9]{5}", code) and len(key) > 16
+        teacher.get_by_text("no guesses yet").first.wait_for()
+        snap(teacher, artifacts / "classroom-teacher-created.png")
+
+        visit(student, f"{server}/Tokens?class={code}", "Tokens: how a model reads")
+        assert key not in student.url
+        box = student.locator(".st-key-ptr_tokens-count")
+        box.get_by_text(f"Class {code}: 0 guesses so far").wait_for()
+        box.get_by_role("button", name="6", exact=True).click()
+        clicked = time.monotonic()
+        teacher.get_by_text(re.compile(r"\b6: 1\b")).wait_for(timeout=15_000)   # the live view
+        seen = time.monotonic() - clicked
+        print(f"student's click -> teacher's view: {seen:.2f} s")
+        assert seen < 10
+        box.get_by_text("Yours is in").wait_for()
+        snap(student, artifacts / "classroom-student-guessed.png")
+
+        # a second tab of the same browser is the same student: their guess, not a new one
+        tab2 = student_ctx.new_page()
+        tab2.set_default_timeout(60_000)
+        visit(tab2, f"{server}/Tokens?class={code}", "Tokens: how a model reads")
+        box2 = tab2.locator(".st-key-ptr_tokens-count")
+        box2.get_by_text("1 guess so far. Yours is in").wait_for()
+        box2.get_by_role("button", name="7", exact=True).click()          # changes their one guess
+        teacher.get_by_text(re.compile(r"\b7: 1\b")).wait_for(timeout=15_000)
+        assert teacher.get_by_text(re.compile(r"\b6: 1\b")).count() == 0
+        box.get_by_role("button", name="6", exact=True).click()           # and back, in tab 1
+        teacher.get_by_text(re.compile(r"\b6: 1\b")).wait_for(timeout=15_000)
+        tab2.close()
+
+        teacher.locator(".st-key-reveal_tokens-count").get_by_role("button").click()
+        box.get_by_text("The model: 9.").wait_for(timeout=15_000)             # the student's page
+        box.get_by_text("You guessed “6”").wait_for()
+        box.locator(".js-plotly-plot").wait_for()                              # the class's bars
+        no_exceptions(student)
+        no_exceptions(teacher)
+        box.scroll_into_view_if_needed()
+        student.wait_for_timeout(800)
+        box.screenshot(path=artifacts / "classroom-student-revealed.png")
+        snap(teacher, artifacts / "classroom-teacher-live.png")
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
