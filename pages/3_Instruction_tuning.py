@@ -2,7 +2,8 @@
 import streamlit as st
 
 from explainer import charts, chat, sft
-from explainer.app import panels, runs, ui
+from explainer.app import panels, real, runs, ui
+from explainer.beside import real_answer
 from explainer.corpus import instructions as ins
 from explainer.views import tokens as views
 
@@ -144,6 +145,12 @@ else:
                        "wrong sum still counts as on topic).")
 
 ui.explain(chat.encode_pair, sft.TurnBatches.sample, sft.run, ins.weaknesses)
+
+st.header("6 · A real assistant, with and without its template")
+st.markdown("SmolLM2-135M-Instruct was tuned the same way, on far more conversations, with its own "
+            "template. Ask it the question from section 4 inside that template, then as bare text.")
+real.template_panel(question)
+ui.explain(real_answer)
 
 from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("sft-stop", base)

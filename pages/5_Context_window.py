@@ -5,7 +5,7 @@ import streamlit as st
 
 from explainer import charts
 from explainer import context as cx
-from explainer.app import ui
+from explainer.app import real, ui
 from explainer.chat import prompt_ids
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
@@ -18,7 +18,13 @@ st.markdown(
     "and is simply gone, as if it had never been written. Slide the window below and watch the "
     "model forget the name it needs at the end of the story.")
 
-loaded = ui.require_model()
+loaded = real.model_chooser(ui.require_model(), key="cw_model")
+big = real.is_real(loaded)
+if big:
+    st.caption(f"SmolLM2 sees up to {loaded.config.block_size:,} tokens, so the slider reaches "
+               f"{loaded.config.block_size:,}; these texts are shorter, so past their length it sees "
+               "all of them. On this server's 2 cores it needs seconds per window, so its curve has "
+               f"{real.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
 model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
 model_key = f"{loaded.path}:{id(model)}"
 
@@ -45,12 +51,16 @@ if len(ids) < 9:
     st.info("Write a longer text: the window slider starts at 8 tokens.")
     st.stop()
 top = min(T, len(ids))
-n = st.slider("Window: how many of the last tokens the model sees", 8, top, top, key=f"cw_n_{pick}",
+window_label = "Window: how many of the last tokens the model sees"
+n = st.select_slider(window_label, real.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
+                     help=f"This model's hard maximum is {T:,} tokens.") if big else st.slider(
+    window_label, 8, top, top, key=f"cw_n_{pick}",
               help=f"This model's hard maximum is {T} tokens.")
 
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
 mentions = cx.mention_tokens(tok, ids, text, word.strip())
 marked = {i for m in mentions for i in m}
+n = min(n, len(ids))                 # a window longer than the text sees all of it
 st.html(tv.window_tokens_html(pieces, n, marked))
 gone = len(ids) - n
 st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-of-text token, as "
@@ -70,7 +80,7 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
             st.markdown(f'"{word.strip()}": probability **{charts.percent_text(r.answer.prob)}**, its '
                         f"first token ranks **#{r.answer.first_rank:,}**")
 if answer:
-    sizes = cx.window_sizes(len(ids), T)
+    sizes = cx.window_sizes(len(ids), T, points=real.CURVE_POINTS if big else 40)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
     leaves = cx.mention_windows(tok, ids, text, word.strip())
     ui.plot(window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
@@ -81,7 +91,11 @@ if answer:
         st.caption(f'No window shows "{word.strip()}": '
                    + ("every mention is further back than the model's maximum window"
                       if leaves else "it is not in the text") + ", so the model can only guess.")
-ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, tv.window_tokens_html)
+st.markdown(f"**Name recall, measured now on {loaded.name}**: held-out stories that end right before "
+            "a name said earlier. Can it write the name back?")
+real.recall_panel(loaded)
+ui.explain(cx.keep_last, cx.rank_window, cx.score_answers, cx.prob_vs_window, cx.name_recall,
+           tv.window_tokens_html)
 
 st.header("2 · Where the last token looks")
 st.markdown(
@@ -122,12 +136,19 @@ st.caption(f"This head looks most at “{charts.show_piece(visible[best])}” "
 ui.explain(cx.last_token_attention, tv.attention_html)
 
 st.header("3 · Why there is a hard maximum")
-st.markdown(
-    f"Before the first layer, every token gets a **position vector** added to it: one for position "
-    f"1, one for position 2, and so on. This model learned exactly **{T}** of them (a table of "
-    f"{T} × {loaded.config.n_embd} numbers, `wpe`). For position {T + 1} there is no vector at "
-    f"all, so {T} tokens is a hard limit, fixed when the model was built. Big models have "
-    "the same kind of limit, only larger: thousands to hundreds of thousands of tokens.")
+if big:
+    st.markdown(
+        f"SmolLM2 has no table of position vectors. It turns each query and key by an angle that "
+        f"grows with the position (**rotary embeddings**, RoPE), so any position has a vector. Its "
+        f"limit, **{T:,}** tokens, is the longest text it was trained on: past it, nothing breaks, "
+        "but it has never learned what such distant positions mean, so its guesses get worse.")
+else:
+    st.markdown(
+        f"Before the first layer, every token gets a **position vector** added to it: one for position "
+        f"1, one for position 2, and so on. This model learned exactly **{T}** of them (a table of "
+        f"{T} × {loaded.config.n_embd} numbers, `wpe`). For position {T + 1} there is no vector at "
+        f"all, so {T} tokens is a hard limit, fixed when the model was built. Big models have "
+        "the same kind of limit, only larger: thousands to hundreds of thousands of tokens.")
 
 st.header("4 · When a chat outgrows the window")
 st.markdown(
@@ -135,8 +156,11 @@ st.markdown(
     "the app **drops the oldest turns**, and whatever was said in them is forgotten. Here you "
     "and the assistant write a story together; the hero's name was only said in the first turn.")
 chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
-budget = st.slider("Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1),
-                   key="cw_budget", help=f"The whole chat is {chat_len} tokens; this model's maximum is {T}.")
+room_help = f"The whole chat is {chat_len} tokens; this model's maximum is {T:,}."
+budget = st.select_slider(
+    "Room in the window (tokens)", sorted(k for k in {*real.window_choices(chat_len, T), chat_len - 1} if k >= 16),
+    chat_len - 1, key="cw_budget_real", help=room_help) if big else st.slider(
+    "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", help=room_help)
 dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
 st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 scores = []

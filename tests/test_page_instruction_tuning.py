@@ -46,7 +46,8 @@ def test_sections_filters_and_both_models_answer(models, fresh):
     at = run(models, fresh)
     assert [h.value for h in at.header] == [
         "1 · The examples it learns from", "2 · One example, as the model sees it", "3 · Fine-tune",
-        "4 · Same question, two models", "5 · Questions it never saw"]
+        "4 · Same question, two models", "5 · Questions it never saw",
+        "6 · A real assistant, with and without its template"]
     at.selectbox[2].set_value(3).run()                       # an example of the unfiltered list
     at.selectbox[0].set_value("safety").run()
     at.selectbox[1].set_value("unsafe").run()

@@ -1,0 +1,45 @@
+"""The real model beside the learner's: what each was trained on, and the real assistant's answer
+with and without its chat template. Plain data out; the pages draw it (explainer/app/real.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import smollm
+from .tokenizer import printable
+
+
+def trained_on(loaded) -> tuple[str, int, int]:
+    """(what it read, parameters, tokens seen). Ours: from the facts its file carries. SmolLM2:
+    its published model card (2 trillion tokens; the GGUF does not say)."""
+    if loaded.facts.get("architecture") == "llama":
+        return ("2 trillion tokens of web pages, school-level text, code and maths (its published "
+                "model card), then question/answer tuning", loaded.model.num_params(), smollm.TRAINED_TOKENS)
+    tokens = int(loaded.facts.get("tokens_trained") or 0)
+    return (f"{tokens:,} tokens of {loaded.facts.get('corpus', 'its corpus')}",
+            loaded.model.num_params(), tokens)
+
+
+@dataclass(frozen=True)
+class RealReply:
+    prompt_ids: list[int]
+    text: str
+    ended: bool            # stopped by itself (<|im_end|> or <|endoftext|>) within the budget
+
+
+def real_answer(real, question: str, template: bool = True, max_new_tokens: int = 60) -> RealReply:
+    """The real model's greedy answer to `question`: inside its chat template (system, user and
+    assistant turns), or as bare text after <|endoftext|>, which it can only continue."""
+    tok = real.tokenizer
+    ids = (smollm.chat_ids(tok, [("user", question)]) if template
+           else [tok.eot_id] + tok.encode(question))
+    stop = (tok.special_tokens[smollm.IM_END], tok.eot_id)
+    out = list(real.model.generate(ids, max_new_tokens, temperature=0.0, stop_ids=stop))
+    ended = bool(out) and out[-1] in stop
+    return RealReply(ids, tok.decode([i for i in out if i not in stop]).strip(), ended)
+
+
+def pieces(tok, ids) -> list[tuple[str, int, bytes]]:
+    """(printable text, id, bytes) per token, specials by name: for views.tokens.token_pieces_html."""
+    names = {v: k for k, v in tok.special_tokens.items()}
+    return [(names.get(i) or printable(tok.token_bytes(i)), i, tok.token_bytes(i)) for i in ids]
