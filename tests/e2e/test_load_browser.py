@@ -31,7 +31,7 @@ from harness import (CHROMIUM, ROOT, chromium, load, open_page, percentile,  # n
                      progress_intervals, running_server, seconds_of, table, timed, wait_idle,
                      watch_text)
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.load, pytest.mark.browser]
 
 PRESET = os.environ.get("LOAD_PRESET", "small")   # the case; "tiny" for a quick check
 STEPS = int(os.environ.get("LOAD_STEPS", "200"))    # one of the page's choices: 50, 100, 200, ...
