@@ -1,7 +1,7 @@
 """Step 3: instruction tuning. Question/answer examples turn the text-continuer into an assistant."""
 import streamlit as st
 
-from explainer import charts, chat, sft
+from explainer import chat, sft
 from explainer.app import panels, real, runs, ui
 from explainer.beside import real_answer
 from explainer.corpus import instructions as ins
