@@ -203,7 +203,6 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
 def window_slider(loaded: LoadedModel, text: str, word: str):
     """The Context window page's slider: how many of the last tokens the model sees."""
     import ipywidgets as w
-    from IPython.display import display
     n_ids = len(chat.prompt_ids(loaded.tokenizer, text, chat=False)[0])
     top = min(loaded.config.block_size, n_ids)
     slider = w.IntSlider(value=top, min=min(8, top), max=top, description="window",
@@ -211,13 +210,13 @@ def window_slider(loaded: LoadedModel, text: str, word: str):
     out = w.Output()
 
     def draw(_=None):
+        # outputs set directly, not captured with `with out:` while the cell runs: nbclient
+        # (tests, handouts) sometimes never got the cell's reply after a capture (half the runs)
         tokens, bars, curve = window_figures(loaded, text, word, slider.value)
-        out.clear_output(wait=True)
-        with out:
-            display(html(tokens))
-            display(bars)
-            if curve is not None:
-                display(curve)
+        out.outputs = ()
+        for shown in (html(tokens), bars, curve):
+            if shown is not None:
+                out.append_display_data(shown)
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])

@@ -34,6 +34,7 @@ def execute(path: Path, short: bool = True, timeout: int = 900) -> tuple[nbforma
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env["EXPLAINER_NB_SHORT"] = "1" if short else "0"
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     client = NotebookClient(book, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     # "python3" with argv[0] "python" is started with sys.executable (jupyter_client): this venv
