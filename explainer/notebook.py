@@ -25,6 +25,7 @@ from .training import drain
 from .views import tokens as vt
 from .views.context import window_chart
 
+BATCH_ENV = "EXPLAINER_NB_BATCH"      # "1": run by nbclient top to bottom, nobody moves a slider
 SHORT_ENV = "EXPLAINER_NB_SHORT"      # "1": every training cell runs for seconds, not minutes
 SESSION = "notebook"                  # the ratings' session column for thumbs given in a notebook
 
@@ -203,6 +204,7 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
 def window_slider(loaded: LoadedModel, text: str, word: str):
     """The Context window page's slider: how many of the last tokens the model sees."""
     import ipywidgets as w
+    from IPython.display import display
     n_ids = len(chat.prompt_ids(loaded.tokenizer, text, chat=False)[0])
     top = min(loaded.config.block_size, n_ids)
     slider = w.IntSlider(value=top, min=min(8, top), max=top, description="window",
@@ -210,13 +212,19 @@ def window_slider(loaded: LoadedModel, text: str, word: str):
     out = w.Output()
 
     def draw(_=None):
-        # outputs set directly, not captured with `with out:` while the cell runs: nbclient
-        # (tests, handouts) sometimes never got the cell's reply after a capture (half the runs)
         tokens, bars, curve = window_figures(loaded, text, word, slider.value)
-        out.outputs = ()
-        for shown in (html(tokens), bars, curve):
-            if shown is not None:
-                out.append_display_data(shown)
+        shown = [x for x in (html(tokens), bars, curve) if x is not None]
+        if os.environ.get(BATCH_ENV):
+            # run by nbclient (tests, handouts): after a `with out:` capture it lost the cell's
+            # reply in about half the runs, so the outputs are set directly
+            out.outputs = ()
+            for x in shown:
+                out.append_display_data(x)
+            return
+        out.clear_output(wait=True)
+        with out:
+            for x in shown:
+                display(x)
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])
