@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import torch
 
+import explainer
 from explainer import cli, smollm
 from explainer.chat import prompt_ids
 from explainer.model import GPT, preset
 from explainer.paramfile import export, load_model, save_model
 from explainer.tokenizer import char_tokenizer, cl100k, train_bpe
 
-RUNFILE = Path(cli.__file__).parent / "runfile" / "run.py"
+RUNFILE = Path(explainer.__file__).parent / "runfile" / "run.py"
 MODELS = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.safetensors"))
 BLOCKED = ("torch", "tiktoken", "safetensors", "explainer")
 TEXT = ("A flash flood watch will be in effect all night for Jasper county. Highs near 72 degrees, "
@@ -211,6 +212,7 @@ GGUF_TEXTS = ["A flash flood watch will be in effect all night.", "I'm sure they
 
 
 @pytest.mark.skipif(not smollm.available(), reason=f"real model not installed: run `{smollm.INSTALL}`")
+@pytest.mark.slow                     # 30 layers in numpy: ~11 s
 def test_run_file_runs_smollm2_gguf_with_numpy_only(sandbox):
     """The llama2.c claim for a real LLM: run.py parses the GGUF, dequantizes Q4_1/Q8_0 itself and
     gives the torch implementation's 20 greedy tokens after the flash-flood prompt."""
