@@ -59,6 +59,7 @@ def test_reason_counts_count_each_kind_of_thumbs_down_once_per_answer():
 
 
 @pytest.mark.skipif(not (SHIPPED / "feedback.safetensors").is_file(), reason="no shipped feedback model")
+@pytest.mark.slow
 def test_shipped_feedback_model_is_approved_more_often_than_the_tuned_one():
     tuned, after = load_model(SHIPPED / "tuned.safetensors"), load_model(SHIPPED / "feedback.safetensors")
     assert after.facts["kind"] == "feedback" and after.facts["ratings"] == 300

@@ -59,6 +59,7 @@ def test_pretraining_page_ranks_with_the_real_model(tiny_dir, fresh):
 
 
 @needs_real
+@pytest.mark.slow
 def test_instruction_tuning_page_shows_the_real_answers_and_template(tiny_dir, fresh):
     at = run("pages/3_Instruction_tuning.py", tiny_dir, fresh)
     real = smollm.load()
@@ -69,6 +70,7 @@ def test_instruction_tuning_page_shows_the_real_answers_and_template(tiny_dir, f
 
 
 @needs_real
+@pytest.mark.slow
 def test_context_window_page_on_the_real_model(tiny_dir, fresh):
     at = run("pages/5_Context_window.py", tiny_dir, fresh)
     at.radio(key="cw_model").set_value("real").run()

@@ -129,6 +129,7 @@ def test_pretraining_tiny_run(page, server, artifacts):
     page.get_by_text("Step 50 of 50 · done").wait_for()
 
 
+@pytest.mark.slow
 def test_dark_theme_and_presentation_mode(browser, server, artifacts):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, color_scheme="dark")
     page = context.new_page()

@@ -9,7 +9,7 @@ import pytest
 
 from test_browser import no_exceptions, snap, visit, wait_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]   # two browsers: CI's test-slow
 
 
 def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student(browser, server,

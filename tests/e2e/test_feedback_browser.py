@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from test_browser import count_most, no_exceptions, snap, visit
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]   # ~40 s: CI's test-slow
 
 
 def counts(page, label):

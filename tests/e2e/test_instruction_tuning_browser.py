@@ -6,7 +6,7 @@ import pytest
 from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, wait_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]   # ~25 s: CI's test-slow
 
 
 @pytest.fixture(scope="module")

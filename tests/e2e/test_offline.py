@@ -68,6 +68,7 @@ def test_every_page_asks_only_its_own_server(page, process_server):
     assert watch.errors == [], watch.errors
 
 
+@pytest.mark.slow                     # ~25 s; test_browser's tiny run also trains in a worker
 def test_a_training_runs_in_a_worker_process_from_the_page(page, process_server):
     watch = Watch(page, process_server)
     page.goto(process_server + "/Pretraining")

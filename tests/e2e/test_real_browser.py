@@ -23,6 +23,7 @@ def test_tokens_page_has_the_real_tokenizer(page, server, artifacts):
     snap(page, artifacts / "real-tokens.png")
 
 
+@pytest.mark.slow
 def test_pretraining_page_ranks_with_both_and_shows_the_lens(page, server, artifacts):
     visit(page, server + "/Pretraining", "Pretraining: learning to guess the next token", timeout=SLOW)
     page.get_by_text("A real LLM, asked the same").wait_for()
@@ -32,6 +33,7 @@ def test_pretraining_page_ranks_with_both_and_shows_the_lens(page, server, artif
     snap(page, artifacts / "real-pretraining.png")
 
 
+@pytest.mark.slow
 def test_instruction_tuning_page_shows_the_real_template(page, server, artifacts):
     visit(page, server + "/Instruction_tuning", "Instruction tuning: from text-continuer", timeout=SLOW)
     page.get_by_text("The template, as the").wait_for(timeout=SLOW)
@@ -39,6 +41,7 @@ def test_instruction_tuning_page_shows_the_real_template(page, server, artifacts
     snap(page, artifacts / "real-instruction-tuning.png")
 
 
+@pytest.mark.slow
 def test_context_window_page_on_the_real_model(page, server, artifacts):
     visit(page, server + "/Context_window", "The context window: what the model can see", timeout=SLOW)
     page.get_by_text("SmolLM2-135M-Instruct (a real LLM").click()
@@ -48,6 +51,7 @@ def test_context_window_page_on_the_real_model(page, server, artifacts):
     snap(page, artifacts / "real-context-window.png")
 
 
+@pytest.mark.slow
 def test_two_files_page_reads_the_gguf(page, server, artifacts):
     visit(page, server + "/Two_files", "A model is just two files", timeout=SLOW)
     page.get_by_text("What a Q4_1 block is").wait_for(timeout=SLOW)
