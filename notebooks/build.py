@@ -282,10 +282,13 @@ nb.html(tokens)
 dropped = cx.fit_chat(base.tokenizer, cx.CHAT, 48)
 nb.html(chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 """),
-    *try_it("Write your own text that ends right before a word the model can only know from far back.",
+    *try_it("Write your own text that ends right before a word the model can only know from far back. "
+            "This model read only simple stories: it recalls a name in a story like this one, and "
+            "not, say, a pet called Pebbles (try it: the line stays at the bottom).",
             """
-my_text = "My cat is called Pebbles. " + "It rained all day and we stayed inside. " * 6 + "I fed my cat, whose name is"
-nb.window_slider(base, my_text, "Pebbles")
+my_text = ("In a small house by the sea lived a fisherman called Omar. Every morning, Omar walked to the beach. "
+           + "It rained all day and the wind was cold. " * 4 + "At the end of the day,")
+nb.window_slider(base, my_text, "Omar")
 """, "How far back can the word be before this model forgets it? Why is there a hard maximum?"),
 )
 
