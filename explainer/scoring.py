@@ -42,9 +42,28 @@ class Scored:
         return list(x.split(self.lengths))
 
 
+@dataclass
+class ReadPrompt:
+    """A prompt the model has read once: its ids, the raw scores (V,) of the next token, and the
+    keys and values of every layer (the KV cache), so that what follows it can be scored without
+    reading the prompt again."""
+    ids: list[int]
+    logits: torch.Tensor
+    kv_cache: list
+
+
+@torch.no_grad()
+def read_prompt(model, ids: Sequence[int]) -> ReadPrompt:
+    """One forward pass over the last block_size of `ids`, in eval mode."""
+    model.eval()
+    ids = list(ids)[-model.config.block_size:]
+    out = model(torch.tensor([ids]))
+    return ReadPrompt(ids, out.logits[0, -1].float(), out.kv_cache)
+
+
 def score_continuations(model, contexts: Sequence[Sequence[int]],
                         continuations: Sequence[Sequence[int]], *, grad: bool = False,
-                        batch: int | None = None) -> Scored:
+                        batch: int | None = None, prompt: ReadPrompt | None = None) -> Scored:
     """How the model scores each continuation after its context, in batched forward passes.
 
     Each row is context + continuation[:-1] (its last block_size tokens if longer), padded on the
@@ -61,8 +80,15 @@ def score_continuations(model, contexts: Sequence[Sequence[int]],
         kl = s.sums((lp.exp() * (lp - ref_lp)).sum(-1))               # (B,) KL(policy || ref)
         lp1 = s.log_softmax()
         entropy = s.sums(-(lp1.exp() * lp1).sum(-1))                  # (B,)
+
+    `prompt`: every context is this prompt, already read (`read_prompt`): the continuations are
+    scored from its KV cache, reading only their own tokens (ranking candidates after one prompt
+    then costs one pass over the prompt, not one per candidate). Same figures, to rounding.
     """
     T = model.config.block_size
+    if prompt is not None and all(list(c) == prompt.ids for c in contexts) and not grad \
+            and len(prompt.ids) + max(map(len, continuations), default=0) - 1 <= T:
+        return _after_prompt(model, prompt, continuations)
     rows = []
     for c, a in zip(contexts, continuations):
         if a and not c:
@@ -93,6 +119,32 @@ def score_continuations(model, contexts: Sequence[Sequence[int]],
     targets = torch.tensor([t for a in continuations for t in a], dtype=torch.long)
     row = torch.tensor([i for i, a in enumerate(continuations) for _ in a], dtype=torch.long)
     return Scored(logits, targets, row, lengths)
+
+
+@torch.no_grad()
+def _after_prompt(model, prompt: ReadPrompt, continuations: Sequence[Sequence[int]]) -> Scored:
+    """score_continuations for continuations that all follow `prompt`: token 0 of each is scored
+    by the prompt's own next-token logits, tokens 1.. by one batched pass over the continuations
+    (their tokens but the last, padded on the right) on top of the prompt's KV cache."""
+    longer = [a for a in continuations if len(a) > 1]
+    after = None
+    if longer:
+        x = torch.zeros(len(longer), max(len(a) for a in longer) - 1, dtype=torch.long)   # (B', L)
+        for i, a in enumerate(longer):
+            x[i, :len(a) - 1] = torch.tensor(a[:-1], dtype=torch.long)
+        cache = [(k.expand(len(longer), -1, -1, -1), v.expand(len(longer), -1, -1, -1))
+                 for k, v in prompt.kv_cache]
+        model.eval()
+        after = model(x, kv_cache=cache).logits.float()                                   # (B', L, V)
+    rows, r = [], 0
+    for a in continuations:
+        if a:
+            rows += [prompt.logits] + [after[r, j] for j in range(len(a) - 1)]
+            r += len(a) > 1
+    logits = (torch.stack(rows) if rows else torch.zeros(0, model.config.vocab_size))
+    targets = torch.tensor([t for a in continuations for t in a], dtype=torch.long)
+    row = torch.tensor([i for i, a in enumerate(continuations) for _ in a], dtype=torch.long)
+    return Scored(logits, targets, row, [len(a) for a in continuations])
 
 
 @torch.no_grad()
@@ -130,9 +182,7 @@ class Ranking:
 @torch.no_grad()
 def next_token_probs(model, ids: Sequence[int]) -> torch.Tensor:
     """Probabilities (V,) of the token that follows `ids` (the last block_size of them)."""
-    model.eval()
-    x = torch.tensor([list(ids)[-model.config.block_size:]])
-    return model(x).logits[0, -1].float().softmax(-1)
+    return read_prompt(model, ids).logits.softmax(-1)
 
 
 def rank_next(model, tok, prompt: str, k: int = 10, candidates: Sequence[str] = ()) -> Ranking:
@@ -148,7 +198,8 @@ def rank_next(model, tok, prompt: str, k: int = 10, candidates: Sequence[str] = 
     """
     from .chat import prompt_ids
     ids, n_dropped = prompt_ids(tok, prompt, model.config.block_size, chat=False)
-    probs = next_token_probs(model, ids)                                  # (V,)
+    read = read_prompt(model, ids)
+    probs = read.logits.softmax(-1)                                       # (V,)
     top_p, top_i = probs.topk(min(k, probs.numel()))
     top = [(tok.decode([int(i)]), int(i), float(p)) for p, i in zip(top_p, top_i)]
     order = probs.argsort(descending=True)
@@ -156,7 +207,7 @@ def rank_next(model, tok, prompt: str, k: int = 10, candidates: Sequence[str] = 
     rank_of[order] = torch.arange(1, order.numel() + 1)
     words = [w if w.startswith(" ") or not prompt or prompt[-1:].isspace() else " " + w for w in candidates]
     wids = [tok.encode(w) for w in words]
-    scored = score_continuations(model, [ids] * len(wids), wids)
+    scored = score_continuations(model, [read.ids] * len(wids), wids, prompt=read)
     logp = scored.sums(scored.logprobs()).tolist()                       # chain rule over tokens
     scores = [CandidateScore(word.strip(), math.exp(lp), int(rank_of[w[0]]), w) if w else
               CandidateScore(word, 0.0, None, []) for word, w, lp in zip(candidates, wids, logp)]

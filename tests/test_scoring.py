@@ -4,7 +4,7 @@ import torch
 
 from explainer.chat import prompt_ids
 from explainer.model import GPT, preset
-from explainer.scoring import rank_next, score_continuations
+from explainer.scoring import rank_next, read_prompt, score_continuations
 from explainer.tokenizer import char_tokenizer
 
 TEXT = "A flash flood watch will be in effect all night. The giraffe eats leaves. " * 20
@@ -88,6 +88,28 @@ def test_scored_continuations_equal_a_plain_loop_one_sequence_at_a_time():
             want += float(m(torch.tensor([seq])).logits[0, -1].log_softmax(-1)[t])
         seq.append(t)
     assert abs(float(s.sums(s.logprobs())[0]) - want) < 1e-5
+
+
+def test_continuations_after_a_read_prompt_score_as_without_it():
+    """Ranking reads its prompt once and scores the candidates from the KV cache: the same figures
+    as reading prompt + candidate anew, for one-token, many-token and empty candidates; where
+    the contexts differ or would be cut to the window, the plain path is taken."""
+    m = tiny(seed=3)
+    prompt = list(range(1, 21))
+    conts = [[4], [8, 9, 10, 11, 12], [], [2, 7], [5] * 9]
+    read = read_prompt(m, prompt)
+    plain = score_continuations(m, [prompt] * 5, conts)
+    fast = score_continuations(m, [prompt] * 5, conts, prompt=read)
+    assert fast.lengths == plain.lengths and torch.equal(fast.targets, plain.targets)
+    assert torch.equal(fast.row, plain.row)
+    assert torch.allclose(fast.logits, plain.logits, atol=1e-5)
+    assert torch.allclose(read.logits.softmax(-1), m(torch.tensor([prompt])).logits[0, -1].softmax(-1), atol=1e-6)
+    other = score_continuations(m, [prompt, [1, 2]], [[4], [5, 6]], prompt=read)       # not all after it
+    want = score_continuations(m, [prompt, [1, 2]], [[4], [5, 6]])
+    assert torch.allclose(other.logits, want.logits, atol=1e-6)
+    long = [[3] * 60]                                                  # 20 + 59 > 64: cut, plain path
+    assert torch.allclose(score_continuations(m, [prompt], long, prompt=read).logits,
+                          score_continuations(m, [prompt], long).logits, atol=1e-6)
 
 
 def test_scoring_refuses_what_it_cannot_score():
