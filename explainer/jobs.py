@@ -343,8 +343,8 @@ class JobManager:
         if state != FAILED and result is not None and job.on_result is not None:
             try:
                 job.on_result(result)
-            except Exception:  # noqa: BLE001 - bookkeeping must not fail a finished job
-                pass
+            except Exception as exc:  # noqa: BLE001 - the job's result stays; the page says what failed
+                error = f"finished, but keeping its result failed: {failure_message(exc)}"
         with self._lock:
             job.result = result if state != FAILED else None
             job.error = error

@@ -8,6 +8,7 @@ transparent rule (`raters.py`) gives each answer 👍 or 👎, and the rows are 
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from dataclasses import dataclass
@@ -31,12 +32,21 @@ class Rated:
 def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200, *, seed: int = 0,
              session: str = "simulated", per_prompt: int = 4,
              cancel: threading.Event | None = None) -> Iterator[Rated]:
-    """Sample answers from `loaded` to random training prompts, `per_prompt` per prompt, rate them
-    with the simulated rater, and store them marked 'sim:<rater>'. An answer that comes out twice
-    for the same prompt is rated once, so this samples until it has `n` different ones (or has
-    asked every training prompt). A rater with a focus (the "safe" one) reads answers to the
-    questions of its topic, where what it looks for turns up. Yields progress; returns how many
-    ratings were new."""
+    """`simulated_ratings`, stored in `store`: yields progress; returns how many ratings were new."""
+    rows = yield from simulated_ratings(loaded, rater, n, seed=seed, session=session,
+                                        per_prompt=per_prompt, cancel=cancel)
+    return store.add_many(rows)
+
+
+def simulated_ratings(loaded: LoadedModel, rater: str, n: int = 200, *, seed: int = 0,
+                      session: str = "simulated", per_prompt: int = 4,
+                      cancel: threading.Event | None = None) -> Iterator[Rated]:
+    """Sample answers from `loaded` to random training prompts, `per_prompt` per prompt, and rate
+    them with the simulated rater, marked 'sim:<rater>'. An answer that comes out twice for the
+    same prompt is rated once, so this samples until it has `n` different ones (or has asked every
+    training prompt). A rater with a focus (the "safe" one) reads answers to the questions of its
+    topic, where what it looks for turns up. Yields progress; returns the rows for
+    `RatingsStore.add_many`."""
     rule = get_rater(rater)
     prompts = training_prompts(0, rule.focus)
     random.Random(seed).shuffle(prompts)
@@ -51,15 +61,16 @@ def simulate(store: RatingsStore, loaded: LoadedModel, rater: str, n: int = 200,
                 rows[prompt, text] = (prompt, text, rule.rate(prompt, text), loaded.name, session,
                                       sim_rater(rater))
         yield Rated(len(rows), n)
-    return store.add_many(rows.values())
+    return list(rows.values())
 
 
 def simulate_job(store_path: str, tuned: LoadedModel, rater: str, n: int = 200, seed: int = 0):
-    """JobManager job (picklable): simulated ratings into the database; returns how many."""
+    """JobManager job (picklable): the worker (a process, or a Ray machine) rates and returns the
+    rows; the server stores them in its own database when the job ends (`on_result`)."""
     from .jobs import JobSpec
-    return JobSpec(simulate_into, (store_path, tuned, rater, n), {"seed": seed})
+    return JobSpec(simulated_ratings, (tuned, rater, n), {"seed": seed},
+                   on_result=functools.partial(store_rows, store_path))
 
 
-def simulate_into(store_path: str, tuned: LoadedModel, rater: str, n: int, *, seed: int,
-                  cancel: threading.Event):
-    return (yield from simulate(RatingsStore(store_path), tuned, rater, n, seed=seed, cancel=cancel))
+def store_rows(store_path: str, rows: list) -> int:
+    return RatingsStore(store_path).add_many(rows)

@@ -422,6 +422,19 @@ def test_a_job_spec_reports_its_estimate_and_its_result_to_the_server(jm):
     assert [a.id for a in m.active()] == []
 
 
+def _refuse(result):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_result_the_server_cannot_keep_is_reported_not_swallowed(jm):
+    """on_result stores what the job returned (simulated ratings into the server's database): if
+    that fails, the finished job says so, keeping its result, instead of losing it quietly."""
+    m = jm(max_workers=1)
+    v = m.wait(m.submit("a", "spec", JobSpec(_pid, on_result=_refuse)), WAIT)
+    assert v.state == "done" and v.result == "fine"
+    assert v.error.startswith("finished, but keeping its result failed: ") and "No space left" in v.error
+
+
 def test_active_lists_running_then_queued_jobs_of_every_owner(jm, new_gate):
     m = jm(max_workers=1)
     gate, started = new_gate(), new_gate()

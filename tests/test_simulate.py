@@ -3,7 +3,8 @@ of the rater's focus."""
 from explainer import corpus
 from explainer import feedback as fb
 from explainer.ratings import RatingsStore
-from explainer.simulate import Rated, simulate
+from explainer.jobs import JobManager
+from explainer.simulate import Rated, simulate, simulate_job
 from explainer.training import drain
 from feedback_fixtures import tiny  # noqa: F401  (a pytest fixture)
 
@@ -20,3 +21,17 @@ def test_simulated_ratings_are_marked(tiny, tmp_path):
     ins = corpus.instructions
     assert not {x.prompt for x in rows} & {p for p, _ in ins.heldout_prompts(ins.instruction_data(0), 50)}
 
+
+
+def test_the_job_rates_in_the_worker_and_the_server_stores(tiny, tmp_path):
+    """The page's job: the worker returns the rated rows (a Ray worker has no access to the
+    server's disk); the server's on_result stores them in its own database."""
+    path = tmp_path / "r.sqlite"
+    m = JobManager(max_workers=1, torch_threads=None)
+    try:
+        view = m.wait(m.submit("me", "sim", simulate_job(str(path), tiny, "helpful", 6, seed=2)), 120)
+    finally:
+        m.shutdown()
+    assert view.state == "done" and view.error is None and len(view.result) == 6
+    rows = RatingsStore(path).ratings()
+    assert len(rows) == 6 and {x.rater for x in rows} == {"sim:helpful"}
