@@ -33,8 +33,12 @@ browser:
 	    || echo "could not install $(BROWSER_PKGS): browser tests may be skipped"; \
 	else echo "not installed: some of $(BROWSER_PKGS); without chromium the browser tests are skipped"; fi
 
+# Two pytest workers (pytest-xdist), one per core of a 2-core machine: each test process uses one
+# torch thread; the browser tests share one worker and one server (tests/e2e/conftest.py).
+# `make test JOBS=0` runs in one process.
+JOBS ?= 2
 test: $(VENV)/.installed browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 test-slow: $(VENV)/.installed browser
 	$(PY) -m pytest -q -m slow

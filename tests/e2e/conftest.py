@@ -63,3 +63,11 @@ def page(browser):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
+
+
+def pytest_collection_modifyitems(items):
+    """`make test` runs two pytest workers (pytest-xdist, --dist loadgroup): every browser test goes
+    to the same one, so one warm server and one Chromium serve them all."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("browser"))
