@@ -141,7 +141,11 @@ def predict_then_reveal(q: Question | str, *inputs, key: str | None = None) -> N
 
 
 def _choice_buttons(q: Question, k: str, mine: str | None, on_pick, disabled: bool = False) -> None:
-    for i, (col, c) in enumerate(zip(st.columns(len(q.choices)), q.choices)):
+    """One button per choice, side by side; long choices one under the other, so that none is cut
+    to "While every mention i..." in a narrow column."""
+    side_by_side = max(map(len, q.choices)) <= 22
+    places = st.columns(len(q.choices)) if side_by_side else [st.container() for _ in q.choices]
+    for i, (col, c) in enumerate(zip(places, q.choices)):
         col.button(c, key=f"{k}_c{i}", type="primary" if c == mine else "secondary",
                    width="stretch", on_click=on_pick, args=(c,), disabled=disabled,
                    icon="✋" if c == mine else None)
