@@ -162,6 +162,9 @@ def test_an_unknown_model_name_is_named(shipped):
 
 
 def test_parameters_parse_as_documented():
+    import doctest
+    result = doctest.testmod(links)
+    assert result.attempted >= 4 and result.failed == 0
     assert links.number("temperature", 0.0, 2.0, 0.8, 0.1).parse("1.25") == 1.2
     assert links.flag("weak", True).parse("off") is False
     with pytest.raises(ValueError, match="not 1 or 0"):

@@ -78,17 +78,20 @@ def number(name: str, lo, hi, default, step=None) -> Param:
     """
     integer = isinstance(default, int) and not isinstance(default, bool)
 
+    def show(v) -> str:                    # 10000, 0.8 (not 1e+04, 0.8000000000000002)
+        return str(int(v)) if integer else f"{v:.10g}"
+
     def parse(raw: str):
         try:
             v = int(raw) if integer else float(raw)
         except ValueError:
             raise ValueError("not a whole number" if integer else "not a number") from None
         if not lo <= v <= hi:              # also refuses nan
-            raise ValueError(f"outside {lo:g} to {hi:g}")
-        if step and not integer:           # 1.25 on a 0.1 slider: 1.2 (round half to even)
+            raise ValueError(f"outside {show(lo)} to {show(hi)}")
+        if step and not integer:           # the nearest step: 1.25 on a 0.1 slider is 1.2
             v = round(lo + round((v - lo) / step) * step, 10)
         return v
-    return Param(name, default, parse, lambda v: str(v) if integer else f"{v:g}")
+    return Param(name, default, parse, show)
 
 
 def text(name: str, default: str, max_chars: int | None = None) -> Param:
@@ -136,10 +139,13 @@ def from_url(p: Param, where=st, once: bool = True) -> tuple[bool, Any]:
         return True, p.parse(raw)
     except ValueError as e:
         if first:
-            shown = raw if len(raw) <= 40 else raw[:37] + "..."
-            where.warning(f"The link's `{p.name}={shown}` was ignored ({e}); "
-                          f"{p.text(p.default) or 'empty'} applies.", icon="🔗")
+            where.warning(f"The link's `{p.name}={_short(raw)}` was ignored ({e}); the default "
+                          f"`{_short(p.text(p.default))}` applies.", icon="🔗")
         return False, p.default
+
+
+def _short(s: str, n: int = 40) -> str:
+    return (s if len(s) <= n else s[:n - 3] + "...").replace("`", "'")
 
 
 def write(p: Param, value) -> None:
@@ -162,7 +168,7 @@ def bound(p: Param, key: str, draw: Callable[..., Any], where=st, keep: bool = F
     while the widget itself has the key "_<key>".
     """
     if hidden(p.name):
-        found, value = from_url(p, where, once=False)
+        value = from_url(p, where, once=False)[1]
         st.session_state[key] = value           # pages may read a setting by its key
         return value
     if key not in st.session_state:
