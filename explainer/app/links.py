@@ -139,8 +139,10 @@ def from_url(p: Param, where=st, once: bool = True) -> tuple[bool, Any]:
         return True, p.parse(raw)
     except ValueError as e:
         if first:
-            where.warning(f"The link's `{p.name}={_short(raw)}` was ignored ({e}); the default "
-                          f"`{_short(p.text(p.default))}` applies.", icon="🔗")
+            default = p.text(p.default)
+            where.warning(f"The link's `{p.name}={_short(raw)}` was ignored ({e}); "
+                          + (f"the default `{_short(default)}` applies." if default else "it stays empty."),
+                          icon="🔗")
         return False, p.default
 
 
