@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from explainer.app import links
@@ -18,15 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PRETRAINING = "pages/2_Pretraining.py"
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    st.cache_data.clear()         # the model list is cached server-wide; tests switch directories
-    st.cache_resource.clear()
-
-
 @pytest.fixture
 def no_models(tmp_path, monkeypatch):
-    """No model at all: the Pretraining page shows only its setup (fast)."""
+    """No model at all: the Pretraining page shows only its setup (fast). Each test has its own
+    directory, so the server-wide model list (cached per directory) needs no clearing."""
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tmp_path))
     return tmp_path
 
