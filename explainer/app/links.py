@@ -31,6 +31,7 @@ HIDE = "_hide"
 CHART_FORMATS = ("png", "svg")
 _SEEN = "_links_seen"       # session_state: the parameters whose URL value was read already
 _SLOT = "_links_slot"       # session_state: the sidebar's link box, rewritten after each change
+_SHAPES = "_links_shapes"   # session_state: each slider's (min, max, step) in the last run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +215,12 @@ def select_slider(where, label: str, options: Sequence, default, *, key: str, pa
 
 def slider(where, label: str, lo, hi, default, step=None, *, key: str, param: str, **kw):
     p = number(param, lo, hi, default, step)
+    shapes = st.session_state.setdefault(_SHAPES, {})
+    if shapes.get(key, (lo, hi, step)) != (lo, hi, step) and key in st.session_state:
+        # Streamlit makes a slider with a new range a new widget, at its own default (the
+        # minimum, as no value= is given): start it at the page's default instead, as before.
+        st.session_state[key] = default
+    shapes[key] = (lo, hi, step)
     return bound(p, key, lambda **k: where.slider(label, lo, hi, step=step, **kw, **k), where)
 
 
