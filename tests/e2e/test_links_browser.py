@@ -16,7 +16,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def download_chart(page, chart) -> tuple[str, bytes]:
     """Click the chart's camera button (plotly's modebar shows on hover): (file name, bytes)."""
     chart.hover()
-    button = chart.locator('a.modebar-btn[data-title^="Download plot"]')
+    button = chart.locator('.modebar-btn[data-title^="Download plot"]')
     with page.expect_download(timeout=30_000) as dl:
         button.click()
     with open(dl.value.path(), "rb") as f:
@@ -26,9 +26,9 @@ def download_chart(page, chart) -> tuple[str, bytes]:
 def test_a_link_opens_the_view_and_charts_download_as_svg_and_png(page, server, artifacts):
     visit(page, server + "/Tokens?text=Hello+class%2C+hello&whitespace=1&merges=5&download=svg",
           "Tokens: how a model reads", timeout=120_000)
-    assert page.get_by_label("Your text").input_value() == "Hello class, hello"
-    assert page.get_by_label("Show whitespace").is_checked()
-    assert page.get_by_role("slider").first.get_attribute("aria-valuenow") == "5"
+    assert page.get_by_label("Your text", exact=True).input_value() == "Hello class, hello"
+    assert page.get_by_label("Show whitespace", exact=True).is_checked()
+    assert page.get_by_role("slider", name="Merges learned so far").input_value() == "5"
     page.get_by_text("After 5 merges").wait_for()
     shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
     query = parse_qs(urlparse(shared.strip()).query)
@@ -58,9 +58,9 @@ def test_hide_flags_make_a_simpler_exercise(page, server, artifacts):
     assert page.get_by_text("Training steps", exact=True).count() == 0      # hidden
     page.get_by_text(re.compile(r"\(200 steps ×")).wait_for()        # the hidden value applies
     assert page.get_by_role("combobox", name="Model size").count() == 1     # the others stay
-    temperature = page.get_by_role("slider").first                  # steps hidden: the first is it
+    temperature = page.get_by_role("slider", name="Temperature")
     temperature.wait_for()
-    assert temperature.get_attribute("aria-valuenow") == "0"
+    assert float(temperature.input_value()) == 0
     shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
     assert "steps_hide=1" in shared and "size=tiny" in shared
     no_exceptions(page)
