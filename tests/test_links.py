@@ -167,3 +167,29 @@ def test_parameters_parse_as_documented():
         links.number("temperature", 0.0, 2.0, 0.8, 0.1).parse("nan")
     layer = links.choice("layer", range(4), 0, names=lambda i: str(i + 1))
     assert layer.parse("1") == 0 and layer.text(3) == "4"
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from explainer import corpus
+    from explainer.model import GPT, preset
+    from explainer.paramfile import save_model
+    from explainer.tokenizer import train_bpe
+    d = tmp_path_factory.mktemp("tiny")
+    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
+    save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,
+               {"corpus": "Everyday English", "seed": 0})
+    return d
+
+
+def test_context_window_link_sets_text_window_and_head(tiny_dir, monkeypatch):
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tiny_dir))
+    at = opened("pages/5_Context_window.py", cw_text="chat", window="20", layer="2", head="1", room="500")
+    assert at.radio(key="cw_example").value == "A chat"
+    assert at.slider(key="cw_n_A chat").value == 20 and "The model sees the last **20**" in texts(at.caption)
+    layer, head = (next(b for b in at.selectbox if b.label == name) for name in ("Layer", "Head"))
+    assert (layer.value, head.value) == (1, 0)                  # counted from 1 in the link, as shown
+    assert "`room=500` was ignored (outside 16 to " in texts(at.warning)
+    at.radio(key="cw_example").set_value("A story").run()      # another text: its own default window
+    assert at.slider(key="cw_n_A story").value == at.slider(key="cw_n_A story").max
+    assert at.query_params == {}                                # all defaults now: a bare link
