@@ -189,6 +189,8 @@ def test_context_window_link_sets_text_window_and_head(tiny_dir, monkeypatch):
     assert at.slider(key="cw_n_A chat").value == 20 and "The model sees the last **20**" in texts(at.caption)
     layer, head = (next(b for b in at.selectbox if b.label == name) for name in ("Layer", "Head"))
     assert (layer.value, head.value) == (1, 0)                  # counted from 1 in the link, as shown
+    other = opened("pages/5_Context_window.py", cw_text="chat", window="20", layer="1", head="2")
+    assert [b.value for b in other.selectbox if b.label in ("Layer", "Head")] == [0, 1]   # not a default
     assert "`room=500` was ignored (outside 16 to " in texts(at.warning)
     at.radio(key="cw_example").set_value("A story").run()      # another text: its own default window
     assert at.slider(key="cw_n_A story").value == at.slider(key="cw_n_A story").max
