@@ -195,3 +195,15 @@ def test_context_window_link_sets_text_window_and_head(tiny_dir, monkeypatch):
     at.radio(key="cw_example").set_value("A story").run()      # another text: its own default window
     assert at.slider(key="cw_n_A story").value == at.slider(key="cw_n_A story").max
     assert at.query_params == {}                                # all defaults now: a bare link
+
+
+@pytest.mark.slow                     # ~20 s: the page asks the real SmolLM2 too
+def test_every_control_of_the_pretraining_page_hidden_still_works(shipped):
+    """The page reads some settings by their key (the prompt for the real model beside ours):
+    hidden, they still hold the link's value."""
+    names = ["corpus", "size", "steps", "seed", "watch_prompt", "watch_words", "prompt", "words",
+             "temperature", "top_k", "length", "write_seed", "model", "download"]
+    at = opened(PRETRAINING, prompt="The cat sat on the", **{f"{n}_hide": "1" for n in names})
+    assert not at.radio and not at.select_slider and not at.slider and not at.number_input
+    assert not at.text_input and not at.selectbox
+    assert "The cat sat on the" in texts(at.markdown)           # the real model is asked it too
