@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import charts
-from explainer.app import panels, real, ui
+from explainer.app import links, panels, real, ui
 from explainer.scoring import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
@@ -17,10 +17,10 @@ st.markdown(
     "single letters or symbols) and swaps every piece for its number, its **ID**. Different "
     "tokenizers cut the same text differently: compare them below, the last one a real LLM's.")
 
-text = st.text_area("Your text", "What should I eat today?", height=90, key="tok_text",
-                    help="Try emoji, other languages, code, or a very long paste.")
-show_ws = st.toggle("Show whitespace", value=False, key="tok_ws",
-                    help="Spaces as ␣ and line breaks as ↵: spaces are part of the tokens too.")
+text = links.text_input(st, "Your text", "What should I eat today?", key="tok_text", param="text",
+                        area=True, height=90, help="Try emoji, other languages, code, or a very long paste.")
+show_ws = links.toggle(st, "Show whitespace", False, key="tok_ws", param="whitespace",
+                       help="Spaces as ␣ and line breaks as ↵: spaces are part of the tokens too.")
 text = panels.checked_text(text)
 
 if text:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import charts, pretrain, training
-from explainer.app import panels, real, runs, ui
+from explainer.app import links, panels, real, runs, ui
 from explainer.beside import trained_on
 from explainer.lens import logit_lens
 from explainer.model import PRESETS
@@ -29,22 +29,23 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
 
     st.subheader("2 · How big, and for how long")
     c1, c2, c3 = st.columns(3) if not ui.presenting() else (*st.columns(2), None)
-    preset_name = c1.selectbox("Model size", list(PRESETS), index=list(PRESETS).index("small"),
-                               key="pt_preset", disabled=busy,
-                               format_func=lambda p: f"{p} · {charts.params_text(runs.preset_params(p))}",
-                               help="M = million parameters: the numbers the training adjusts.")
-    steps = c2.select_slider("Training steps", runs.STEP_CHOICES, value=600, key="pt_steps",
-                             disabled=busy, help="One step = one small batch of text and one nudge.")
-    seed = 0 if ui.presenting() else c3.number_input(
-        "Seed", 0, 10_000, 0, key="pt_seed", disabled=busy, help="Same seed, same run.")
+    preset_name = links.selectbox(c1, "Model size", list(PRESETS), "small", key="pt_preset", param="size",
+                                  disabled=busy,
+                                  format_func=lambda p: f"{p} · {charts.params_text(runs.preset_params(p))}",
+                                  help="M = million parameters: the numbers the training adjusts.")
+    steps = links.select_slider(c2, "Training steps", runs.STEP_CHOICES, 600, key="pt_steps", param="steps",
+                                disabled=busy, help="One step = one small batch of text and one nudge.")
+    seed = 0 if ui.presenting() else links.number_input(
+        c3, "Seed", 0, 10_000, 0, key="pt_seed", param="seed", disabled=busy, help="Same seed, same run.")
     st.caption(runs.estimate_text(jm, preset_name, steps))
 
     st.subheader("3 · What to watch while it learns")
     c1, c2 = st.columns([3, 2])
-    prompt = c1.text_input("Prompt", pretrain.DEFAULT_PROMPT, key="pt_prompt", disabled=busy,
-                           max_chars=500)
-    cands = runs.parse_candidates(c2.text_input("Candidate words (comma separated)",
-                                                "night, day, giraffe", key="pt_cands", disabled=busy))
+    prompt = links.text_input(c1, "Prompt", pretrain.DEFAULT_PROMPT, key="pt_prompt", param="watch_prompt",
+                              disabled=busy, max_chars=500)
+    cands = runs.parse_candidates(links.text_input(c2, "Candidate words (comma separated)",
+                                                   "night, day, giraffe", key="pt_cands",
+                                                   param="watch_words", disabled=busy))
 
     if not busy and st.button("Start training", icon="▶️", type="primary",
                               key="pt_start"):

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import chat, sft
-from explainer.app import panels, real, runs, ui
+from explainer.app import links, panels, real, runs, ui
 from explainer.beside import real_answer
 from explainer.corpus import instructions as ins
 from explainer.views import tokens as views
@@ -37,8 +37,10 @@ c[3].metric("Held out", f"{len({p.prompt for p in data.heldout}):,}",
             help="Questions the model never trains on: they test whether it learned to answer, "
                  "or only memorised.")
 f1, f2 = st.columns(2)
-topic = f1.selectbox("Topic", ["all", *ins.TOPICS], format_func=lambda t: ins.TOPIC_TITLES.get(t, "All topics"))
-label = f2.selectbox("Label", ["all", "good", *ins.FLAWS], format_func=lambda q: q.replace("_", " "))
+topic = links.selectbox(f1, "Topic", ["all", *ins.TOPICS], key="it_topic", param="topic",
+                        format_func=lambda t: ins.TOPIC_TITLES.get(t, "All topics"))
+label = links.selectbox(f2, "Label", ["all", "good", *ins.FLAWS], key="it_label", param="label",
+                        format_func=lambda q: q.replace("_", " "))
 shown = ins.browse(data.train, topic, label)
 st.dataframe([p.row() for p in shown[:500]], hide_index=True, height=260,  # question and answer
              column_order=("prompt", "response", "label", "topic"),     # first: on a narrow screen
@@ -62,8 +64,8 @@ with st.expander("Add your own pairs (type them, or upload a JSONL file)"):
 st.header("2 · One example, as the model sees it")
 # keyed by the filters: after a filter change the box starts afresh (with one key for all lists
 # it kept showing the old list's question above the new list's tokens)
-example = st.selectbox("Example", range(min(len(shown), 200)), key=f"it_example_{topic}_{label}",
-                       format_func=lambda i: shown[i].prompt) if shown else None
+example = links.selectbox(st, "Example", range(min(len(shown), 200)), key=f"it_example_{topic}_{label}",
+                          param="example", format_func=lambda i: shown[i].prompt) if shown else None
 if base is None:
     st.info("No model yet: the tokens appear once models/base.safetensors exists or you train one "
             "on the Pretraining page.")
@@ -81,10 +83,11 @@ if base is None:
     st.info("No base model to start from yet.")
 else:
     c1, c2 = st.columns(2)
-    steps = c1.select_slider("Training steps", [100, 200, 400, 800], value=400, disabled=busy, key="it_steps")
-    weak = c2.checkbox("Weaker answers too", True, disabled=busy, key="it_weak",
-                       help="Learn from the deliberately weaker answers too. On by default, as in "
-                            "real data: the tuned model then sometimes answers badly.")
+    steps = links.select_slider(c1, "Training steps", [100, 200, 400, 800], 400, disabled=busy,
+                                key="it_steps", param="tune_steps")
+    weak = links.toggle(c2, "Weaker answers too", True, box=True, disabled=busy, key="it_weak", param="weak",
+                        help="Learn from the deliberately weaker answers too. On by default, as in "
+                             "real data: the tuned model then sometimes answers badly.")
     size = base.facts.get("preset") or "small"
     st.caption(f"Starting from **{base.name}**. "
                + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size))
@@ -105,7 +108,8 @@ else:
             panels.save_panel(view.result)
 
 st.header("4 · Same question, two models")
-question = st.text_input("Ask both models", "What should I eat today?", max_chars=300, key="it_q")
+question = links.text_input(st, "Ask both models", "What should I eat today?", max_chars=300, key="it_q",
+                            param="question")
 key = sft.model_key
 
 

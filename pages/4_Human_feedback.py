@@ -5,7 +5,7 @@ import streamlit as st
 from explainer import feedback as fb, judge, raters, reward, sft
 from explainer.answers import sample_texts
 from explainer.app import feedback_panels as fp
-from explainer.app import panels, ui
+from explainer.app import links, panels, ui
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
 from explainer.simulate import simulate_job
@@ -51,9 +51,10 @@ if tuned is None:
             "models/tuned.safetensors), then rate its answers here.")
 else:
     examples = list(ins.ALWAYS_TRAIN) + fb.training_prompts()[::150] + ["(type your own)"]
-    pick = st.selectbox("Question", examples, key="fb_pick")
-    prompt = pick if pick != examples[-1] else st.text_input("Your question", max_chars=300, key="fb_own")
-    seed = st.session_state.setdefault("fb_round", 0)
+    pick = links.selectbox(st, "Question", examples, key="fb_pick", param="rate_question")
+    prompt = pick if pick != examples[-1] else links.text_input(st, "Your question", "", max_chars=300,
+                                                                key="fb_own", param="own_question")
+    seed = links.kept_number("round", "fb_round")          # which four answers: the same for a class
     if prompt.strip():
         for i, text in enumerate(answers(tuned, sft.model_key(tuned), prompt, seed)):
             with st.container(border=True):
@@ -74,7 +75,7 @@ if store.notice:                             # set once the file was opened (a d
     st.warning(store.notice, icon="🗄️")
 
 st.subheader("Simulated raters, for demos that can't wait for hundreds of clicks")
-name = st.radio("Rule", list(raters.RATERS), horizontal=True, key="fb_rater")
+name = links.radio(st, "Rule", list(raters.RATERS), horizontal=True, key="fb_rater", param="rater")
 st.markdown(f"**{name}:** {raters.RATERS[name].rule}")
 sim_busy = sim_view is not None and not sim_view.ended
 if tuned is not None and st.button(f"Rate {fp.SIM_RATINGS} answers automatically ({name})",
@@ -89,7 +90,8 @@ if sim_view is not None:
 st.header("2 · Learn from the ratings")
 sources = {"all": "all ratings", "person": "people only", **{sim_rater(r): f"simulated {r} only"
                                                              for r in raters.RATERS}}
-source = st.radio("Learn from", list(sources), format_func=sources.get, horizontal=True, key="fb_src")
+source = links.radio(st, "Learn from", list(sources), format_func=sources.get, horizontal=True, key="fb_src",
+                     param="learn_from")
 ratings = db(store.ratings, rater=None if source == "all" else source, default=[])
 missing = reward.check_ratings(ratings) if tuned is not None else "No tuned model to improve yet."
 busy = view is not None and not view.ended
@@ -113,7 +115,8 @@ if view is not None:
 
 st.header("3 · Before and after")
 if tuned is not None:
-    judged_by = st.radio("Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge")
+    judged_by = links.radio(st, "Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge",
+                            param="judge")
 
     @st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
     def table(_a, _b, keys, rater):

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explainer import charts
 from explainer import context as cx
-from explainer.app import real, ui
+from explainer.app import links, real, ui
 from explainer.chat import prompt_ids
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
@@ -38,13 +38,15 @@ st.header("1 · Slide the window")
 story = cx.example_story()
 examples = {"A story": (story.text, story.name), "A chat": (cx.chat_text(cx.CHAT), cx.CHAT_ANSWER),
             "Your own text": ("", "")}
-pick = st.radio("Text", list(examples), horizontal=True, key="cw_example")
+pick = links.radio(st, "Text", list(examples), horizontal=True, key="cw_example", param="cw_text",
+                   names={"A story": "story", "A chat": "chat", "Your own text": "own"}.get)
 text, word = examples[pick]
 if pick == "Your own text":
     c1, c2 = st.columns([4, 1])
-    text = c1.text_area("Your text (the model guesses the word after it)", story.text, height=110,
-                        key="cw_text", max_chars=3000)
-    word = c2.text_input("The right next word", story.name, key="cw_word", max_chars=40)
+    text = links.text_input(c1, "Your text (the model guesses the word after it)", story.text, area=True,
+                            height=110, key="cw_text", param="own_text", max_chars=3000)
+    word = links.text_input(c2, "The right next word", story.name, key="cw_word", param="own_word",
+                            max_chars=40)
 ids, _ = prompt_ids(tok, text, chat=False)
 answer = cx.answer_ids(tok, text, word) if word.strip() else []
 if len(ids) < 9:
@@ -52,10 +54,10 @@ if len(ids) < 9:
     st.stop()
 top = min(T, len(ids))
 window_label = "Window: how many of the last tokens the model sees"
-n = st.select_slider(window_label, real.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
-                     help=f"This model's hard maximum is {T:,} tokens.") if big else st.slider(
-    window_label, 8, top, top, key=f"cw_n_{pick}",
-              help=f"This model's hard maximum is {T} tokens.")
+n = links.select_slider(st, window_label, real.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
+                        param="window", help=f"This model's hard maximum is {T:,} tokens.") if big else links.slider(
+    st, window_label, 8, top, top, key=f"cw_n_{pick}", param="window",
+    help=f"This model's hard maximum is {T} tokens.")
 
 pieces = ["⟨start⟩"] + [p.text for p in tok.pieces(text)]
 mentions = cx.mention_tokens(tok, ids, text, word.strip())
@@ -111,10 +113,13 @@ best_layer, best_head, share = cx.copy_head(att, in_view)
 # keeps the head picked (to follow one head as the name leaves the window).
 seen = f"{zlib.crc32(f'{model_key}|{text}|{word}'.encode()):08x}"
 c1, c2 = st.columns(2)
-layer = c1.selectbox("Layer", range(loaded.config.n_layer), index=best_layer, key=f"cw_layer_{seen}",
-                     format_func=lambda i: f"layer {i + 1} of {loaded.config.n_layer}")
-head = c2.selectbox("Head", range(loaded.config.n_head), index=best_head, key=f"cw_head_{seen}",
-                    format_func=lambda i: f"head {i + 1} of {loaded.config.n_head}")
+one_based = lambda i: str(i + 1)          # noqa: E731  (?layer=1 is the first layer, as shown)
+layer = links.selectbox(c1, "Layer", range(loaded.config.n_layer), best_layer, key=f"cw_layer_{seen}",
+                        param="layer", names=one_based,
+                        format_func=lambda i: f"layer {i + 1} of {loaded.config.n_layer}")
+head = links.selectbox(c2, "Head", range(loaded.config.n_head), best_head, key=f"cw_head_{seen}",
+                       param="head", names=one_based,
+                       format_func=lambda i: f"head {i + 1} of {loaded.config.n_head}")
 w = att[layer, head].tolist()
 best = max(range(len(w)), key=w.__getitem__)
 visible = pieces[-n:]
@@ -157,10 +162,11 @@ st.markdown(
     "and the assistant write a story together; the hero's name was only said in the first turn.")
 chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
 room_help = f"The whole chat is {chat_len} tokens; this model's maximum is {T:,}."
-budget = st.select_slider(
-    "Room in the window (tokens)", sorted(k for k in {*real.window_choices(chat_len, T), chat_len - 1} if k >= 16),
-    chat_len - 1, key="cw_budget_real", help=room_help) if big else st.slider(
-    "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", help=room_help)
+budget = links.select_slider(
+    st, "Room in the window (tokens)", sorted(k for k in {*real.window_choices(chat_len, T), chat_len - 1} if k >= 16),
+    chat_len - 1, key="cw_budget_real", param="room", help=room_help) if big else links.slider(
+    st, "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", param="room",
+    help=room_help)
 dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
 st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
 scores = []

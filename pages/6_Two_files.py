@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from explainer import twofiles as tf
-from explainer.app import real, ui
+from explainer.app import links, real, ui
 from explainer.paramfile import quantize_int8, read_metadata
 from explainer.views import twofiles as tv
 
@@ -46,8 +46,8 @@ st.caption("Embeddings: a row of numbers per token and per position. Attention: 
 with st.expander(f"All {len(meta['tensors'])} tensors with their shapes and number types"):
     st.dataframe(tf.tensor_table(meta["tensors"]), hide_index=True, width="stretch")
 names = [r["tensor"] for r in tf.tensor_table(meta["tensors"])]
-name = st.selectbox("Look inside a tensor", names, index=names.index("h.0.mlp.c_fc.weight")
-                    if "h.0.mlp.c_fc.weight" in names else 0, key="tf_tensor")
+name = links.selectbox(st, "Look inside a tensor", names, "h.0.mlp.c_fc.weight" if "h.0.mlp.c_fc.weight" in names
+                      else None, key="tf_tensor", param="tensor")
 ui.plot(tv.histogram_chart(tf.tensor_values(loaded, name), name), key="tf_hist")
 st.markdown("**What else the file carries** (its metadata: plain text inside the same file)")
 # Three boxes side by side where there is room, else one under the other: keys stay on one line.

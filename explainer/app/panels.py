@@ -14,7 +14,7 @@ from ..scoring import rank_next
 from ..tokenizer import Tokenizer, printable, replay_merges
 from ..views import tokens as tokens_view
 from . import models as registry
-from . import runs, ui
+from . import links, runs, ui
 from .progress import end_word, summarize
 
 SHOW_TOKENS = 400           # tokens drawn as coloured pieces and listed as IDs (counts: all)
@@ -101,8 +101,9 @@ def merge_replay(tok: Tokenizer, text: str) -> None:
         st.info("This model's tokenizer has no merge list (it is not a BPE tokenizer).")
         return
     sentence = text[:300]
-    n = st.slider("Merges learned so far", 0, len(merges), value=min(len(merges), 40),
-                  help="0 = every byte is its own token. Each merge glues the most frequent pair.")
+    n = links.slider(st, "Merges learned so far", 0, len(merges), min(len(merges), 40),
+                     key=f"tok_merges_{len(merges)}", param="merges",   # another model: starts afresh
+                     help="0 = every byte is its own token. Each merge glues the most frequent pair.")
     parts = replay_merges(sentence, merges, n)
     id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
                                                    for m in merges[:n]}
@@ -146,8 +147,10 @@ def _checked_user_text(raw: bytes | str) -> tuple[str, list[tuple[str, str]]]:
 def corpus_picker(disabled: bool = False) -> tuple[str, str] | None:
     """Radio for the four sources, a preview and statistics. Returns (title, text) or None."""
     sources = list(CORPORA.values()) + ["Upload a file", "Paste text"]
-    choice = st.radio("Corpus", sources, horizontal=True, disabled=disabled,
-                      help="The text the model learns from. It only ever sees this text.")
+    names = {v: k for k, v in CORPORA.items()} | {"Upload a file": "upload", "Paste text": "paste"}
+    choice = links.radio(st, "Corpus", sources, key="pt_corpus", param="corpus", names=names.get,
+                         horizontal=True, disabled=disabled,
+                         help="The text the model learns from. It only ever sees this text.")
     key = next((k for k, v in CORPORA.items() if v == choice), None)
     try:
         if key is not None:
@@ -295,23 +298,25 @@ def ranking_view(ranking, when: str = "", key: str = "bars") -> None:
 def try_model(loaded) -> None:
     """Next-word ranking for any prompt, and sampled text, from the active model."""
     c1, c2 = st.columns([3, 2])
-    prompt = c1.text_input("Prompt", "A flash flood watch will be in effect all", key="try_prompt",
-                           max_chars=2000)
-    cand_text = c2.text_input("Candidate words (comma separated)", "night, day, giraffe",
-                              key="try_cands", max_chars=300)
+    prompt = links.text_input(c1, "Prompt", "A flash flood watch will be in effect all",
+                              key="try_prompt", param="prompt", max_chars=2000)
+    cand_text = links.text_input(c2, "Candidate words (comma separated)", "night, day, giraffe",
+                                 key="try_cands", param="words", max_chars=300)
     ranking = rank_next(loaded.model, loaded.tokenizer, prompt, 10, runs.parse_candidates(cand_text))
     ranking_view(ranking, "now", key="try_bars")
     st.markdown("**Let it write**")
     cols = st.columns(4 if not ui.presenting() else 2)
-    temperature = cols[0].slider("Temperature", 0.0, 2.0, 0.8, 0.1, key="gen_temp",
-                                 help="0 = always the most likely token; higher = more surprising.")
-    top_k = cols[1].slider("Top-k", 1, 100, 40, key="gen_topk",
-                           help="Only the k most likely tokens can be picked.")
+    temperature = links.slider(cols[0], "Temperature", 0.0, 2.0, 0.8, 0.1, key="gen_temp",
+                               param="temperature",
+                               help="0 = always the most likely token; higher = more surprising.")
+    top_k = links.slider(cols[1], "Top-k", 1, 100, 40, key="gen_topk", param="top_k",
+                         help="Only the k most likely tokens can be picked.")
     n_tokens, seed = 80, 0
     if not ui.presenting():
-        n_tokens = cols[2].slider("Tokens to write", 10, 300, 80, 10, key="gen_len")
-        seed = cols[3].number_input("Seed", 0, 10_000, 0, key="gen_seed",
-                                    help="Same seed, same text.")
+        n_tokens = links.slider(cols[2], "Tokens to write", 10, 300, 80, 10, key="gen_len",
+                                param="length")
+        seed = links.number_input(cols[3], "Seed", 0, 10_000, 0, key="gen_seed", param="write_seed",
+                                  help="Same seed, same text.")
     if st.button("Generate", key="generate", type="primary"):
         st.session_state.generated = (prompt, n_tokens, *generate_text(loaded, prompt, n_tokens,
                                                                        temperature, top_k, seed))

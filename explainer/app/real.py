@@ -17,7 +17,7 @@ from ..scoring import rank_next
 from ..views.lens import lens_heatmap
 from ..views.tokens import token_pieces_html
 from ..views.real import size_chart
-from . import runs, ui
+from . import links, runs, ui
 
 NAME = "SmolLM2-135M-Instruct"
 MISSING = (f"The real model ({NAME}) is not installed on this server, so its panels are hidden. "
@@ -153,9 +153,9 @@ def model_chooser(loaded, key: str):
     if not available():
         st.caption(MISSING)
         return loaded
-    pick = st.radio("Model", ("yours", "real"), horizontal=True, key=key,
-                    format_func=lambda k: f"Yours ({loaded.name})" if k == "yours"
-                    else f"{NAME} (a real LLM, 8,192-token window)")
+    pick = links.radio(st, "Model", ("yours", "real"), horizontal=True, key=key, param=key,
+                       format_func=lambda k: f"Yours ({loaded.name})" if k == "yours"
+                       else f"{NAME} (a real LLM, 8,192-token window)")
     return real_model() if pick == "real" else loaded
 
 
@@ -218,10 +218,11 @@ def gguf_panel(run_source_name: str = "run.py") -> None:
         "values: 5 bits per weight instead of 32.")
     q4 = [t.name for t in f.tensors if t.type == "Q4_1"]
     c1, c2 = st.columns([3, 1])
-    name = c1.selectbox("Tensor", q4, index=q4.index("blk.0.attn_q.weight") if "blk.0.attn_q.weight" in q4 else 0,
-                        key="tf_q4_tensor")
+    name = links.selectbox(c1, "Tensor", q4, "blk.0.attn_q.weight" if "blk.0.attn_q.weight" in q4 else None,
+                           key="tf_q4_tensor", param="gguf_tensor")
     n_blocks = next(t.params for t in f.tensors if t.name == name) // gguffile.BLOCK
-    index = c2.number_input("Block", 0, n_blocks - 1, 0, key="tf_q4_block", help=f"0 to {n_blocks - 1:,}")
+    index = links.number_input(c2, "Block", 0, n_blocks - 1, 0, key="tf_q4_block", param="gguf_block",
+                               help=f"0 to {n_blocks - 1:,}")
     b = gguffile.q4_1_block(path, name, int(index))
     st.code(f"raw bytes: {b.raw.hex(' ')}\n"
             f"scale d = {b.scale:.6g}   (bytes {b.raw[:2].hex(' ')}, fp16)\n"

@@ -21,6 +21,7 @@ from .. import charts
 from ..corpus import get_corpus
 from ..jobs import JobManager, JobView, backend_from_env
 from ..tokenizer import char_tokenizer, cl100k
+from . import links
 from . import models as registry
 
 PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
@@ -274,7 +275,10 @@ def page_setup(title: str, icon: str = "🧠") -> None:
     presenting()
     st.html(PRESENT_CSS if presenting() else BASE_CSS)
     _adopt_finished_job()
+    links.begin()
     sidebar()
+    with st.sidebar:
+        links.share_panel()
 
 
 def _adopt_finished_job(param: str = "job") -> None:
@@ -297,10 +301,18 @@ def sidebar() -> None:
             return
         labels = {m.path: f"{m.name}{' (shipped)' if m.shipped else ''}" for m in files}
         labels["session"] = session_label(session_model().facts) if session_model() is not None else ""
+        linked = links.choice("model", [m.path for m in files], files[0].path if files else None,
+                              names=lambda path: Path(path).stem)     # ?model=base: a file's name
+        found, path = links.from_url(linked)
+        if found:
+            st.session_state.active_model = path
         if st.session_state.get("active_model") not in options:
             st.session_state.active_model = options[0]
-        st.selectbox("Model the pages use", options, format_func=labels.get,
-                     **_persistent("active_model", options[0]))
+        if not links.hidden("model"):
+            st.selectbox("Model the pages use", options, format_func=labels.get,
+                         **_persistent("active_model", options[0]))
+        chosen = st.session_state.active_model          # this session's model has no link
+        links.write(linked, linked.default if chosen == "session" else chosen)
         loaded = active_model()
         if loaded is not None and loaded is session_model():
             st.caption(f"Trained in this session: {session_state_text(loaded.facts)}.")
@@ -322,11 +334,13 @@ def explain(*fns: Callable, label: str = "What is really happening") -> None:
 
 def plot(fig, key: str | None = None) -> None:
     """A plotly figure; in presentation mode taller, in larger type, and with a long title on two
-    lines (at 18 points a 50-character title is cut on a narrow screen)."""
+    lines (at 18 points a 50-character title is cut on a narrow screen). Its camera button
+    downloads it, in the browser, as PNG (twice the screen's pixels) or SVG: the sidebar's choice."""
     if presenting():
         fig.update_layout(height=int((fig.layout.height or 360) * 1.25), font=dict(size=18))
         charts.two_line_title(fig, PRESENT_TITLE_CHARS)
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    image = {"format": links.chart_format(), "filename": f"llm-explainer-{key or 'chart'}", "scale": 2}
+    st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": image})
 
 
 # ---------------------------------------------------------------------------------------------
