@@ -21,6 +21,7 @@ from . import chat, charts, gguffile, smollm
 from . import context as cx
 from .app.progress import summarize
 from .beside import CURVE_POINTS, is_real, pieces, real_answer, trained_on, window_choices
+from .lens import logit_lens
 from .paramfile import LoadedModel, load_model, models_dir
 from .ratings import RatingsStore
 from .scoring import rank_next
@@ -28,6 +29,7 @@ from .tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merg
 from .training import drain
 from .views import tokens as vt
 from .views.context import window_chart
+from .views.lens import lens_heatmap
 from .views.real import size_chart
 
 BATCH_ENV = "EXPLAINER_NB_BATCH"      # "1": run by nbclient top to bottom, nobody moves a slider
@@ -160,6 +162,16 @@ def sizes_beside(loaded: LoadedModel, real: LoadedModel | None) -> go.Figure | N
           + (f"{t1 / t0:,.0f} times the tokens" if t0 else "vastly more tokens")
           + ". Same recipe, guess the next token; only the scale differs.")
     return size_chart(rows)
+
+
+def lens_figure(loaded: LoadedModel | None, text: str, max_tokens: int = 12) -> go.Figure | None:
+    """The Pretraining page's logit lens: what each layer of the model would guess next at each
+    of the last `max_tokens` tokens of `text` (None for the real model: it is not installed)."""
+    if loaded is None:
+        return missing()
+    who = smollm.NAME if is_real(loaded) else f"Your model ({loaded.name})"
+    return lens_heatmap(logit_lens(loaded.model, loaded.tokenizer, text, max_tokens),
+                        f"{who}: what each layer would guess next")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -163,6 +163,15 @@ nb.ranking_beside(model, real, pretrain.DEFAULT_PROMPT, ["night", "day", "giraff
 """),
     md("What each model read, and how big each is (log scale: each gridline is 10 times the one below):"),
     code("nb.sizes_beside(model, real)"),
+    md("""
+## Inside: what each layer would guess
+
+Each layer passes a vector per token to the next. Only the last one is turned into a guess, but we
+can turn **every** layer's vector into a guess with the same final step (the last norm and the
+output layer): the **logit lens**. Read a column from the bottom up to watch the guess form. Dark = sure.
+"""),
+    code("nb.lens_figure(model, pretrain.DEFAULT_PROMPT)"),
+    code("nb.lens_figure(real, pretrain.DEFAULT_PROMPT)   # the real model: 30 layers"),
     *try_it("Train on your own text (a few pages at least) with the tiny preset. The tokenizer is "
             "learned from your text first.",
             """

@@ -73,6 +73,7 @@ def test_real_model_cells_say_how_to_install_it_where_absent(monkeypatch, capsys
     calls = [lambda: nb.real_status(),
              lambda: nb.ranking_beside(base, None, "A flash flood watch will be in effect all", ["night"]),
              lambda: nb.sizes_beside(base, None),
+             lambda: nb.lens_figure(None, "A flash flood watch will be in effect all"),
              lambda: nb.template_answers(None, "What should I eat today?"),
              lambda: nb.window_slider(None, "Mila went home. At the end of the day,", "Mila"),
              lambda: nb.gguf_parts(),
