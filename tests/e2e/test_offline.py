@@ -55,10 +55,12 @@ class Watch:
         self.errors.append(f"{msg.text} ({where})")
 
 
-def test_every_page_asks_only_its_own_server(page, process_server):
-    watch = Watch(page, process_server)
+def test_every_page_asks_only_its_own_server(page, server):
+    """On the browser tests' shared server (trainings in worker processes there too): a server of
+    its own cost another start and another SmolLM2 load."""
+    watch = Watch(page, server)
     for path, heading in PAGES:
-        page.goto(process_server + path)
+        page.goto(server + path)
         page.get_by_text(heading).first.wait_for()
         wait_idle(page, timeout=120_000)
         no_exceptions(page)
