@@ -202,7 +202,8 @@ nb.html(masked_html(chat.masked_pieces(base.tokenizer, pair.prompt, pair.respons
 """),
     md("Green tokens are learned from (the answer and `<|end|>`); grey ones are context only. Now fine-tune:"),
     code("""
-spec = sft.SFTSpec(steps=15 if SHORT else 400, eval_every=5 if SHORT else 25)
+spec = (sft.SFTSpec(steps=15, eval_every=5) if SHORT
+        else sft.SFTSpec(steps=400, minutes=3, eval_every=25))   # at most 3 minutes
 tuned, events = nb.run(sft.run(base, data.train, spec), "instruction tuning")
 nb.loss_figure(events)
 """),
