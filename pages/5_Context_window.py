@@ -4,6 +4,7 @@ import zlib
 import streamlit as st
 
 from explainer import charts
+from explainer import beside
 from explainer import context as cx
 from explainer.app import links, real, ui
 from explainer.chat import prompt_ids
@@ -19,12 +20,12 @@ st.markdown(
     "model forget the name it needs at the end of the story.")
 
 loaded = real.model_chooser(ui.require_model(), key="cw_model")
-big = real.is_real(loaded)
+big = beside.is_real(loaded)
 if big:
     st.caption(f"SmolLM2 sees up to {loaded.config.block_size:,} tokens, so the slider reaches "
                f"{loaded.config.block_size:,}; these texts are shorter, so past their length it sees "
                "all of them. On this server's 2 cores it needs seconds per window, so its curve has "
-               f"{real.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
+               f"{beside.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
 model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
 model_key = f"{loaded.path}:{id(model)}"
 
@@ -54,7 +55,7 @@ if len(ids) < 9:
     st.stop()
 top = min(T, len(ids))
 window_label = "Window: how many of the last tokens the model sees"
-n = links.select_slider(st, window_label, real.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
+n = links.select_slider(st, window_label, beside.window_choices(len(ids), T), top, key=f"cw_n_{pick}_real",
                         param="window", help=f"This model's hard maximum is {T:,} tokens.") if big else links.slider(
     st, window_label, 8, top, top, key=f"cw_n_{pick}", param="window",
     help=f"This model's hard maximum is {T} tokens.")
@@ -82,7 +83,7 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
             st.markdown(f'"{word.strip()}": probability **{charts.percent_text(r.answer.prob)}**, its '
                         f"first token ranks **#{r.answer.first_rank:,}**")
 if answer:
-    sizes = cx.window_sizes(len(ids), T, points=real.CURVE_POINTS if big else 40)
+    sizes = cx.window_sizes(len(ids), T, points=beside.CURVE_POINTS if big else 40)
     probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
     leaves = cx.mention_windows(tok, ids, text, word.strip())
     ui.plot(window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
@@ -163,7 +164,7 @@ st.markdown(
 chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
 room_help = f"The whole chat is {chat_len} tokens; this model's maximum is {T:,}."
 budget = links.select_slider(
-    st, "Room in the window (tokens)", sorted(k for k in {*real.window_choices(chat_len, T), chat_len - 1} if k >= 16),
+    st, "Room in the window (tokens)", sorted(k for k in {*beside.window_choices(chat_len, T), chat_len - 1} if k >= 16),
     chat_len - 1, key="cw_budget_real", param="room", help=room_help) if big else links.slider(
     st, "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", param="room",
     help=room_help)

@@ -9,7 +9,6 @@ import math
 import streamlit as st
 
 from .. import charts, gguffile, smollm
-from ..beside import CURVE_POINTS, is_real, window_choices  # noqa: F401 (5_Context_window uses them)
 from ..beside import pieces, real_answer, trained_on
 from ..context import name_recall
 from ..corpus import name_recall_cases

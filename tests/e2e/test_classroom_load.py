@@ -102,7 +102,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
             open_times.append(time.monotonic() - t0)
             print(f"student {i + 1} in: {open_times[-1]:.1f} s", flush=True)
         open_s = time.monotonic() - opened
-        teacher.wait_for_function(f"() => document.body.innerText.includes('Joined')")
+        teacher.wait_for_function("() => document.body.innerText.includes('Joined')")
         mem_joined = tree_rss_mb(proc.pid)
 
         # one at a time: click -> the teacher's count and the next classmate's box show it
