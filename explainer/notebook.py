@@ -25,7 +25,7 @@ from .lens import logit_lens
 from .paramfile import LoadedModel, load_model, models_dir
 from .ratings import RatingsStore
 from .scoring import rank_next
-from .tokenizer import Tokenizer, char_tokenizer, cl100k, printable, replay_merges
+from .tokenizer import Tokenizer, char_tokenizer, cl100k
 from .training import drain
 from .views import tokens as vt
 from .views.context import window_chart
@@ -211,12 +211,9 @@ def merge_slider(tok: Tokenizer, text: str):
     out = w.HTML()
 
     def draw(_=None):
-        parts = replay_merges(text, merges, slider.value)
-        id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
-                                                       for m in merges[:slider.value]}
+        boxes, parts = vt.replayed_html(text, merges, slider.value)
         out.value = (f"<p>After {slider.value:,} merges: {len(parts):,} pieces "
-                     f"({len(text.encode('utf-8')):,} bytes)</p>" +
-                     vt.token_pieces_html([(printable(p), id_of.get(p, -1), p) for p in parts], True))
+                     f"({len(text.encode('utf-8')):,} bytes)</p>" + boxes)
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])

@@ -59,3 +59,18 @@ def test_window_chart_names_its_lines_in_the_legend_and_spans_the_text():
     bare = window_chart([8, 82], [0.1, 0.2], "Riya")
     assert [t.name for t in bare.data] == ['P("Riya")'] and not bare.layout.shapes
     assert fig.layout.yaxis.type == "log" and fig.layout.legend.yref == "container"   # under the plot
+
+
+def test_replayed_merges_end_with_the_tokenizers_own_ids():
+    """The merge slider's boxes (page and notebook): no merges = one box per byte, its byte value
+    as ID; all merges = the tokenizer's own pieces and IDs."""
+    from explainer.corpus import get_corpus
+    from explainer.pretrain import learn_tokenizer
+    from explainer.views.tokens import replayed_html
+    tok = learn_tokenizer(get_corpus("everyday").text[:50_000], 300)
+    text = "A flash flood watch, é!"
+    html0, parts0 = replayed_html(text, tok.merges, 0)
+    assert parts0 == [bytes([b]) for b in text.encode("utf-8")] and ">65<" in html0
+    html_all, parts = replayed_html(text, tok.merges, len(tok.merges))
+    assert parts == [p.bytes for p in tok.pieces(text)]
+    assert all(f">{i}<" in html_all for i in tok.encode(text))

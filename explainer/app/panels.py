@@ -11,7 +11,7 @@ from .. import charts, pretrain
 from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
 from ..jobs import JobView
 from ..scoring import rank_next
-from ..tokenizer import Tokenizer, printable, replay_merges
+from ..tokenizer import Tokenizer, printable
 from ..views import tokens as tokens_view
 from . import models as registry
 from . import links, runs, ui
@@ -104,13 +104,10 @@ def merge_replay(tok: Tokenizer, text: str) -> None:
     n = links.slider(st, "Merges learned so far", 0, len(merges), min(len(merges), 40),
                      key=f"tok_merges_{len(merges)}", param="merges",   # another model: starts afresh
                      help="0 = every byte is its own token. Each merge glues the most frequent pair.")
-    parts = replay_merges(sentence, merges, n)
-    id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
-                                                   for m in merges[:n]}
+    boxes, parts = tokens_view.replayed_html(sentence, merges, n)
     st.markdown(f"After **{n:,}** merges, the first {len(sentence)} characters are "
                 f"**{len(parts):,}** pieces (they were {len(sentence.encode('utf-8')):,} bytes).")
-    st.html(tokens_view.token_pieces_html(
-        [(printable(p), id_of.get(p, -1), p) for p in parts], True))
+    st.html(boxes)
     used = set(parts)
     rows = [{"step": i + 1, "merge": f"{_show(m.pair_bytes[0])} + {_show(m.pair_bytes[1])}",
              "new token": _show(m.pair_bytes[0] + m.pair_bytes[1]), "new ID": m.new_id,

@@ -120,6 +120,16 @@ def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace:
 LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Okabe-Ito green, grey
 
 
+def replayed_html(text: str, merges, n: int) -> tuple[str, list[bytes]]:
+    """The pieces of `text` when only the first n BPE merges are known, as token boxes with the ID
+    each piece has by then (a page's merge slider and a notebook's draw the same), and the pieces."""
+    from ..tokenizer import printable, replay_merges
+    parts = replay_merges(text, merges, n)
+    id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
+                                                   for m in merges[:n]}
+    return token_pieces_html([(printable(p), id_of.get(p, -1), p) for p in parts], True), parts
+
+
 def masked_html(pieces) -> str:
     """Token boxes of one turn (chat.masked_pieces) coloured by the loss mask: green = learned
     from, grey = context only; special tokens in bold. Hover shows the ID."""
