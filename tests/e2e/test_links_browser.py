@@ -5,6 +5,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from test_browser import no_exceptions, snap, visit, wait_idle
 
@@ -26,9 +27,10 @@ def download_chart(page, chart) -> tuple[str, bytes]:
 def test_a_link_opens_the_view_and_charts_download_as_svg_and_png(page, server, artifacts):
     visit(page, server + "/Tokens?text=Hello+class%2C+hello&whitespace=1&merges=5&download=svg",
           "Tokens: how a model reads", timeout=120_000)
-    assert page.get_by_label("Your text", exact=True).input_value() == "Hello class, hello"
-    assert page.get_by_label("Show whitespace", exact=True).is_checked()
-    assert page.get_by_role("slider", name="Merges learned so far").input_value() == "5"
+    # expect() retries: on a server busy with other tests the page may still be rendering
+    expect(page.get_by_label("Your text", exact=True)).to_have_value("Hello class, hello", timeout=60_000)
+    expect(page.get_by_label("Show whitespace", exact=True)).to_be_checked(timeout=60_000)
+    expect(page.get_by_role("slider", name="Merges learned so far")).to_have_value("5", timeout=60_000)
     page.get_by_text("After 5 merges").wait_for()
     shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
     query = parse_qs(urlparse(shared.strip()).query)
@@ -55,9 +57,10 @@ def test_a_link_opens_the_view_and_charts_download_as_svg_and_png(page, server, 
 def test_hide_flags_make_a_simpler_exercise(page, server, artifacts):
     visit(page, server + "/Pretraining?size=tiny&steps=200&steps_hide=1&temperature=0",
           "Pretraining: learning to guess the next token", timeout=120_000)
-    assert page.get_by_text("Training steps", exact=True).count() == 0      # hidden
+    expect(page.get_by_role("combobox", name="Model size")).to_have_count(1, timeout=60_000)  # the others stay
     page.get_by_text(re.compile(r"\(200 steps ×")).wait_for()        # the hidden value applies
-    assert page.get_by_role("combobox", name="Model size").count() == 1     # the others stay
+    wait_idle(page)
+    assert page.get_by_text("Training steps", exact=True).count() == 0      # hidden
     temperature = page.get_by_role("slider", name="Temperature")
     temperature.wait_for()
     assert float(temperature.input_value()) == 0
