@@ -3,6 +3,7 @@ import streamlit as st
 
 from explainer import charts
 from explainer.app import links, panels, real, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.scoring import embedding_rows
 from explainer.tokenizer import Tokenizer, replay_merges
 
@@ -66,5 +67,4 @@ if text:
                    f"{loaded.config.n_embd} numbers.")
         ui.explain(embedding_rows, charts.embedding_heatmap)
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("tokens-count", model_tok)

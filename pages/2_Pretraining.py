@@ -3,6 +3,7 @@ import streamlit as st
 
 from explainer import charts, pretrain, training
 from explainer.app import links, panels, real, runs, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.beside import trained_on
 from explainer.lens import logit_lens
 from explainer.model import PRESETS
@@ -93,5 +94,4 @@ else:
     real.lens_panel(loaded, st.session_state.try_prompt)
     ui.explain(logit_lens)
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("pretrain-first", ui.active_model())

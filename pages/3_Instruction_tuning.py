@@ -3,6 +3,7 @@ import streamlit as st
 
 from explainer import chat, sft
 from explainer.app import links, panels, real, runs, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.beside import real_answer
 from explainer.corpus import instructions as ins
 from explainer.views import tokens as views
@@ -156,5 +157,4 @@ st.markdown("SmolLM2-135M-Instruct was tuned the same way, on far more conversat
 real.template_panel(question)
 ui.explain(real_answer)
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("sft-stop", base)

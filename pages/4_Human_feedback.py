@@ -6,6 +6,7 @@ from explainer import feedback as fb, judge, raters, reward, sft
 from explainer.answers import sample_texts
 from explainer.app import feedback_panels as fp
 from explainer.app import links, panels, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.corpus import instructions as ins
 from explainer.ratings import RatingsStore, sim_rater
 from explainer.simulate import simulate_job
@@ -146,5 +147,4 @@ if tuned is not None:
 ui.explain(raters.helpful_problems, raters.same_topic, reward.RewardModel.features, reward.echo,
            fb.policy_step, judge.before_after)
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("feedback-likelier", tuned, after)

@@ -7,6 +7,7 @@ from explainer import charts
 from explainer import beside
 from explainer import context as cx
 from explainer.app import links, real, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.chat import prompt_ids
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
@@ -188,5 +189,4 @@ st.caption(f"The app dropped {oldest} to fit the window. Its most likely "
            if dropped else "Everything fits: nothing is dropped.")
 ui.explain(cx.fit_chat, cx.chat_text)
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("context-name", loaded)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from explainer import twofiles as tf
 from explainer.app import links, real, ui
+from explainer.app.classroom import predict_then_reveal
 from explainer.paramfile import quantize_int8, read_metadata
 from explainer.views import twofiles as tv
 
@@ -128,5 +129,4 @@ st.markdown("SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): 
             "Everything below is read from that file now.")
 real.gguf_panel()
 
-from explainer.app.classroom import predict_then_reveal  # noqa: E402  (the classroom's question)
 predict_then_reveal("twofiles-size", loaded)
