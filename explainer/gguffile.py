@@ -122,6 +122,15 @@ class Q41Block:
         """The 16 values a weight of this block can take."""
         return [self.scale * q + self.minimum for q in range(16)]
 
+    def text(self) -> str:
+        """The block byte by byte, as the Two files page and its notebook show it: the raw bytes,
+        d and m with the bytes they come from, the 32 codes, the first weights d × code + m."""
+        return (f"raw bytes: {self.raw.hex(' ')}\n"
+                f"scale d = {self.scale:.6g}   (bytes {self.raw[:2].hex(' ')}, fp16)\n"
+                f"minimum m = {self.minimum:.6g}   (bytes {self.raw[2:4].hex(' ')}, fp16)\n"
+                f"codes: {' '.join(map(str, self.codes))}\n"
+                f"weights = d × code + m: {', '.join(f'{w:.3f}' for w in self.weights[:8])}, …")
+
 
 def q4_1_block(path, tensor: str, index: int = 0) -> Q41Block:
     """Decode block `index` of a Q4_1 tensor from its raw bytes: fp16 d, fp16 m, 16 bytes whose low

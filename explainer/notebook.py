@@ -359,12 +359,7 @@ def show_q4_1_block(tensor: str = "blk.0.attn_q.weight", index: int = 0) -> None
         b = gguffile.q4_1_block(path, tensor, index)
     except ValueError as e:                     # a tensor that is not Q4_1, a block out of range
         return print(e)
-    print(f"{tensor}, block {index}\n"
-          f"raw bytes: {b.raw.hex(' ')}\n"
-          f"scale d = {b.scale:.6g}   (bytes {b.raw[:2].hex(' ')}, fp16)\n"
-          f"minimum m = {b.minimum:.6g}   (bytes {b.raw[2:4].hex(' ')}, fp16)\n"
-          f"codes: {' '.join(map(str, b.codes))}\n"
-          f"weights = d × code + m: {', '.join(f'{x:.3f}' for x in b.weights[:8])}, …")
+    print(f"{tensor}, block {index}\n{b.text()}")
 
 
 # ---------------------------------------------------------------------------------------------

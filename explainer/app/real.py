@@ -211,11 +211,7 @@ def gguf_panel(run_source_name: str = "run.py") -> None:
     index = links.number_input(c2, "Block", 0, n_blocks - 1, 0, key="tf_q4_block", param="gguf_block",
                                help=f"0 to {n_blocks - 1:,}")
     b = gguffile.q4_1_block(path, name, int(index))
-    st.code(f"raw bytes: {b.raw.hex(' ')}\n"
-            f"scale d = {b.scale:.6g}   (bytes {b.raw[:2].hex(' ')}, fp16)\n"
-            f"minimum m = {b.minimum:.6g}   (bytes {b.raw[2:4].hex(' ')}, fp16)\n"
-            f"codes: {' '.join(map(str, b.codes))}\n"
-            f"weights = d × code + m: {', '.join(f'{w:.3f}' for w in b.weights[:8])}, …", language=None)
+    st.code(b.text(), language=None)
     st.markdown("**Run it with the numpy run file above**, in a folder holding run.py and the GGUF:")
     st.code(f'python {run_source_name} {path.name} "A flash flood watch will be in effect all"\n'
             f'python {run_source_name} {path.name} "What is the capital of France?" --chat', language="bash")
