@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import smollm
+from .charts import percent_text
 from .context import window_sizes
 from .tokenizer import printable
 
@@ -46,6 +47,20 @@ def real_answer(real, question: str, template: bool = True, max_new_tokens: int 
     out = list(real.model.generate(ids, max_new_tokens, temperature=0.0, stop_ids=stop))
     ended = bool(out) and out[-1] in stop
     return RealReply(ids, tok.decode([i for i in out if i not in stop]).strip(), ended)
+
+
+def chance_text(c) -> str:
+    """A candidate word's chance and the rank of its first token (scoring.CandidateScore):
+    "68.6% (#1)", "<0.000001% (#39,094)", "0% (#-)" for an empty word."""
+    return f"{percent_text(c.prob)} (#{'-' if c.rank is None else f'{c.rank:,}'})"
+
+
+def scale_text(loaded, real) -> str:
+    """How much bigger the real model is than ours, in parameters and in tokens read."""
+    (_, p0, t0), (_, p1, t1) = trained_on(loaded), trained_on(real)
+    return (f"{smollm.NAME} has {p1 / p0:,.0f} times the parameters and saw "
+            + (f"{t1 / t0:,.0f} times the tokens" if t0 else "vastly more tokens")
+            + ". Same recipe, guess the next token; only the scale differs.")
 
 
 def pieces(tok, ids) -> list[tuple[str, int, bytes]]:

@@ -20,7 +20,8 @@ import plotly.io as pio
 from . import chat, charts, gguffile, smollm
 from . import context as cx
 from .app.progress import summarize
-from .beside import CURVE_POINTS, is_real, pieces, real_answer, trained_on, window_choices
+from .beside import (CURVE_POINTS, chance_text, is_real, pieces, real_answer, scale_text, trained_on,
+                     window_choices)
 from .lens import logit_lens
 from .paramfile import LoadedModel, load_model, models_dir
 from .ratings import RatingsStore
@@ -143,8 +144,7 @@ def ranking_beside(loaded: LoadedModel, real: LoadedModel | None, prompt: str, c
         r = rank_next(m.model, m.tokenizer, prompt, k, list(candidates))
         display(charts.next_word_bars([(p, q) for p, _, q in r.top], title=f"{who}: top {k} next tokens",
                                       highlight=list(candidates)))
-        table[who] = {c.word: f"{charts.percent_text(c.prob)} (#{'-' if c.rank is None else f'{c.rank:,}'})"
-                      for c in r.candidates}
+        table[who] = {c.word: chance_text(c) for c in r.candidates}
     return pd.DataFrame(table).T
 
 
@@ -157,10 +157,7 @@ def sizes_beside(loaded: LoadedModel, real: LoadedModel | None) -> go.Figure | N
         what, n_params, n_tokens = trained_on(m)
         print(f"{who}: {n_params:,} parameters; read {what}.")
         rows.append((who, n_params, n_tokens))
-    (_, p0, t0), (_, p1, t1) = rows
-    print(f"{smollm.NAME} has {p1 / p0:,.0f} times the parameters and saw "
-          + (f"{t1 / t0:,.0f} times the tokens" if t0 else "vastly more tokens")
-          + ". Same recipe, guess the next token; only the scale differs.")
+    print(scale_text(loaded, real))
     return size_chart(rows)
 
 

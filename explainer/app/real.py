@@ -4,12 +4,10 @@ the learner's model. Every figure here is computed by the model when the page ru
 """
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
 from .. import charts, gguffile, smollm
-from ..beside import pieces, real_answer, trained_on
+from ..beside import chance_text, pieces, real_answer, scale_text, trained_on
 from ..context import name_recall
 from ..corpus import name_recall_cases
 from ..lens import logit_lens
@@ -82,16 +80,12 @@ def beside_panel(loaded, prompt: str, cand_text: str) -> None:
             st.markdown(f"**{who}**")
             ui.plot(charts.next_word_bars([(p, q) for p, _, q in r.top], title="Top 10 next tokens",
                                                  highlight=list(cands)), key=f"beside_{who[:4]}")
-            st.caption(" · ".join(f"{c.word}: {charts.percent_text(c.prob)} (#"
-                                  f"{'-' if c.rank is None else f'{c.rank:,}'})" for c in r.candidates))
+            st.caption(" · ".join(f"{c.word}: {chance_text(c)}" for c in r.candidates))
             st.caption(f"{n_params:,} parameters; read {what}.")
     ours, theirs = trained_on(loaded), trained_on(real)
     ui.plot(size_chart([(f"yours ({loaded.name})", ours[1], ours[2]), (NAME, theirs[1], theirs[2])]),
             key="beside_sizes")
-    ratio = theirs[2] / ours[2] if ours[2] else math.inf
-    st.caption(f"{NAME} has {theirs[1] / ours[1]:,.0f} times the parameters and saw "
-               + (f"{ratio:,.0f} times the tokens" if ours[2] else "vastly more tokens")
-               + ". Same recipe, guess the next token; only the scale differs.")
+    st.caption(scale_text(loaded, real))
 
 
 def lens_panel(loaded, prompt: str) -> None:
