@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import chat
+from .charts import show_piece
 from . import context as cx
 from .judge import logprob_per_token
 from .paramfile import LoadedModel
@@ -44,10 +45,6 @@ class Question:
     inputs: str                          # what the page passes to `answer`
 
 
-def _show(piece: str) -> str:
-    return piece.replace(" ", "␣").replace("\n", "↵")
-
-
 # --------------------------------------------------------------------------------------------------
 # 1 · Tokens
 
@@ -60,7 +57,7 @@ def count_tokens(tok) -> Answer:
     pieces = [p.text for p in tok.pieces(TOKENS_TEXT)]
     n = len(pieces)
     choice = TOKEN_CHOICES[0] if n <= 5 else TOKEN_CHOICES[-1] if n >= 10 else str(n)
-    return Answer(choice, f"{n} tokens: " + " | ".join(map(_show, pieces)), n)
+    return Answer(choice, f"{n} tokens: " + " | ".join(map(show_piece, pieces)), n)
 
 
 # --------------------------------------------------------------------------------------------------
