@@ -30,7 +30,8 @@ from ..sft import model_key
 from . import ui
 from .feedback_panels import fb_panel
 
-POLL_SECONDS = 2.0          # a class's boxes refresh this often (40 browsers: 20 small reads/s)
+POLL_SECONDS = 2.0          # a student's class box refreshes this often (40 browsers: 20 reads/s)
+TEACHER_POLL_SECONDS = 0.5  # the teacher's screen (the projector), one browser: within a second
 CLASS, KEY = "class", "key"  # the URL's query parameters
 PAGE = "pages/7_Classroom.py"
 
@@ -181,7 +182,9 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
     except (ClassroomError, RatingsError):                                      # every 2 s add up)
         live = True
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
+    every = TEACHER_POLL_SECONDS if m.teacher else POLL_SECONDS
+
+    @st.fragment(run_every=every if live else None)
     def box():
         if err := st.session_state.pop(f"{k}_error", None):
             st.error(err, icon="🏫")
@@ -322,7 +325,7 @@ def teacher_panel(m: Member) -> None:
         except (ClassroomError, RatingsError) as e:
             st.session_state.class_error = str(e)
 
-    @st.fragment(run_every=POLL_SECONDS)
+    @st.fragment(run_every=TEACHER_POLL_SECONDS)
     def live():
         if err := st.session_state.pop("class_error", None):
             st.error(err, icon="🏫")
@@ -354,22 +357,34 @@ def teacher_panel(m: Member) -> None:
     live()
 
 
-def class_run_panel(m: Member) -> None:
-    """The class run: one feedback training on the class's ratings, started by the teacher once,
-    watched live by every student of the class."""
-    jm, r = ui.get_job_manager(), room()
-    try:
-        info, ratings = r.info(m.code), r.ratings(m.code)
-    except (ClassroomError, RatingsError) as e:
-        st.error(str(e), icon="🏫")
-        return
-    view = jm.get(info.run_job) if info.run_job else None
-    if info.run_job and view is None:
-        st.info("The class run started earlier is no longer on this server (it restarted). "
-                "Every rating and guess is still stored"
-                + (": start the run again." if m.teacher else "; your teacher can start it again."))
-    busy = view is not None and not view.ended
-    if m.teacher:
+def _watch_for_a_new_run(m: Member, known: str | None) -> None:
+    """Every POLL_SECONDS, look whether the teacher started a (new) class run; when so, rerun
+    the page so that it shows the run. Without this a student's page showed it only on a reload."""
+    @st.fragment(run_every=POLL_SECONDS)
+    def watch():
+        try:
+            now = room().info(m.code).run_job
+        except (ClassroomError, RatingsError):
+            return                 # the panel above already said what is wrong
+        if now != known:
+            st.rerun()
+    watch()
+
+
+def _start_button(m: Member, busy: bool) -> None:
+    """The teacher's start button, with why it cannot start yet; it follows the class's ratings
+    live (every TEACHER_POLL_SECONDS) until the run starts, so it enables itself once enough
+    thumbs are in."""
+    @st.fragment(run_every=None if busy else TEACHER_POLL_SECONDS)
+    def start():
+        jm, r = ui.get_job_manager(), room()
+        if err := st.session_state.pop("class_run_error", None):
+            st.error(err, icon="🏫")
+        try:
+            ratings = r.ratings(m.code)
+        except (ClassroomError, RatingsError) as e:
+            st.error(str(e), icon="🏫")
+            return
         tuned = ui.phase_model("tuned")
         missing = reward.check_ratings(ratings) if tuned is not None else \
             "No tuned model to improve: ship models/tuned.safetensors or tune one."
@@ -384,11 +399,33 @@ def class_run_panel(m: Member) -> None:
                 r.start_run(m.code, m.key, submit, is_live=lambda j: (v := jm.get(j)) is not None
                             and not v.ended)
             except (ClassroomError, RatingsError) as e:
-                st.error(str(e), icon="🏫")
-            st.rerun()
+                st.session_state.class_run_error = str(e)
+            st.rerun()            # the whole page: it now shows the run
+    start()
+
+
+def class_run_panel(m: Member) -> None:
+    """The class run: one feedback training on the class's ratings, started by the teacher once,
+    watched live by every student of the class."""
+    jm, r = ui.get_job_manager(), room()
+    try:
+        info = r.info(m.code)
+    except (ClassroomError, RatingsError) as e:
+        st.error(str(e), icon="🏫")
+        return
+    view = jm.get(info.run_job) if info.run_job else None
+    if info.run_job and view is None:
+        st.info("The class run started earlier is no longer on this server (it restarted). "
+                "Every rating and guess is still stored"
+                + (": start the run again." if m.teacher else "; your teacher can start it again."))
+    busy = view is not None and not view.ended
+    if m.teacher:
+        _start_button(m, busy)
     elif view is None:
         st.caption("When your teacher starts the class run, it appears here: one training on "
                    "the whole class's 👍 and 👎, watched by everyone.")
+    if view is None or view.ended:
+        _watch_for_a_new_run(m, info.run_job)
     if view is not None:
         ui.poll(view.id, fb_panel)
         if view.ended and view.result is not None:
