@@ -169,14 +169,15 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
         say(f"opening {N} Tokens pages one after another: {time.monotonic() - opened:.0f} s; "
             f"each {spread(open_times)}")
 
+        cpu = lambda: cpu_seconds(proc.pid)                 # noqa: E731 -- the server's CPU so far
         if "1" not in SKIP:
-            guesses(students, teacher, db, code, rng, say)
+            guesses(students, teacher, db, code, rng, say, cpu)
         if "2" not in SKIP:
             trainings(students, url, code, artifacts, say)
         if "3" not in SKIP:
             thumbs(students, teacher, db, url, code, artifacts, rng, say)
         if "4" not in SKIP:
-            class_run(students, teacher, url, code, artifacts, say)
+            class_run(students, teacher, url, code, artifacts, say, cpu)
 
         mem_end = tree_rss_mb(proc.pid)
         cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
@@ -191,7 +192,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
             c.close()
 
 
-def guesses(students, teacher, db, code, rng, say):
+def guesses(students, teacher, db, code, rng, say, cpu):
     """1. One at a time, each at a random moment: click -> the teacher's count and a classmate's
     box; then everybody changes their mind at once; then the teacher reveals."""
     to_teacher, to_peer, last = [], [], {}
@@ -232,13 +233,14 @@ def guesses(students, teacher, db, code, rng, say):
     say(f"   {N} changes of mind at once: all stored in {burst_s:.2f} s; {len(rows)} guesses "
         f"stored for {N} students ({2 * N} clicks, each student's last one kept)")
 
+    c0 = cpu()
     teacher.locator(".st-key-reveal_tokens-count").get_by_role("button").click()
     t0, reveal = time.monotonic(), []
     for p in students:
         p.locator(".st-key-ptr_tokens-count").get_by_text("The model: 9.").wait_for(timeout=60_000)
         reveal.append(time.monotonic() - t0)
     say(f"   the teacher's reveal -> on all {N} screens: p50 {statistics.median(reveal):.2f} s, "
-        f"last {max(reveal):.2f} s")
+        f"last {max(reveal):.2f} s; the server's CPU meanwhile {cpu() - c0:.1f} s")
 
 
 def trainings(students, url, code, artifacts, say):
@@ -332,7 +334,7 @@ def thumbs(students, teacher, db, url, code, artifacts, rng, say):
         f"from {N} students' tabs")
 
 
-def class_run(students, teacher, url, code, artifacts, say):
+def class_run(students, teacher, url, code, artifacts, say, cpu):
     """4. Everybody opens the Classroom page; the teacher starts the class run: the time until
     every student's page shows it, and until every page shows it finished."""
     for i, p in enumerate(students):
@@ -341,6 +343,7 @@ def class_run(students, teacher, url, code, artifacts, say):
            f"watcher-{i + 1}")
     start = teacher.get_by_role("button", name="Start the class run")
     expect(start).to_be_enabled(timeout=60_000)      # it follows the ratings live
+    c0 = cpu()
     start.click()
     t0, shown = time.monotonic(), []
     for i, p in enumerate(students):
@@ -349,6 +352,7 @@ def class_run(students, teacher, url, code, artifacts, say):
         except Exception:
             stuck(p, artifacts, f"watcher-{i + 1}")
         shown.append(time.monotonic() - t0)
+    c1 = cpu()
     use = "Use the class's model on the Human feedback page"
     teacher.get_by_role("button", name=use).wait_for(timeout=1_200_000)
     ended, after_end = time.monotonic(), []
@@ -358,6 +362,7 @@ def class_run(students, teacher, url, code, artifacts, say):
         except Exception:
             stuck(p, artifacts, f"watcher-{i + 1}")
         after_end.append(time.monotonic() - ended)
-    say(f"4. the class run: the teacher's click -> on every student's page: {spread(shown)}")
+    say(f"4. the class run: the teacher's click -> on every student's page: {spread(shown)}; "
+        f"the server's CPU meanwhile {c1 - c0:.1f} s (the run itself is in a worker)")
     say(f"   one run for {N} watchers, {ended - t0:.0f} s; its end -> on every student's page: "
         f"{spread(after_end)}")
