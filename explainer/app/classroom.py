@@ -28,7 +28,7 @@ from ..questions import QUESTIONS, Answer, Question
 from ..ratings import RatingsError, RatingsStore
 from ..sft import model_key
 from . import ui
-from .feedback_panels import fb_panel
+from .feedback_panels import CLASS_MORE_RATINGS, fb_panel
 
 POLL_SECONDS = 2.0          # a student's class box refreshes this often (40 browsers: 20 reads/s)
 TEACHER_POLL_SECONDS = 0.5  # the teacher's screen (the projector), one browser: within a second
@@ -427,7 +427,7 @@ def class_run_panel(m: Member) -> None:
     if view is None or view.ended:
         _watch_for_a_new_run(m, info.run_job)
     if view is not None:
-        ui.poll(view.id, fb_panel)
+        ui.poll(view.id, lambda v: fb_panel(v, CLASS_MORE_RATINGS))
         if view.ended and view.result is not None:
             if st.button("Use the class's model on the Human feedback page", key="use_class_model"):
                 st.session_state.feedback_model = view.result

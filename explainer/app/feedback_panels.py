@@ -74,9 +74,16 @@ def sim_panel(view: JobView) -> None:
         st.error(view.error)
 
 
-def fb_panel(view: JobView) -> None:
+MORE_RATINGS = (f"Click “Rate {SIM_RATINGS} answers automatically” once or twice more (each "
+                "click rates new answers), then train again.")
+CLASS_MORE_RATINGS = ("Rate more answers on the Human feedback page (👎 too), then your teacher "
+                      "can start the class run again.")
+
+
+def fb_panel(view: JobView, more: str = MORE_RATINGS) -> None:
     """Learning from the ratings: queue, progress, the reward model's accuracy, then the policy's
-    reward and KL per step, and a fresh answer to read along."""
+    reward and KL per step, and a fresh answer to read along. `more`: what to do when the reward
+    model learned too little (alone: more simulated ratings; in a class: more thumbs)."""
     s = fb.summarize(view.events)
     if view.state == "queued":
         st.info(f"Waiting in line: number {view.queue_position}.")
@@ -84,7 +91,8 @@ def fb_panel(view: JobView) -> None:
         st.error(f"The training stopped with a problem: {view.error}")
     time_left = (end_word(view.state, s.done.reason if s.done else None) if view.ended
                  else f"about {charts.eta_text(s.eta)} left")
-    st.progress(s.progress, text=s.status if not s.steps else f"Policy step {s.steps[-1]} · {time_left}")
+    st.progress(s.progress, text=(s.status or "Starting ...") if not s.steps
+                else f"Policy step {s.steps[-1]} · {time_left}")
     m = ui.wrapping_columns(3, key="fb_metrics", narrow="46rem")
     if s.rm:
         gain = s.rm.heldout_acc - s.rm.majority
@@ -102,9 +110,7 @@ def fb_panel(view: JobView) -> None:
             st.warning(f"The reward model is no better than always guessing the commoner rating "
                        f"({s.rm.flagged_text()}): it needs more ratings, and more of the rarer "
                        "kind (usually 👎), before its scores mean much. The assistant will still "
-                       f"practise, but on a weak signal. Click “Rate {SIM_RATINGS} answers "
-                       "automatically” once or twice more (each click rates new answers), then "
-                       "train again.", icon="⚠️")
+                       f"practise, but on a weak signal. {more}", icon="⚠️")
     if s.steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
