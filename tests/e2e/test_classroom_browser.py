@@ -2,6 +2,7 @@
 and guesses on the Tokens page, the guess appears in the teacher's live view, and the teacher's
 reveal appears on the student's screen; and the class run reaches a student's page that was open
 before it started. Screenshots in test-artifacts/."""
+import contextlib
 import re
 import sqlite3
 import time
@@ -18,21 +19,31 @@ from test_browser import no_exceptions, snap, visit, wait_idle
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # two browsers: CI's test-slow
 
 
-def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student(browser, server,
-                                                                                  artifacts):
+@contextlib.contextmanager
+def a_class(browser, url):
+    """A teacher's page that has just created a class, and a student's browser with a blank page:
+    (teacher, student, code, key)."""
     teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     student_ctx = browser.new_context(viewport={"width": 1100, "height": 900})
     try:
         teacher, student = teacher_ctx.new_page(), student_ctx.new_page()
         for p in (teacher, student):
             p.set_default_timeout(60_000)
-        visit(teacher, server + "/Classroom", "Classroom: guess first")
+        visit(teacher, url + "/Classroom", "Classroom: guess first")
         teacher.get_by_role("button", name="Create a class").click()
         teacher.get_by_text("Class code:").wait_for()
         wait_idle(teacher)
         teacher.wait_for_url(re.compile(r"key="))
         query = parse_qs(urlparse(teacher.url).query)
-        code, key = query["class"][0], query["key"][0]
+        yield teacher, student, query["class"][0], query["key"][0]
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
+
+
+def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student(browser, server,
+                                                                                  artifacts):
+    with a_class(browser, server) as (teacher, student, code, key):
         assert re.fullmatch(r"[A-Z0-9]{5}", code) and len(key) > 16
         teacher.get_by_text("no guesses yet").first.wait_for()
         snap(teacher, artifacts / "classroom-teacher-created.png")
@@ -51,7 +62,7 @@ def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student
         snap(student, artifacts / "classroom-student-guessed.png")
 
         # a second tab of the same browser is the same student: their guess, not a new one
-        tab2 = student_ctx.new_page()
+        tab2 = student.context.new_page()
         tab2.set_default_timeout(60_000)
         visit(tab2, f"{server}/Tokens?class={code}", "Tokens: how a model reads")
         box2 = tab2.locator(".st-key-ptr_tokens-count")
@@ -73,9 +84,6 @@ def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student
         student.wait_for_timeout(800)
         box.screenshot(path=artifacts / "classroom-student-revealed.png")
         snap(teacher, artifacts / "classroom-teacher-live.png")
-    finally:
-        teacher_ctx.close()
-        student_ctx.close()
 
 
 def test_the_class_run_reaches_a_students_page_open_before_it_started(browser, models_copy, artifacts,
@@ -83,40 +91,36 @@ def test_the_class_run_reaches_a_students_page_open_before_it_started(browser, m
     """Its own server: the class run is a two-minute training, which would slow the other tests."""
     db = tmp_path / "ratings.sqlite"
     proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
-    teacher_ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    student_ctx = browser.new_context(viewport={"width": 1100, "height": 900})
     try:
-        teacher, student = teacher_ctx.new_page(), student_ctx.new_page()
-        for p in (teacher, student):
-            p.set_default_timeout(60_000)
-        visit(teacher, url + "/Classroom", "Classroom: guess first")
-        teacher.get_by_role("button", name="Create a class").click()
-        teacher.wait_for_url(re.compile(r"key="))
-        code = parse_qs(urlparse(teacher.url).query)["class"][0]
-        visit(student, f"{url}/Classroom?class={code}", "Classroom: guess first")
-        student.get_by_text("When your teacher starts the class run").wait_for()
-        start = teacher.get_by_role("button", name="Start the class run")
-        expect(start).to_be_disabled()
-        teacher.get_by_text("0 ratings from the class so far").wait_for()
-
-        # the student's ratings arrive (as from the Human feedback page): the button follows live
-        conn = sqlite3.connect(db)
-        (me,) = conn.execute("SELECT student FROM members WHERE class = ?", (code,)).fetchone()
-        conn.close()
-        RatingsStore(db).add_many([(f"Question {i % 3}?", f"Answer {i}.", 1 if i % 2 else -1,
-                                    "tuned", me) for i in range(reward.MIN_RATINGS + 2)])
-        expect(start).to_be_enabled(timeout=15_000)
-        start.click()
-        clicked = time.monotonic()
-        student.locator('[data-testid="stProgress"]').first.wait_for(timeout=20_000)   # no reload
-        print(f"the teacher's start -> the student's page: {time.monotonic() - clicked:.2f} s")
-        assert student.get_by_role("button", name="Start the class run").count() == 0
-        student.get_by_text("Reward model accuracy").wait_for(timeout=120_000)       # live
-        assert student.get_by_text("answers automatically").count() == 0   # no button here to click
-        no_exceptions(student)
-        no_exceptions(teacher)
-        snap(student, artifacts / "classroom-student-class-run.png")
+        with a_class(browser, url) as (teacher, student, code, _):
+            run_reaches_the_student(teacher, student, url, code, db, artifacts)
     finally:
-        teacher_ctx.close()
-        student_ctx.close()
         stop_server(proc)
+
+
+def run_reaches_the_student(teacher, student, url, code, db, artifacts):
+    """The teacher's start button enables itself as the ratings arrive; the student's page,
+    open before the run started, shows the run without a reload."""
+    visit(student, f"{url}/Classroom?class={code}", "Classroom: guess first")
+    student.get_by_text("When your teacher starts the class run").wait_for()
+    start = teacher.get_by_role("button", name="Start the class run")
+    expect(start).to_be_disabled()
+    teacher.get_by_text("0 ratings from the class so far").wait_for()
+
+    # the student's ratings arrive (as from the Human feedback page): the button follows live
+    conn = sqlite3.connect(db)
+    (me,) = conn.execute("SELECT student FROM members WHERE class = ?", (code,)).fetchone()
+    conn.close()
+    RatingsStore(db).add_many([(f"Question {i % 3}?", f"Answer {i}.", 1 if i % 2 else -1,
+                                "tuned", me) for i in range(reward.MIN_RATINGS + 2)])
+    expect(start).to_be_enabled(timeout=15_000)
+    start.click()
+    clicked = time.monotonic()
+    student.locator('[data-testid="stProgress"]').first.wait_for(timeout=20_000)   # no reload
+    print(f"the teacher's start -> the student's page: {time.monotonic() - clicked:.2f} s")
+    assert student.get_by_role("button", name="Start the class run").count() == 0
+    student.get_by_text("Reward model accuracy").wait_for(timeout=120_000)       # live
+    assert student.get_by_text("answers automatically").count() == 0   # no button here to click
+    no_exceptions(student)
+    no_exceptions(teacher)
+    snap(student, artifacts / "classroom-student-class-run.png")
