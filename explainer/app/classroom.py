@@ -285,10 +285,10 @@ def links_panel(code: str, key: str | None) -> None:
         st.markdown(f"### Class code: `{code}`")
         st.caption("Students open the link (or scan the QR code, or type the code on the "
                    "Classroom page). Their guesses and thumbs pool in this class.")
-        st.code(join, language=None)
+        st.code(join, language=None, wrap_lines=True)
         if key:
             st.markdown("**Your teacher link** (keep it off the projector: it carries the key)")
-            st.code(teacher_link(base_url(), code, key), language=None)
+            st.code(teacher_link(base_url(), code, key), language=None, wrap_lines=True)
     with right:
         st.image(qr_svg(join), caption="Scan to join", width=240)
 
@@ -348,7 +348,10 @@ def teacher_panel(m: Member) -> None:
             if q.id in shown:
                 b.caption("revealed")
             else:
-                b.button("Reveal for everyone", key=f"reveal_{q.id}", icon="📣",
+                # "Reveal for everyone" was cut to "Reveal for every…" in this narrow column
+                b.button("Reveal", key=f"reveal_{q.id}", icon="📣",
+                         help="Shows the model's answer and the class's guesses on every "
+                              "student's screen, and closes the guesses.",
                          on_click=act, args=(r.reveal, m.code, m.key, q.id))
         with st.popover("Reset the class", icon="🧹"):
             st.caption("Clears every guess, reveal and the class run. Members and ratings stay.")
