@@ -160,3 +160,17 @@ def test_after_a_server_restart_the_page_says_the_class_run_is_gone_and_keeps_th
     teacher = ok(page(PAGE, **{"class": new.code, "key": new.key}))
     assert "start the run again" in texts(teacher.info)
     assert "9: **1**" in texts(teacher.markdown)
+
+
+def test_the_class_chart_counts_whole_students_and_marks_the_answer_and_yours():
+    from explainer import charts
+    from explainer.app.classroom import guess_chart
+    choices = ["≤ 5", "6", "7", "8", "9", "≥ 10"]
+    one = guess_chart(choices, {"6": 1}, right="9", mine="6")
+    bar = one.data[0]
+    assert list(bar.y) == [0, 1, 0, 0, 0, 0] and one.layout.yaxis.dtick == 1    # no "0.5 students"
+    assert list(bar.text)[1] == "1 · you"
+    assert bar.marker.color[4] == charts.PALETTE[2] and bar.marker.color[1] == charts.PALETTE[0]
+    assert "9 ✓" in one.layout.xaxis.ticktext[4]
+    forty = guess_chart(choices, {"6": 22, "9": 18}, right="9")
+    assert forty.layout.yaxis.dtick == 5 and forty.layout.title.text.endswith("(40)")

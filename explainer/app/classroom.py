@@ -10,6 +10,7 @@ its thumbs pool there. The store is explainer/classroom.py, the questions explai
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -270,7 +271,8 @@ def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None
                     xaxis=dict(title=dict(text="guess"), type="category", tickvals=list(choices),
                                ticktext=[f"<b>{c} ✓</b>" if c == right else c for c in choices]),
                     yaxis=dict(title=dict(text="students"), rangemode="tozero",
-                               range=[0, max(counts + [1]) * 1.25]))))
+                               range=[0, max(counts + [1]) * 1.25],
+                               dtick=max(1, math.ceil(max(counts + [1]) / 5))))))   # whole students
 
 
 # ---------------------------------------------------------------------------------------------
