@@ -261,6 +261,7 @@ def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None
     """The class's guesses per choice; the model's answer in green and ticked in bold on the axis
     (also when nobody guessed it), "you" above your own bar."""
     counts = [tally.get(c, 0) for c in choices]
+    top = max(counts + [1])
     colors = [charts.PALETTE[2] if c == right else charts.PALETTE[0] for c in choices]
     text = [f"{n} · you" if c == mine else str(n) for c, n in zip(choices, counts)]
     return go.Figure(dict(
@@ -271,8 +272,8 @@ def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None
                     xaxis=dict(title=dict(text="guess"), type="category", tickvals=list(choices),
                                ticktext=[f"<b>{c} ✓</b>" if c == right else c for c in choices]),
                     yaxis=dict(title=dict(text="students"), rangemode="tozero",
-                               range=[0, max(counts + [1]) * 1.25],
-                               dtick=max(1, math.ceil(max(counts + [1]) / 5))))))   # whole students
+                               range=[0, top * 1.25],
+                               dtick=max(1, math.ceil(top / 5))))))   # whole students
 
 
 # ---------------------------------------------------------------------------------------------

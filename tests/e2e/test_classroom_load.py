@@ -32,6 +32,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import start_server, stop_server
+from harness import load, percentile, timed
 from test_browser import no_exceptions, visit, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.load]
@@ -73,11 +74,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
-
-
 def metric(page, label: str) -> int:
     text = page.locator('[data-testid="stMetric"]', has_text=label).first.inner_text()
     return int(re.findall(r"[\d,]+", text.split(label, 1)[1])[0].replace(",", ""))
@@ -85,13 +81,11 @@ def metric(page, label: str) -> int:
 
 def go(p, url: str, ready, artifacts, name: str, timeout: int = 300_000) -> float:
     """Open `url` in page `p` and wait until the locator `ready(p)` shows; the seconds it took."""
-    t0 = time.monotonic()
-    p.goto(url, wait_until="commit", timeout=timeout)
     try:
-        ready(p).wait_for(timeout=timeout)
+        return timed(p, lambda: p.goto(url, wait_until="commit", timeout=timeout), ready(p),
+                     timeout=timeout)
     except Exception:
         stuck(p, artifacts, name)
-    return time.monotonic() - t0
 
 
 def stuck(p, artifacts, name: str):
@@ -100,7 +94,7 @@ def stuck(p, artifacts, name: str):
 
 
 def spread(xs) -> str:
-    return (f"p50 {statistics.median(xs):.2f} s, p95 {pct(xs, 0.95):.2f} s, "
+    return (f"p50 {statistics.median(xs):.2f} s, p95 {percentile(xs, 0.95):.2f} s, "
             f"max {max(xs):.2f} s (n={len(xs)})")
 
 
@@ -152,7 +146,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
         code = parse_qs(urlparse(teacher.url).query)["class"][0]
         mem_idle, cpu0, wall0 = tree_rss_mb(proc.pid), cpu_seconds(proc.pid), time.monotonic()
         say(f"classroom load test: {N} student browsers + 1 teacher, one server, class {code} "
-            f"(load average {open('/proc/loadavg').read().split()[0]} at the start)")
+            f"(load average {load():.2f} at the start)")
 
         students, opened, open_times = [], time.monotonic(), []
         for i in range(N):
@@ -186,7 +180,7 @@ def test_forty_students_in_one_class(browser, class_server, artifacts):
         say(f"server memory (with its job workers): idle {mem_idle:.0f} MB, {N} joined "
             f"{mem_joined:.0f} MB, at the end {mem_end:.0f} MB")
         say(f"server process CPU: {cpu:.0f} s in {wall:.0f} s ({cpu / wall:.2f} cores on average); "
-            f"load average at the end {' '.join(open('/proc/loadavg').read().split()[:3])}")
+            f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         for c in contexts:
             c.close()
