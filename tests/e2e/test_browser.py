@@ -4,13 +4,9 @@ import re
 
 import pytest
 
+from harness import wait_idle
+
 pytestmark = pytest.mark.browser
-
-
-def wait_idle(page, timeout=60_000):
-    """Until the script run is over (Streamlit shows a status widget while it runs)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
 def count_most(page, pattern):
