@@ -1,8 +1,9 @@
 """LLM Explainer: the home page. The journey from text to assistant, one step per page."""
 import streamlit as st
 
-from explainer import charts
-from explainer.app import journey, ui
+from explainer import journey
+from explainer.app import ui
+from explainer.views import charts
 
 ui.page_setup("Home", "🧠")
 

@@ -14,11 +14,10 @@ import shutil
 import sys
 import time
 
-from explainer import cluster
-from explainer.app import runs
 from explainer.corpus import get_corpus
-from explainer.jobs import JobManager
-from explainer.pretrain import learn_tokenizer
+from explainer.phases.pretrain import learn_tokenizer
+from explainer.serve import cluster, runs
+from explainer.serve.jobs import JobManager
 
 
 def load() -> str:

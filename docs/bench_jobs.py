@@ -1,13 +1,19 @@
 """Measure: tiny pretraining tokens/s in a worker process vs a server thread; page script-run
 times while 2 trainings run and 1 waits; the wait/run estimate against the real times."""
-import statistics, sys, time, os
+import os
+import statistics
+import sys
+import time
 from pathlib import Path
+
 ROOT = Path.cwd()
-from explainer.jobs import JobManager
-from explainer.app import runs
-from explainer.corpus import get_corpus
-from explainer.events import Step, Finished
 from streamlit.testing.v1 import AppTest
+
+from explainer.corpus import get_corpus
+from explainer.gpt.events import Finished, Step
+from explainer.serve import runs
+from explainer.serve.jobs import JobManager
+
 
 def main():
     backend = sys.argv[1]; preset = sys.argv[2] if len(sys.argv) > 2 else "tiny"; steps = int(sys.argv[3]) if len(sys.argv) > 3 else 300

@@ -1,7 +1,7 @@
 """Jupyter glue for the notebooks in notebooks/: a progress bar for the training generators,
 the app's figures from their events, ipywidgets for what the app makes interactive (the
 context window, temperature and top-k, merges, thumbs up/down into the app's ratings store), and
-the real model (SmolLM2, explainer.smollm) beside yours where it is installed. A cell given no
+the real model (SmolLM2, explainer.real.smollm) beside yours where it is installed. A cell given no
 real model prints one line saying how to install it.
 
 No streamlit here; ipywidgets is imported only by the functions that build widgets.
@@ -17,17 +17,27 @@ from typing import Any, Iterator, Mapping, Sequence
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import chat, charts, gguffile, smollm
-from . import context as cx
-from .app.progress import summarize
-from .beside import (CURVE_POINTS, chance_text, is_real, pieces, real_answer, scale_text, trained_on,
-                     window_choices)
-from .lens import logit_lens
-from .paramfile import LoadedModel, load_model, models_dir
-from .ratings import RatingsStore
-from .scoring import rank_next
-from .tokenizer import Tokenizer, char_tokenizer, cl100k
-from .training import drain
+from .gpt import chat
+from .gpt.lens import logit_lens
+from .gpt.paramfile import LoadedModel, load_model, models_dir
+from .gpt.scoring import rank_next
+from .gpt.tokenizer import Tokenizer, char_tokenizer, cl100k
+from .gpt.training import drain
+from .phases import context as cx
+from .phases.ratings import RatingsStore
+from .real import gguffile, smollm
+from .real.beside import (
+    CURVE_POINTS,
+    chance_text,
+    is_real,
+    pieces,
+    real_answer,
+    scale_text,
+    trained_on,
+    window_choices,
+)
+from .serve.progress import summarize
+from .views import charts
 from .views import tokens as vt
 from .views.context import window_chart
 from .views.lens import lens_heatmap
@@ -176,7 +186,7 @@ def lens_figure(loaded: LoadedModel | None, text: str, max_tokens: int = 12) -> 
 
 def tokenizers(model_tok: Tokenizer | None, corpus_text: str) -> list[tuple[str, Tokenizer]]:
     """The Tokens page's three (the model's BPE, GPT-4's cl100k_base, one per character) and,
-    where the real model is installed (explainer.smollm), SmolLM2's."""
+    where the real model is installed (explainer.real.smollm), SmolLM2's."""
     out = [(f"This model's BPE ({model_tok.n_vocab:,} tokens)", model_tok)] if model_tok else []
     gpt4 = cl100k()
     out += [(f"GPT-4's cl100k_base ({gpt4.n_vocab:,} tokens)", gpt4),

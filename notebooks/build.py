@@ -102,8 +102,8 @@ Inside the model, each ID picks one row of a big table, the **embedding**. That 
 what the network computes with. Blue is negative, orange positive.
 """),
     code("""
-from explainer import charts
-from explainer.scoring import embedding_rows
+from explainer.views import charts
+from explainer.gpt.scoring import embedding_rows
 labels, rows = embedding_rows(base.model, base.tokenizer, text)
 charts.embedding_heatmap(rows, labels)
 """),
@@ -122,7 +122,8 @@ little at a time, and ask it to guess each next token. Every wrong guess nudges 
 tiny bit towards the right answer. The cell below trains a small GPT on this computer's CPU.
 """,
     code("""
-from explainer import pretrain, charts
+from explainer.phases import pretrain
+from explainer.views import charts
 from explainer.corpus import get_corpus
 text = get_corpus("everyday").text
 spec = (pretrain.PretrainSpec(preset="tiny", steps=30, eval_every=10, sample_every=10, rank_every=10)
@@ -143,7 +144,7 @@ The model gives every token in its vocabulary a probability. Here are its ten fa
 prompt, and how the chances of a few candidate words changed while it trained.
 """),
     code("""
-from explainer.scoring import rank_next
+from explainer.gpt.scoring import rank_next
 ranking = rank_next(model.model, model.tokenizer, pretrain.DEFAULT_PROMPT, 10, ["night", "day", "giraffe"])
 charts.next_word_bars([(p, q) for p, _, q in ranking.top], title="Top 10 next tokens", highlight=["night", "day", "giraffe"])
 """),
@@ -191,7 +192,8 @@ looks like its books. So we show it a few thousand short conversations, a questi
 answer, and train it a little more, but this time it only learns from the answers.
 """,
     code("""
-from explainer import chat, sft
+from explainer.gpt import chat
+from explainer.phases import sft
 from explainer.corpus import instructions as ins
 from explainer.views.tokens import masked_html
 data = ins.instruction_data(0)
@@ -242,10 +244,11 @@ practises on many questions and leans towards the answers the reward model score
 Your thumbs below go into the same ratings database as the app's.
 """,
     code("""
-from explainer import feedback as fb, charts
-from explainer.answers import sample_texts
+from explainer.phases import feedback as fb
+from explainer.views import charts
+from explainer.phases.answers import sample_texts
 from explainer.corpus import instructions as ins
-from explainer.ratings import RatingsStore, sim_rater
+from explainer.phases.ratings import RatingsStore, sim_rater
 store = RatingsStore()
 tuned = nb.shipped("tuned")
 prompt = "What should I eat today?"
@@ -253,7 +256,7 @@ nb.thumbs(tuned, prompt, sample_texts(tuned, prompt, 4, seed=0), store)
 """),
     md("Hundreds of clicks take a while, so a simulated rater (a transparent rule) rates answers too:"),
     code("""
-from explainer.simulate import simulate
+from explainer.phases.simulate import simulate
 list(simulate(store, tuned, "helpful", 30 if SHORT else 200))
 ratings = store.ratings(rater=sim_rater("helpful"))
 print(store.counts().split(), "in", store.path)
@@ -272,7 +275,7 @@ reward_fig
     md("## Before and after\n\nOne sampled answer per held-out question, from each model, with the same dice; the mark is the simulated rater's verdict."),
     code("""
 import pandas as pd
-from explainer.judge import compare_table
+from explainer.phases.judge import compare_table
 pd.DataFrame(compare_table(tuned, after, "helpful", ins.heldout_prompts(ins.instruction_data(0), 1)))
 """),
     *try_it("Rate answers to your own question, then count how many ratings the store holds.",
@@ -291,7 +294,7 @@ the **last N tokens**, its **context window**. Anything earlier has fallen out o
 window and watch the model forget the name it needs at the end of the story.
 """,
     code("""
-from explainer import context as cx
+from explainer.phases import context as cx
 from explainer.views.tokens import chat_html
 base = nb.shipped("base")
 story = cx.example_story()
@@ -340,8 +343,8 @@ to multiply those numbers with your text to guess the next token.
 """,
     code("""
 import tempfile
-from explainer import twofiles as tf
-from explainer.paramfile import read_metadata
+from explainer.phases import twofiles as tf
+from explainer.gpt.paramfile import read_metadata
 from explainer.views import twofiles as tv
 base = nb.shipped("base")
 meta = read_metadata(base.path)

@@ -1,11 +1,11 @@
 """Step 1: text becomes tokens, tokens become IDs, IDs become rows of numbers."""
 import streamlit as st
 
-from explainer import charts
 from explainer.app import links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
-from explainer.scoring import embedding_rows
-from explainer.tokenizer import Tokenizer, replay_merges
+from explainer.gpt.scoring import embedding_rows
+from explainer.gpt.tokenizer import Tokenizer, replay_merges
+from explainer.views import charts
 
 ui.page_setup("Tokens", "🔤")
 loaded = ui.active_model()

@@ -1,13 +1,16 @@
 """Step 2: pretraining. A fresh network reads a corpus and learns to guess the next token, live."""
 import streamlit as st
 
-from explainer import charts, pretrain, training
-from explainer.app import links, panels, real, runs, ui
+from explainer.app import links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
-from explainer.beside import trained_on
-from explainer.lens import logit_lens
-from explainer.model import PRESETS
-from explainer.scoring import rank_next
+from explainer.gpt import training
+from explainer.gpt.lens import logit_lens
+from explainer.gpt.model import PRESETS
+from explainer.gpt.scoring import rank_next
+from explainer.phases import pretrain
+from explainer.real.beside import trained_on
+from explainer.serve import runs
+from explainer.views import charts
 
 ui.page_setup("Pretraining", "📖")
 jm = ui.get_job_manager()

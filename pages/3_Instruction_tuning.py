@@ -1,11 +1,13 @@
 """Step 3: instruction tuning. Question/answer examples turn the text-continuer into an assistant."""
 import streamlit as st
 
-from explainer import chat, sft
-from explainer.app import links, panels, real, runs, ui
+from explainer.app import links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
-from explainer.beside import real_answer
 from explainer.corpus import instructions as ins
+from explainer.gpt import chat
+from explainer.phases import sft
+from explainer.real.beside import real_answer
+from explainer.serve import runs
 from explainer.views import tokens as views
 
 ui.page_setup("Instruction tuning", "💬")
@@ -95,7 +97,7 @@ else:
     if not busy and st.button("Start fine-tuning", icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
-                           runs.timed_job(sft.job(base, data.train + mine, spec, base_name=base.name),
+                           runs.timed_job(runs.sft_job(base, data.train + mine, spec, base_name=base.name),
                                           size, spec.batch_size))
         ui.follow_job(job_id, "sft_job")
         st.rerun()

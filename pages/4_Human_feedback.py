@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from explainer import feedback as fb, judge, raters, reward, sft
-from explainer.answers import sample_texts
 from explainer.app import feedback_panels as fp
 from explainer.app import links, panels, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.corpus import instructions as ins
-from explainer.ratings import RatingsStore, sim_rater
-from explainer.simulate import simulate_job
+from explainer.phases import feedback as fb
+from explainer.phases import judge, raters, reward, sft
+from explainer.phases.answers import sample_texts
+from explainer.phases.ratings import RatingsStore, sim_rater
+from explainer.serve import runs
 
 ui.page_setup("Human feedback", "👍")
 jm = ui.get_job_manager()
@@ -82,7 +83,7 @@ sim_busy = sim_view is not None and not sim_view.ended
 if tuned is not None and st.button(f"Rate {fp.SIM_RATINGS} answers automatically ({name})",
                                    disabled=sim_busy):
     done = db(store.counts, rater=sim_rater(name))           # a fresh seed for every batch
-    job = simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
+    job = runs.simulate_job(store.path, tuned, name, fp.SIM_RATINGS, seed=done.total if done else 0)
     ui.follow_job(jm.submit(ui.owner_id(), f"simulated {name} ratings", job), "sim_job")
     st.rerun()
 if sim_view is not None:
@@ -101,7 +102,7 @@ if missing and not busy:
 if st.button("Train the reward model, then the assistant (about 2 minutes)", type="primary",
              disabled=bool(missing) or busy, icon="▶️"):
     job_id = jm.submit(ui.owner_id(), "learning from feedback",
-                       fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
+                       runs.feedback_job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
     ui.follow_job(job_id, "fb_job")
     st.rerun()
 ui.stop_button(view, key="fb_stop")

@@ -3,12 +3,12 @@ import zlib
 
 import streamlit as st
 
-from explainer import charts
-from explainer import beside
-from explainer import context as cx
 from explainer.app import links, real, ui
 from explainer.app.classroom import predict_then_reveal
-from explainer.chat import prompt_ids
+from explainer.gpt.chat import prompt_ids
+from explainer.phases import context as cx
+from explainer.real import beside
+from explainer.views import charts
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from explainer import twofiles as tf
 from explainer.app import links, real, ui
 from explainer.app.classroom import predict_then_reveal
-from explainer.paramfile import quantize_int8, read_metadata
+from explainer.gpt.paramfile import quantize_int8, read_metadata
+from explainer.phases import twofiles as tf
 from explainer.views import twofiles as tv
 
 ui.page_setup("Two files", "📄")

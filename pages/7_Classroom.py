@@ -4,7 +4,7 @@ import streamlit as st
 
 from explainer.app import classroom as cr
 from explainer.app import ui
-from explainer.questions import QUESTIONS
+from explainer.classroom.questions import QUESTIONS
 
 ui.page_setup("Classroom", "🏫")
 st.title("🏫 Classroom: guess first, then the model answers")

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from explainer import corpus
-from explainer.model import GPT, preset
-from explainer.paramfile import LoadedModel
-from explainer.ratings import Rating
-from explainer.tokenizer import train_bpe
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import LoadedModel
+from explainer.gpt.tokenizer import train_bpe
+from explainer.phases.ratings import Rating
 
 SPEC = dict(max_new_tokens=16, minutes=None)
 SHIPPED = Path(__file__).resolve().parent.parent / "models"

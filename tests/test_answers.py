@@ -2,10 +2,11 @@
 log-probabilities, KL and entropy of answers match a direct computation."""
 import pytest
 import torch
-
-from explainer import answers as A
-from explainer import chat, judge
 from feedback_fixtures import tiny  # noqa: F401  (a pytest fixture)
+
+from explainer.gpt import chat
+from explainer.phases import answers as A
+from explainer.phases import judge
 
 
 def test_batched_greedy_sampling_matches_the_chat_module(tiny):

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from pagetest import open_page, texts
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -47,7 +47,7 @@ def test_home_shows_the_journey(models_dir):
         assert stage in md
     links = [e.proto.page for e in at.get("page_link")]
     assert {"Tokens", "Pretraining"} <= set(links)
-    from explainer.app import journey
+    from explainer import journey
     missing = [s for s in journey.ROAD + journey.SIDE if journey.page_path(s) is None]
     assert ("Coming soon" in texts(at.caption)) == bool(missing)
     assert len(links) == len(journey.ROAD + journey.SIDE) - len(missing)
@@ -65,7 +65,7 @@ def test_tokens_default_text_three_tokenizers(models_dir):
     md = texts(at.markdown)
     assert "GPT-4's cl100k_base" in md and "Characters (one token each; an unknown one becomes its bytes)" in md
     assert "characters per token" in md
-    from explainer.tokenizer import cl100k
+    from explainer.gpt.tokenizer import cl100k
     ids = cl100k().encode("What should I eat today?")
     assert "[" + ", ".join(map(str, ids)) + "]" in texts(at.code)
     assert at.slider[0].label == "Merges learned so far"
@@ -100,7 +100,7 @@ def test_tokens_names_each_unknown_character_on_its_own():
 
 def test_tokens_long_paste_counts_agree():
     """Pieces drawn, IDs listed and "... more" all count the same tokens (the whole text's)."""
-    from explainer.tokenizer import cl100k
+    from explainer.gpt.tokenizer import cl100k
     text = "The giraffe eats leaves, 12 of them. " * 135                   # 4,995 characters
     at = app("pages/1_Tokens.py")
     at.text_area(key="tok_text").set_value(text).run()
@@ -168,7 +168,7 @@ def test_tiny_training_completes_and_can_be_saved(models_dir):
     assert metrics["Tokens seen"] == "102 k"                  # 50 steps x 32 x 64 = 102,400 tokens
     assert float(metrics["Validation loss"]) < 7.7           # below uniform guessing over 2,048
     assert "step 50:" in texts(at.markdown)                  # a sample at the last checkpoint
-    from explainer.app import runs                           # the next estimate comes from this run
+    from explainer.serve import runs  # the next estimate comes from this run
     assert runs.seconds_per_step("tiny")[1] == "from the latest training of this size on this server"
     # the trained model is this session's active model, shown in the sidebar
     assert at.sidebar.selectbox[0].value == "session"
@@ -220,7 +220,10 @@ def test_stale_job_id_in_url_is_explained():
 def test_doctests_of_app_helpers():
     import doctest
 
-    from explainer.app import journey, models, panels, progress, runs
+    from explainer import journey
+    from explainer.app import panels
+    from explainer.serve import progress, runs
+    from explainer.serve import registry as models
     for mod in (journey, models, panels, progress, runs):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
@@ -228,8 +231,8 @@ def test_doctests_of_app_helpers():
 def test_step_time_estimates_are_kept_per_batch_size(monkeypatch):
     """Pretraining (batch 32) and fine-tuning (batch 16) of one preset are timed apart: one
     shared figure made each page's estimate wrong by 2-3x after the other page's run."""
-    from explainer import sft
-    from explainer.app import runs
+    from explainer.phases import sft
+    from explainer.serve import runs
     monkeypatch.setattr(runs, "_step_seconds", {})
     runs.record_run_speed("small", 32, 100, 50.0)                   # a pretraining run: 0.5 s a step
     known = (0.5, "from the latest training of this size on this server")
@@ -244,7 +247,8 @@ def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
     gets the older figure at once (it used to wait seconds for the timing), and 30 asking at once
     start one timing, not 30."""
     import threading
-    from explainer.app import runs
+
+    from explainer.serve import runs
     old = (9.0, time.time() - runs._MEASURE_TTL - 1, "from the latest training of this size on this server")
     monkeypatch.setattr(runs, "_step_seconds", {("tiny", 32): old})
     release, timings = threading.Event(), []
@@ -264,16 +268,23 @@ def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
 
 
 def test_journey_finds_pages_by_title():
-    from explainer.app import journey
+    from explainer import journey
     assert journey.slug_of("pages/3_Instruction_tuning.py") == "instructiontuning"
     assert journey.page_path(journey.ROAD[0]) == "pages/1_Tokens.py"
 
 
 def test_summarize_events_in_order():
-    from explainer.app.progress import summarize
-    from explainer.scoring import CandidateScore, Ranking
-    from explainer.pretrain import Status
-    from explainer.training import Eval, Finished, RankSnapshot, Sample, Started, Step
+    from explainer.gpt.scoring import CandidateScore, Ranking
+    from explainer.gpt.training import (
+        Eval,
+        Finished,
+        RankSnapshot,
+        Sample,
+        Started,
+        Step,
+    )
+    from explainer.phases.pretrain import Status
+    from explainer.serve.progress import summarize
 
     def ranking(p):
         return Ranking("A flash flood watch will be in effect all", [(" night", 5, p)],
@@ -307,10 +318,10 @@ def test_sidebar_names_a_half_trained_session_model():
 
 
 def test_models_are_listed_in_the_journey_order(tmp_path):
-    from explainer.app.models import list_models
-    from explainer.model import GPT, preset
-    from explainer.paramfile import save_model
-    from explainer.pretrain import learn_tokenizer
+    from explainer.gpt.model import GPT, preset
+    from explainer.gpt.paramfile import save_model
+    from explainer.phases.pretrain import learn_tokenizer
+    from explainer.serve.registry import list_models
 
     tok = learn_tokenizer("hello world, hello there. " * 200)
     model = GPT(preset("tiny", vocab_size=tok.n_vocab))
@@ -320,7 +331,7 @@ def test_models_are_listed_in_the_journey_order(tmp_path):
 
 
 def test_learn_vocabulary_fits_small_texts():
-    from explainer.pretrain import learn_tokenizer as learn_vocabulary
+    from explainer.phases.pretrain import learn_tokenizer as learn_vocabulary
     text = "The cat sat on the mat. The dog ate a bone. " * 60   # ~2.6 KB, very repetitive
     tok = learn_vocabulary(text)
     assert 260 < tok.n_vocab <= 2048 and tok.decode(tok.encode(text)) == text
@@ -329,10 +340,10 @@ def test_learn_vocabulary_fits_small_texts():
 def test_save_trained_validates_names(tmp_path):
     import torch
 
-    from explainer.app.models import list_models, save_trained
-    from explainer.model import GPT, preset
-    from explainer.paramfile import LoadedModel
-    from explainer.pretrain import learn_tokenizer as learn_vocabulary
+    from explainer.gpt.model import GPT, preset
+    from explainer.gpt.paramfile import LoadedModel
+    from explainer.phases.pretrain import learn_tokenizer as learn_vocabulary
+    from explainer.serve.registry import list_models, save_trained
 
     tok = learn_vocabulary("hello world, hello there. " * 200)
     cfg = preset("tiny", vocab_size=tok.n_vocab)
@@ -400,7 +411,7 @@ def test_a_queued_training_shows_its_place_in_line():
 
 
 def test_learn_vocabulary_copes_with_a_very_repetitive_text():
-    from explainer.pretrain import learn_tokenizer as learn_vocabulary
+    from explainer.phases.pretrain import learn_tokenizer as learn_vocabulary
     tok = learn_vocabulary("word " * 500)
     assert 260 < tok.n_vocab < 270 and tok.decode(tok.encode("word word")) == "word word"
 
@@ -428,7 +439,7 @@ def test_a_stopped_training_says_stopped_and_shows_how_far_it_got():
     """Stop at step `k` of `total`: the bar is filled k/total and says "stopped", not "done".
     The step-0 sample's half letters and control codes show as "�", and a caption explains it."""
     from explainer.app import ui
-    from explainer.training import Finished, Sample, Started, Step
+    from explainer.gpt.training import Finished, Sample, Started, Step
 
     total, k = 2000, 327
 
@@ -500,7 +511,7 @@ def test_every_page_gets_the_same_model_for_a_phase(models_dir):
     assert probe() == ["base=base", "tuned=tuned"]
     # a chat model picked in the sidebar is no base model: the base phase takes the shipped one
     assert probe(active="feedback") == ["base=base", "tuned=tuned"]
-    from explainer.paramfile import load_model
+    from explainer.gpt.paramfile import load_model
     mine = load_model(models_dir / "tuned.safetensors")
     (models_dir / "tuned.safetensors").rename(models_dir / "my-tuned.safetensors")
     import streamlit as st

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from explainer import bench_phases, measure
-from explainer.model import count_params, preset
+from explainer.bench import measure
+from explainer.bench import phases as bench_phases
+from explainer.gpt.model import count_params, preset
 
 
 def test_flops_per_token_is_six_times_matmul_params_plus_attention():
@@ -50,9 +51,9 @@ def test_bench_context_without_a_model_says_so(tmp_path):
 def tiny_base(tmp_path):
     """An untrained one-layer model with the chat tokens, saved as a base file."""
     from explainer import corpus
-    from explainer.model import GPT, GPTConfig
-    from explainer.paramfile import load_model, save_model
-    from explainer.tokenizer import train_bpe
+    from explainer.gpt.model import GPT, GPTConfig
+    from explainer.gpt.paramfile import load_model, save_model
+    from explainer.gpt.tokenizer import train_bpe
     tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
     cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=48, seed=3)
     path = save_model(tmp_path / "base.safetensors", GPT(cfg), tok,
@@ -72,8 +73,8 @@ def test_models_folder_is_the_environment_variable_or_models(monkeypatch, tmp_pa
     """One models folder everywhere: bench, the CLI and the app agree, and an empty
     EXPLAINER_MODELS_DIR means the default folder (not the current directory)."""
     from explainer import cli
-    from explainer.app import models as registry
-    from explainer.paramfile import ROOT, models_dir
+    from explainer.gpt.paramfile import ROOT, models_dir
+    from explainer.serve import registry as registry
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", "")
     assert models_dir() == registry.models_dir() == ROOT / "models"
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tmp_path))
@@ -84,9 +85,9 @@ def test_models_folder_is_the_environment_variable_or_models(monkeypatch, tmp_pa
 
 
 def test_real_section_without_the_package_is_one_line_with_its_reason(monkeypatch, capsys):
-    from explainer import smollm
-    from explainer.bench_real import bench_real, print_real
+    from explainer.bench.real import bench_real, print_real
     from explainer.cli import build_parser
+    from explainer.real import smollm
     monkeypatch.setattr(smollm.importlib.util, "find_spec", lambda name: None)   # package absent
     res = bench_real()
     print_real(res)

@@ -2,9 +2,17 @@ import doctest
 
 import pytest
 
-from explainer import charts
-from explainer.charts import (PALETTE, candidates_chart, downsample, embedding_heatmap, feedback_charts,
-                              log_ticks, loss_chart, next_word_bars)
+from explainer.views import charts
+from explainer.views.charts import (
+    PALETTE,
+    candidates_chart,
+    downsample,
+    embedding_heatmap,
+    feedback_charts,
+    log_ticks,
+    loss_chart,
+    next_word_bars,
+)
 
 
 def titled(fig):
@@ -132,7 +140,7 @@ def test_percent_text_keeps_two_significant_digits():
 
 
 def test_a_long_title_gets_two_lines_and_the_room_for_them():
-    from explainer.charts import TITLE_LINE, TITLE_PAD, TOP_MARGIN, two_line_title
+    from explainer.views.charts import TITLE_LINE, TITLE_PAD, TOP_MARGIN, two_line_title
     long = two_line_title(next_word_bars([(" a", 0.5)], title="How likely is the name next, "
                                          "seeing only the last N tokens"), 34)
     assert long.layout.title.text.count("<br>") == 1
@@ -142,5 +150,5 @@ def test_a_long_title_gets_two_lines_and_the_room_for_them():
 
 
 def test_parameter_counts_read_in_millions():
-    from explainer.charts import params_text
+    from explainer.views.charts import params_text
     assert params_text(1_071_872) == "1.07\u00a0M" and params_text(235_264) == "0.24\u00a0M"

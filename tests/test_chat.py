@@ -1,12 +1,13 @@
 """The chat template and its loss mask, special tokens through save/load, and `answer`
-(explainer/chat.py)."""
+(explainer/gpt/chat.py)."""
 import pytest
 import torch
 
-from explainer import chat, corpus
-from explainer.model import GPT, preset
-from explainer.paramfile import load_model, save_model
-from explainer.tokenizer import SPECIALS, train_bpe
+from explainer import corpus
+from explainer.gpt import chat
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import load_model, save_model
+from explainer.gpt.tokenizer import SPECIALS, train_bpe
 from explainer.views.tokens import masked_html
 
 

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from explainer import classroom as C
-from explainer import ratings as R
-from explainer.classroom import Classroom, ClassroomError
-from explainer.ratings import RatingsStore
+from explainer.classroom import classes as C
+from explainer.classroom.classes import Classroom, ClassroomError
+from explainer.phases import ratings as R
+from explainer.phases.ratings import RatingsStore
 
 
 @pytest.fixture

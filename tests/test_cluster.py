@@ -1,4 +1,4 @@
-"""Trainings on a Ray cluster (explainer/cluster.py) through the app's JobManager.
+"""Trainings on a Ray cluster (explainer/serve/cluster.py) through the app's JobManager.
 
 Fast: without Ray, choosing the Ray backend is refused with the command that installs it, and
 without the address nothing imports Ray. Slow (`make test-slow`, skipped without Ray): a local
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from explainer.jobs import JobManager, backend_from_env
+from explainer.serve.jobs import JobManager, backend_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_ray_backend_is_refused_with_the_install_command_when_ray_is_missing(monkeypatch):
-    from explainer.cluster import ClusterError
+    from explainer.serve.cluster import ClusterError
     monkeypatch.setitem(sys.modules, "ray", None)        # `import ray` now raises ImportError
     monkeypatch.setenv("EXPLAINER_JOBS", "ray")
     with pytest.raises(ClusterError, match=r"make cluster"):
@@ -43,8 +43,8 @@ def test_the_ray_backend_is_refused_with_the_install_command_when_ray_is_missing
 def test_without_the_address_jobs_run_here_and_ray_is_never_imported():
     env = {k: v for k, v in os.environ.items()
            if k not in ("EXPLAINER_JOBS", "EXPLAINER_RAY_ADDRESS")}
-    code = ("import sys; from explainer.jobs import JobManager, backend_from_env; "
-            "import explainer.app.runs; jm = JobManager(max_workers=1, backend=backend_from_env()); "
+    code = ("import sys; from explainer.serve.jobs import JobManager, backend_from_env; "
+            "import explainer.serve.runs; jm = JobManager(max_workers=1, backend=backend_from_env()); "
             "print(backend_from_env(), 'ray' in sys.modules); jm.shutdown()")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=300)
@@ -63,7 +63,7 @@ STARTS = 5      # Ray's raylet gives up when its agents start slower than ~15 s 
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    from explainer import cluster
+    from explainer.serve import cluster
     temp = Path("/tmp") / f"ray-explainer-{os.getpid()}"    # Ray's socket paths must be short
     for attempt in range(STARTS):
         try:
@@ -83,20 +83,20 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def text_and_tokenizer():
     from explainer.corpus import get_corpus
-    from explainer.pretrain import learn_tokenizer
+    from explainer.phases.pretrain import learn_tokenizer
     text = get_corpus("everyday").text
     return text, learn_tokenizer(text[:200_000], 512)
 
 
 def tiny_job(text_and_tokenizer, seed: int, steps: int = STEPS):
-    from explainer.app import runs
+    from explainer.serve import runs
     text, tok = text_and_tokenizer
     return runs.pretrain_job(text, corpus_name="Everyday English", preset_name="tiny", steps=steps,
                              seed=seed, candidates=("night", "day"), tokenizer=tok)
 
 
 def has_step(view) -> bool:
-    from explainer.events import Step
+    from explainer.gpt.events import Step
     return any(isinstance(e, Step) for e in view.events)
 
 

@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from explainer import context as cx
-from explainer.chat import prompt_ids
 from explainer.corpus import name_recall_cases
-from explainer.model import GPT, preset
-from explainer.scoring import next_token_probs, rank_next
-from explainer.tokenizer import train_bpe
+from explainer.gpt.chat import prompt_ids
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.scoring import next_token_probs, rank_next
+from explainer.gpt.tokenizer import train_bpe
+from explainer.phases import context as cx
 
 
 def text_ids(tok, text):
@@ -124,7 +124,7 @@ def test_name_recall_reports_rates(tiny):
 
 @pytest.mark.skipif(not BASE.is_file(), reason="no models/base.safetensors yet")
 def test_shipped_base_model_forgets_the_chat_name_with_the_first_turn():
-    from explainer.paramfile import load_model
+    from explainer.gpt.paramfile import load_model
     m = load_model(BASE)
     probs = []
     for turns in (cx.CHAT, cx.CHAT[1:]):

@@ -4,10 +4,24 @@ import re
 
 import pytest
 
-from explainer.corpus import (CORPORA, FLOOD_PHRASE, NAMES, CorpusError, corpus_stats,
-                              describe_stats, everyday_documents, everyday_english,
-                              flash_flood_continuations, get_corpus, name_recall_cases,
-                              python_docs, sentences, split, story, user_text)
+from explainer.corpus import (
+    CORPORA,
+    FLOOD_PHRASE,
+    NAMES,
+    CorpusError,
+    corpus_stats,
+    describe_stats,
+    everyday_documents,
+    everyday_english,
+    flash_flood_continuations,
+    get_corpus,
+    name_recall_cases,
+    python_docs,
+    sentences,
+    split,
+    story,
+    user_text,
+)
 
 
 @pytest.fixture(scope="module")

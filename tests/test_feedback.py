@@ -4,17 +4,24 @@ reward by the rule or by nothing, and the CLI explains bad input."""
 import pytest
 import torch
 import torch.nn as nn
-
-from explainer import chat, cli, sft
-from explainer import feedback as fb
-from explainer.answers import answer_head, answer_logprobs, answer_text, sample_answers
-from explainer.judge import before_after, logprob_per_token, mean_kl
-from explainer.model import GPT
-from explainer.paramfile import load_model, save_model
-from explainer.ratings import RatingsStore
-from explainer.reward import RewardModelReady, RewardSpec, reward
-from explainer.training import TrainingError, drain
 from feedback_fixtures import SPEC, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+
+from explainer import cli
+from explainer.gpt import chat
+from explainer.gpt.model import GPT
+from explainer.gpt.paramfile import load_model, save_model
+from explainer.gpt.training import TrainingError, drain
+from explainer.phases import feedback as fb
+from explainer.phases import sft
+from explainer.phases.answers import (
+    answer_head,
+    answer_logprobs,
+    answer_text,
+    sample_answers,
+)
+from explainer.phases.judge import before_after, logprob_per_token, mean_kl
+from explainer.phases.ratings import RatingsStore
+from explainer.phases.reward import RewardModelReady, RewardSpec, reward
 
 
 def test_run_refuses_bad_ratings(tiny):

@@ -3,8 +3,8 @@ decoded by hand equals the `gguf` package's dequantizer (skipped without llm-smo
 import numpy as np
 import pytest
 
-from explainer import gguffile, smollm
-from explainer.llama import count_params
+from explainer.real import gguffile, smollm
+from explainer.real.llama import count_params
 
 pytestmark = pytest.mark.skipif(not smollm.available(),
                                 reason=f"real model not installed: run `{smollm.INSTALL}`")

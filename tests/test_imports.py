@@ -1,5 +1,6 @@
-"""The arrows between explainer/ modules point one way: no import cycles, and only the command
-line (the cli package, __main__.py) imports the command line.
+"""The arrows between explainer/ modules point one way: no import cycles, every import points down
+the rooms' layers (LAYERS), only the command line (the cli package, __main__.py) imports the
+command line, and only the app package imports streamlit.
 
 The graph is read from the source with `ast`, function-level imports included (a cycle hidden in a
 function body is still a cycle a reader has to untangle).
@@ -92,9 +93,9 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read_from_the_source():
     g = graph()
-    assert "explainer.model" in g["explainer.training"]             # a top-level import
-    assert "explainer.corpus" in g["explainer.measure"]                # `from . import corpus`, in a function
-    assert "explainer.paramfile" in g["explainer.app.models"]        # `from ..paramfile import ...`
+    assert "explainer.gpt.model" in g["explainer.gpt.training"]         # a top-level import
+    assert "explainer.corpus" in g["explainer.bench.measure"]           # `from .. import corpus`, in a function
+    assert "explainer.gpt.paramfile" in g["explainer.serve.registry"]   # `from ..gpt.paramfile import ...`
 
 
 def test_cycle_finder_finds_a_cycle_through_three_modules():
@@ -110,3 +111,53 @@ def test_no_import_cycles_inside_explainer():
 def test_only_the_command_line_imports_the_command_line():
     offenders = sorted(m for m, deps in graph().items() if any(is_cli(d) for d in deps) and not is_cli(m))
     assert offenders == [], f"library modules importing explainer.cli: {offenders}"
+
+
+# The rooms from the bottom up: a module may import its own room and the rooms below it, never one
+# above. Rooms on one line are side by side and never import each other.
+LAYERS = [
+    ["corpus", "runfile"],
+    ["gpt"],
+    ["phases"],
+    ["views"],
+    ["real"],
+    ["serve"],
+    ["classroom"],
+    ["bench"],
+    ["journey", "notebook", "app"],
+    ["cli"],
+    ["__main__"],
+]
+RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
+
+
+def room(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_every_module_sits_in_a_room_and_the_top_level_is_small():
+    g = graph()
+    assert {room(m) for m in g} - {""} <= set(RANK), "a room missing from LAYERS"
+    top = [m for m in g if m.count(".") == 1 and (PKG / f"{room(m)}.py").exists()]
+    assert len(top) <= 12, f"{len(top)} modules at the top of explainer/: {sorted(top)}"
+
+
+def test_imports_point_down_the_layers():
+    g = graph()
+    upward = sorted(f"{m} -> {d}" for m, deps in g.items() for d in deps
+                    if room(m) and room(d) and room(m) != room(d)
+                    and RANK[room(d)] >= RANK[room(m)])
+    assert upward == [], "imports that point up or sideways: " + "; ".join(upward)
+
+
+def test_only_the_app_package_imports_streamlit():
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        if "__pycache__" in path.parts or module_name(path).startswith("explainer.app"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            if any(n.split(".")[0] == "streamlit" for n in names):
+                offenders.append(module_name(path))
+    assert offenders == [], f"streamlit imported outside explainer.app: {sorted(set(offenders))}"

@@ -1,11 +1,11 @@
 """The instruction-pair generator, the held-out split, the weak-answer rules, the topic classifier
-and JSONL validation (explainer/corpus/instructions.py, explainer/topics.py)."""
+and JSONL validation (explainer/corpus/instructions.py, explainer/corpus/topics.py)."""
 from collections import Counter
 
 import pytest
 
-from explainer import topics
 from explainer.corpus import instructions as ins
+from explainer.corpus import topics
 
 
 @pytest.fixture(scope="module")

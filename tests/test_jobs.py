@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from explainer.jobs import JobManager, JobSpec, OncePerKey, default_max_workers
-from explainer.workers import ProcessBackend
+from explainer.serve.cache import OncePerKey
+from explainer.serve.jobs import JobManager, JobSpec, default_max_workers
+from explainer.serve.workers import ProcessBackend
 
 WAIT = 30  # generous upper bound for a wait(); tests never assert on timing
 BACKENDS = ["thread", "process"]
@@ -133,7 +134,7 @@ def _oom(cancel):
 
 
 def _diverges(cancel):
-    from explainer.events import Failed
+    from explainer.gpt.events import Failed
     yield 1
     yield Failed("the loss became NaN: try a lower learning rate")
     return None
@@ -158,7 +159,7 @@ def _counted(cancel, *, folder, i, gate):
 
 
 def _many(cancel):
-    from explainer.events import Eval, Step
+    from explainer.gpt.events import Eval, Step
     for s in range(5000):
         yield Step(s, train_loss=1.0, lr=1e-3, tokens_per_s=1.0, tokens_seen=s, elapsed=0.0,
                    eta=0.0, progress=s / 5000)
@@ -342,7 +343,7 @@ def test_max_workers_from_env(monkeypatch):
 
 
 def test_step_events_are_thinned_but_rare_events_kept(jm):
-    from explainer.events import Eval, Step
+    from explainer.gpt.events import Eval, Step
     m = jm(max_workers=1, max_step_events=100)
     v = m.wait(m.submit("a", "many", _many), WAIT)
     steps = [e.step for e in v.events if isinstance(e, Step)]
@@ -523,7 +524,7 @@ def test_default_manager_gives_torch_one_thread():
 def test_module_example():
     import doctest
 
-    from explainer import jobs
+    from explainer.serve import jobs
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()
     try:
@@ -534,7 +535,7 @@ def test_module_example():
 
 def test_our_own_errors_read_without_a_class_name():
     from explainer.corpus import CorpusError
-    from explainer.events import failure_message
+    from explainer.gpt.events import failure_message
     assert failure_message(CorpusError("The text is empty.")) == "The text is empty."
     assert failure_message(KeyError("x")) == "KeyError: 'x'"
 
@@ -566,16 +567,16 @@ def test_once_per_key_computes_once_when_twenty_threads_ask_at_once():
 # --- the app's real jobs travel to a worker process -------------------------------------------
 
 def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events():
-    from explainer.app import runs
     from explainer.corpus import get_corpus
-    from explainer.events import Finished, Step
+    from explainer.gpt.events import Finished, Step
+    from explainer.serve import runs
 
     text = get_corpus("everyday").text
     runs._step_seconds.pop(("tiny", 16), None)
     job = runs.pretrain_job(text, corpus_name="Everyday English", preset_name="tiny", steps=20,
                             seed=3, candidates=("night",))
     m = JobManager(max_workers=1, torch_threads=None,
-                   backend=ProcessBackend(context=CONTEXT, preload=("explainer.training",)))
+                   backend=ProcessBackend(context=CONTEXT, preload=("explainer.gpt.training",)))
     try:
         jid = m.submit("a", "tiny", job)
         seen_running = 0
@@ -596,13 +597,14 @@ def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events
 def test_the_pages_other_jobs_pickle():
     import pickle
 
-    from explainer import feedback, paramfile, sft, simulate
-    from explainer.app import runs
+    from explainer.gpt import paramfile
+    from explainer.phases import feedback, sft
+    from explainer.serve import runs
 
     base = paramfile.load_model(paramfile.models_dir() / "base.safetensors")
-    for job in (runs.timed_job(sft.job(base, [], sft.SFTSpec(steps=10)), "small", sft.SFTSpec.batch_size),
-                feedback.job(base, [], feedback.FeedbackSpec()),
-                simulate.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
+    for job in (runs.timed_job(runs.sft_job(base, [], sft.SFTSpec(steps=10)), "small", sft.SFTSpec.batch_size),
+                runs.feedback_job(base, [], feedback.FeedbackSpec()),
+                runs.simulate_job("/tmp/x.sqlite", base, "helpful", 4)):
         back = pickle.loads(pickle.dumps(job))
         assert back.fn is job.fn and back.on_result is None
 
@@ -611,7 +613,7 @@ def test_the_pages_other_jobs_pickle():
 
 def _steps(seconds_per_step, n_total):
     """Step events of a run whose i-th step takes seconds_per_step(i) seconds."""
-    from explainer.events import Step
+    from explainer.gpt.events import Step
     t, out = 0.0, []
     for i in range(1, n_total + 1):
         t += seconds_per_step(i)
@@ -620,7 +622,7 @@ def _steps(seconds_per_step, n_total):
 
 
 def test_wait_is_simulated_over_the_workers():
-    from explainer.app.runs import wait_seconds
+    from explainer.serve.runs import wait_seconds
     assert wait_seconds([], [], 2) == 0.0                       # a free worker
     assert wait_seconds([60], [], 2) == 0.0
     assert wait_seconds([60, 100], [], 2) == 60.0               # the first to end
@@ -629,7 +631,7 @@ def test_wait_is_simulated_over_the_workers():
 
 
 def test_time_left_follows_a_run_that_slows_down_and_is_smooth():
-    from explainer.app.progress import smoothed_eta
+    from explainer.serve.progress import smoothed_eta
     n = 400
     slows = lambda i: 0.1 if i <= 200 else 0.3                  # another training starts at 50%
     events = _steps(slows, n)
@@ -653,7 +655,7 @@ def _steps_then_gate(cancel, *, events, gate):
 
 
 def test_queue_wait_counts_running_and_waiting_jobs(new_gate):
-    from explainer.app.runs import queue_wait
+    from explainer.serve.runs import queue_wait
     gate = new_gate()
     m = JobManager(max_workers=2, torch_threads=None)
     try:

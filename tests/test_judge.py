@@ -1,13 +1,15 @@
 """Before and after: both models judged with the same dice, greedy answers that match the SFT
 benchmark's, reasons counted once per answer, and the shipped feedback model approved more often."""
 import pytest
-
-from explainer import chat, corpus, sft
-from explainer import judge as J
-from explainer.answers import CUT, answer_head
-from explainer.paramfile import load_model
-from explainer.raters import RATERS
 from feedback_fixtures import SHIPPED, tiny  # noqa: F401  (tiny: a pytest fixture)
+
+from explainer import corpus
+from explainer.gpt import chat
+from explainer.gpt.paramfile import load_model
+from explainer.phases import judge as J
+from explainer.phases import sft
+from explainer.phases.answers import CUT, answer_head
+from explainer.phases.raters import RATERS
 
 
 def test_feedback_and_sft_benchmarks_read_the_same_greedy_answers():

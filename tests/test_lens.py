@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from explainer import smollm
-from explainer.lens import logit_lens
-from explainer.model import GPT, preset
-from explainer.tokenizer import char_tokenizer
+from explainer.gpt.lens import logit_lens
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.tokenizer import char_tokenizer
+from explainer.real import smollm
 
 
 def check(model, tok, text, max_tokens):

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pagetest import texts
 from streamlit.testing.v1 import AppTest
 
 from explainer.app import links
-from explainer.pretrain import DEFAULT_PROMPT
-from pagetest import texts
+from explainer.phases.pretrain import DEFAULT_PROMPT
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINING = "pages/2_Pretraining.py"
@@ -172,9 +172,9 @@ def test_parameters_parse_as_documented():
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     from explainer import corpus
-    from explainer.model import GPT, preset
-    from explainer.paramfile import save_model
-    from explainer.tokenizer import train_bpe
+    from explainer.gpt.model import GPT, preset
+    from explainer.gpt.paramfile import save_model
+    from explainer.gpt.tokenizer import train_bpe
     d = tmp_path_factory.mktemp("tiny")
     tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
     save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,

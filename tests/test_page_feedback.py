@@ -6,16 +6,16 @@ import time
 
 import pytest
 import streamlit as st
+from pagetest import open_page, texts
 
 from explainer import corpus
-from explainer import feedback as fb
-from explainer.judge import before_after
-from explainer.model import GPT, preset
-from explainer.paramfile import load_model, save_model
-from explainer.ratings import RatingsStore
-from explainer.reward import RewardSpec
-from explainer.tokenizer import train_bpe
-from pagetest import open_page, texts
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import load_model, save_model
+from explainer.gpt.tokenizer import train_bpe
+from explainer.phases import feedback as fb
+from explainer.phases.judge import before_after
+from explainer.phases.ratings import RatingsStore
+from explainer.phases.reward import RewardSpec
 
 
 @pytest.fixture(scope="module")

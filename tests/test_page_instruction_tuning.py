@@ -6,13 +6,13 @@ import time
 
 import pytest
 import streamlit as st
+from pagetest import open_page, texts
 
 from explainer import corpus
 from explainer.corpus import instructions as ins
-from explainer.model import GPT, GPTConfig
-from explainer.paramfile import save_model
-from explainer.tokenizer import train_bpe
-from pagetest import open_page, texts
+from explainer.gpt.model import GPT, GPTConfig
+from explainer.gpt.paramfile import save_model
+from explainer.gpt.tokenizer import train_bpe
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,18 @@ import functools
 
 import pytest
 import streamlit as st
-
-from explainer import corpus, gguffile, smollm
-from explainer.app import real as app_real
-from explainer.beside import real_answer
-from explainer.charts import percent_text
-from explainer.llama import count_params
-from explainer.model import GPT, preset
-from explainer.paramfile import save_model
-from explainer.scoring import rank_next
-from explainer.tokenizer import train_bpe
 from pagetest import open_page, texts
+
+from explainer import corpus
+from explainer.app import real as app_real
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import save_model
+from explainer.gpt.scoring import rank_next
+from explainer.gpt.tokenizer import train_bpe
+from explainer.real import gguffile, smollm
+from explainer.real.beside import real_answer
+from explainer.real.llama import count_params
+from explainer.views.charts import percent_text
 
 needs_real = pytest.mark.skipif(not smollm.available(), reason=f"real model not installed: run `{smollm.INSTALL}`")
 run = functools.partial(open_page, timeout=600)

@@ -6,10 +6,16 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from explainer.model import GPT, preset
-from explainer.paramfile import (ParamFileError, export, load_model, read_metadata, save_model,
-                                 validate_model_name)
-from explainer.tokenizer import char_tokenizer
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import (
+    ParamFileError,
+    export,
+    load_model,
+    read_metadata,
+    save_model,
+    validate_model_name,
+)
+from explainer.gpt.tokenizer import char_tokenizer
 
 
 @pytest.fixture()

@@ -7,13 +7,15 @@ import os
 import pytest
 import torch
 
-from explainer import chat, context as cx, questions as Q
-from explainer.judge import logprob_per_token
-from explainer.model import GPT, PRESETS
-from explainer.paramfile import LoadedModel, load_model
-from explainer.pretrain import DEFAULT_PROMPT
-from explainer.scoring import rank_next
-from explainer.tokenizer import char_tokenizer, cl100k
+from explainer.classroom import questions as Q
+from explainer.gpt import chat
+from explainer.gpt.model import GPT, PRESETS
+from explainer.gpt.paramfile import LoadedModel, load_model
+from explainer.gpt.scoring import rank_next
+from explainer.gpt.tokenizer import char_tokenizer, cl100k
+from explainer.phases import context as cx
+from explainer.phases.judge import logprob_per_token
+from explainer.phases.pretrain import DEFAULT_PROMPT
 
 MODELS = os.path.join(os.path.dirname(__file__), "..", "models")
 

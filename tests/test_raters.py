@@ -2,9 +2,9 @@
 answers of the instruction data."""
 import pytest
 
-from explainer import raters
 from explainer.corpus import instructions as ins
-from explainer.raters import RATERS
+from explainer.phases import raters
+from explainer.phases.raters import RATERS
 
 
 @pytest.fixture(scope="module")

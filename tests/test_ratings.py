@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from explainer import ratings as R
-from explainer.ratings import RatingsError, RatingsStore
+from explainer.phases import ratings as R
+from explainer.phases.ratings import RatingsError, RatingsStore
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import random
 
 import pytest
 import torch
-
-from explainer import reward as R
-from explainer.ratings import Rating
-from explainer.training import drain
 from feedback_fixtures import STORMY, SUNNY, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+
+from explainer.gpt.training import drain
+from explainer.phases import reward as R
+from explainer.phases.ratings import Rating
 
 
 def r(rating, prompt="Q?", answer="A."):

@@ -5,7 +5,7 @@ tiktoken, safetensors or explainer (a shim directory first on PYTHONPATH makes t
 fail), on tiny models made here (BPE and char tokenizers; fp32, fp16 and int8 files) and on every
 shipped model in models/. A model on GPT-4's cl100k_base needs tiktoken (its tokens are not in the
 file): that check blocks everything else, and without tiktoken run.py says what to install. The
-real model's GGUF (SmolLM2) runs too: same tokens as explainer.smollm, same greedy continuation.
+real model's GGUF (SmolLM2) runs too: same tokens as explainer.real.smollm, same greedy continuation.
 """
 import json
 import os
@@ -17,11 +17,12 @@ import pytest
 import torch
 
 import explainer
-from explainer import cli, smollm
-from explainer.chat import prompt_ids
-from explainer.model import GPT, preset
-from explainer.paramfile import export, load_model, save_model
-from explainer.tokenizer import char_tokenizer, cl100k, train_bpe
+from explainer import cli
+from explainer.gpt.chat import prompt_ids
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.paramfile import export, load_model, save_model
+from explainer.gpt.tokenizer import char_tokenizer, cl100k, train_bpe
+from explainer.real import smollm
 
 RUNFILE = Path(explainer.__file__).parent / "runfile" / "run.py"
 MODELS = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.safetensors"))

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from explainer.model import GPT, preset
-from explainer.sampling import check_sampling, generate_batch, generate_steps
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.sampling import check_sampling, generate_batch, generate_steps
 
 
 def tiny(vocab=64, **kw):

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from explainer.chat import prompt_ids
-from explainer.model import GPT, preset
-from explainer.scoring import rank_next, read_prompt, score_continuations
-from explainer.tokenizer import char_tokenizer
+from explainer.gpt.chat import prompt_ids
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.scoring import rank_next, read_prompt, score_continuations
+from explainer.gpt.tokenizer import char_tokenizer
 
 TEXT = "A flash flood watch will be in effect all night. The giraffe eats leaves. " * 20
 

@@ -1,4 +1,4 @@
-"""Instruction tuning (explainer/sft.py): batches start at turns and learn only from answers, a
+"""Instruction tuning (explainer/phases/sft.py): batches start at turns and learn only from answers, a
 tiny model learns to answer and stop, the result is a tuned parameter file; the CLI `sft` and
 `chat` commands; the shipped tuned model's end-token property."""
 import builtins
@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from explainer import chat, cli, corpus, sft
+from explainer import cli, corpus
 from explainer.corpus import instructions as ins
-from explainer.jobs import JobManager
-from explainer.model import GPT, GPTConfig
-from explainer.paramfile import LoadedModel, load_model, save_model
-from explainer.tokenizer import train_bpe
-from explainer.training import Eval, Sample
+from explainer.gpt import chat
+from explainer.gpt.model import GPT, GPTConfig
+from explainer.gpt.paramfile import LoadedModel, load_model, save_model
+from explainer.gpt.tokenizer import train_bpe
+from explainer.gpt.training import Eval, Sample
+from explainer.phases import sft
+from explainer.serve import runs
+from explainer.serve.jobs import JobManager
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = [ins.Pair("Hi", "Hello there!", "small_talk"), ins.Pair("Bye", "Goodbye, friend!", "small_talk"),
@@ -94,7 +97,7 @@ def test_only_good_pairs_can_be_selected():
 def test_runs_as_a_background_job(base):
     jm = JobManager(max_workers=1)
     try:
-        job = jm.submit("me", "tune", sft.job(base, PAIRS * 3, sft.SFTSpec(steps=5, batch_size=4)))
+        job = jm.submit("me", "tune", runs.sft_job(base, PAIRS * 3, sft.SFTSpec(steps=5, batch_size=4)))
         view = jm.wait(job, timeout=60)
     finally:
         jm.shutdown()

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from explainer import corpus
-from explainer.scoring import rank_next
-from explainer.paramfile import load_model
-from explainer.pretrain import DEFAULT_PROMPT
+from explainer.gpt.paramfile import load_model
+from explainer.gpt.scoring import rank_next
+from explainer.phases.pretrain import DEFAULT_PROMPT
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base.safetensors"
 

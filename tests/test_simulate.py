@@ -1,12 +1,14 @@
 """Simulated raters fill the ratings database: rows marked 'sim:<rater>', training prompts only,
 of the rater's focus."""
-from explainer import corpus
-from explainer import feedback as fb
-from explainer.ratings import RatingsStore
-from explainer.jobs import JobManager
-from explainer.simulate import Rated, simulate, simulate_job
-from explainer.training import drain
 from feedback_fixtures import tiny  # noqa: F401  (a pytest fixture)
+
+from explainer import corpus
+from explainer.gpt.training import drain
+from explainer.phases import feedback as fb
+from explainer.phases.ratings import RatingsStore
+from explainer.phases.simulate import Rated, simulate
+from explainer.serve.jobs import JobManager
+from explainer.serve.runs import simulate_job
 
 
 def test_simulated_ratings_are_marked(tiny, tmp_path):

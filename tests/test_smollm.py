@@ -12,8 +12,8 @@ import pickle
 import pytest
 import torch
 
-from explainer import smollm
-from explainer.tokenizer import Tokenizer
+from explainer.gpt.tokenizer import Tokenizer
+from explainer.real import smollm
 
 needs_real = pytest.mark.skipif(not smollm.available(),
                                 reason=f"real model not installed: run `{smollm.INSTALL}`")
@@ -109,7 +109,8 @@ def test_unpermuted_rows_with_halves_rope_equal_file_rows_with_adjacent_pair_rop
     LLaMA code does with complex numbers); we rotate halves (i, i + 32) of the unpermuted rows.
     Attention scores q.k must be the same both ways, for layer 0's real weights."""
     from gguf.quants import dequantize
-    from explainer.llama import rope_tables, rotate
+
+    from explainer.real.llama import rope_tables, rotate
     raw = {t.name: torch.from_numpy(dequantize(t.data, t.tensor_type).copy())
            for t in fields.tensors if t.name in ("blk.0.attn_q.weight", "blk.0.attn_k.weight")}
     cfg = smollm.load().config

@@ -1,4 +1,4 @@
-"""Tests for explainer/tokenizer.py: golden examples, an independent reference trainer, round trips."""
+"""Tests for explainer/gpt/tokenizer.py: golden examples, an independent reference trainer, round trips."""
 import functools
 import json
 import re
@@ -6,11 +6,24 @@ from collections import Counter
 
 import pytest
 import tiktoken.load
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from explainer.tokenizer import (
-    PAT_STR, SPECIALS, CharTokenizer, Merge, Tokenizer, char_tokenizer, cl100k, merge,
-    printable, read_rank_file, replay_merges, train_bpe, visible_whitespace)
+from explainer.gpt.tokenizer import (
+    PAT_STR,
+    SPECIALS,
+    CharTokenizer,
+    Merge,
+    Tokenizer,
+    char_tokenizer,
+    cl100k,
+    merge,
+    printable,
+    read_rank_file,
+    replay_merges,
+    train_bpe,
+    visible_whitespace,
+)
 
 ENGLISH = """\
 The quick brown fox jumps over the lazy dog. It's 2024, and we've counted 1,234,567 foxes!

@@ -6,12 +6,25 @@ import threading
 import pytest
 import torch
 
-from explainer.model import GPT, preset
-from explainer.pretrain import encode_documents
-from explainer.tokenizer import char_tokenizer
-from explainer.training import (Batches, Eval, Finished, RankSnapshot, Sample, Started, Step,
-                                TrainConfig, TrainingError, evaluate, lr_at, sample_due, train,
-                                token_byte_lengths)
+from explainer.gpt.model import GPT, preset
+from explainer.gpt.tokenizer import char_tokenizer
+from explainer.gpt.training import (
+    Batches,
+    Eval,
+    Finished,
+    RankSnapshot,
+    Sample,
+    Started,
+    Step,
+    TrainConfig,
+    TrainingError,
+    evaluate,
+    lr_at,
+    sample_due,
+    token_byte_lengths,
+    train,
+)
+from explainer.phases.pretrain import encode_documents
 
 TEXT = "\n\n".join(f"Story {i}. The cat sat on the mat and the dog ran in the park." for i in range(300))
 
@@ -106,7 +119,8 @@ def test_too_short_text_is_a_clear_error(setup):
 
 def test_model_job_passes_cancel_and_names_the_result():
     from types import SimpleNamespace
-    from explainer.training import model_job
+
+    from explainer.serve.runs import model_job
 
     def run(x, *, cancel, scale):
         yield x * scale
@@ -163,7 +177,7 @@ def test_timed_samples_stay_few_however_long_the_run(minutes):
 
 
 def test_the_app_reads_stop_reasons_as_training_defines_them():
-    from explainer.app.progress import COMPLETED
-    from explainer.training import completed
+    from explainer.gpt.training import completed
+    from explainer.serve.progress import COMPLETED
     assert [completed(r) for r in ("done", "time", "cancelled")] == [True, True, False]
     assert all(completed(r) == (r in COMPLETED) for r in ("done", "time", "cancelled"))

@@ -3,11 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from explainer import bench_phases, corpus, pretrain
-from explainer import twofiles as tf
-from explainer.paramfile import load_model, read_metadata, save_model
-from explainer.tokenizer import train_bpe
-from explainer.training import TrainConfig
+from explainer import corpus
+from explainer.bench import phases as bench_phases
+from explainer.gpt.paramfile import load_model, read_metadata, save_model
+from explainer.gpt.tokenizer import train_bpe
+from explainer.gpt.training import TrainConfig
+from explainer.phases import pretrain
+from explainer.phases import twofiles as tf
 from explainer.views import twofiles as tv
 
 SHIPPED_BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensors"

@@ -1,7 +1,7 @@
 """The pictures: one token-box renderer drawing four pictures, and the pages' own charts."""
 import doctest
 
-from explainer import context as cx
+from explainer.phases import context as cx
 from explainer.views import tokens as tv
 from explainer.views.context import window_chart
 
@@ -65,7 +65,7 @@ def test_replayed_merges_end_with_the_tokenizers_own_ids():
     """The merge slider's boxes (page and notebook): no merges = one box per byte, its byte value
     as ID; all merges = the tokenizer's own pieces and IDs."""
     from explainer.corpus import get_corpus
-    from explainer.pretrain import learn_tokenizer
+    from explainer.phases.pretrain import learn_tokenizer
     from explainer.views.tokens import replayed_html
     tok = learn_tokenizer(get_corpus("everyday").text[:50_000], 300)
     text = "A flash flood watch, é!"

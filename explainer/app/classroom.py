@@ -6,7 +6,7 @@ Membership comes from the URL: `?class=CODE` for students, `?class=CODE&key=...`
 get `?class=CODE` back in their address so a reload stays in the class. A student is their
 browser's anonymous id (`student_id`: two tabs are one student, a reload or a server restart finds
 their guesses again); each tab's ratings session (`ui.owner_id()`) is recorded with the class so
-its thumbs pool there. The store is explainer/classroom.py, the questions explainer/questions.py.
+its thumbs pool there. The store is explainer/classroom/classes.py, the questions explainer/classroom/questions.py.
 """
 from __future__ import annotations
 
@@ -17,17 +17,25 @@ from typing import Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import charts
-from .. import feedback as fb
-from .. import reward
-from ..classroom import (Classroom, ClassroomError, browser_id, join_link, normalize_code, qr_svg,
-                         teacher_link)
-from ..events import failure_message
-from ..jobs import OncePerKey
-from ..paramfile import LoadedModel
-from ..questions import QUESTIONS, Answer, Question
-from ..ratings import RatingsError, RatingsStore
-from ..sft import model_key
+from ..classroom.classes import (
+    Classroom,
+    ClassroomError,
+    browser_id,
+    join_link,
+    normalize_code,
+    qr_svg,
+    teacher_link,
+)
+from ..classroom.questions import QUESTIONS, Answer, Question
+from ..gpt.events import failure_message
+from ..gpt.paramfile import LoadedModel
+from ..phases import feedback as fb
+from ..phases import reward
+from ..phases.ratings import RatingsError, RatingsStore
+from ..phases.sft import model_key
+from ..serve import runs
+from ..serve.cache import OncePerKey
+from ..views import charts
 from . import ui
 from .feedback_panels import CLASS_MORE_RATINGS, fb_panel
 
@@ -400,7 +408,7 @@ def _start_button(m: Member, busy: bool) -> None:
                      icon="▶️", disabled=bool(missing) or busy, key="class_run"):
             def submit():
                 return jm.submit(f"class:{m.code}", f"class {m.code}: learning from feedback",
-                                 fb.job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
+                                 runs.feedback_job(tuned, ratings, fb.FeedbackSpec(), base_name=tuned.name))
             try:
                 r.start_run(m.code, m.key, submit, is_live=lambda j: (v := jm.get(j)) is not None
                             and not v.ended)

@@ -13,14 +13,15 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from .. import charts
-from .. import feedback as fb
-from .. import judge
-from ..jobs import JobView, OncePerKey
-from ..paramfile import LoadedModel
-from ..ratings import Rating, RatingsError
+from ..gpt.paramfile import LoadedModel
+from ..phases import feedback as fb
+from ..phases import judge
+from ..phases.ratings import Rating, RatingsError
+from ..serve.cache import OncePerKey
+from ..serve.jobs import JobView
+from ..serve.progress import end_word
+from ..views import charts
 from . import ui
-from .progress import end_word
 
 SIM_RATINGS = 200           # answers one click of "Rate ... automatically" has the simulated rater judge
 

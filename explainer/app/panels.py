@@ -7,15 +7,23 @@ import unicodedata
 
 import streamlit as st
 
-from .. import charts, pretrain
-from ..corpus import CORPORA, CorpusError, corpus_stats, describe_stats, get_corpus, user_text
-from ..jobs import JobView
-from ..scoring import rank_next
-from ..tokenizer import Tokenizer, printable
+from ..corpus import (
+    CORPORA,
+    CorpusError,
+    corpus_stats,
+    describe_stats,
+    get_corpus,
+    user_text,
+)
+from ..gpt.scoring import rank_next
+from ..gpt.tokenizer import Tokenizer, printable
+from ..phases import pretrain
+from ..serve import registry, runs
+from ..serve.jobs import JobView
+from ..serve.progress import end_word, summarize
+from ..views import charts
 from ..views import tokens as tokens_view
-from . import models as registry
-from . import links, runs, ui
-from .progress import end_word, summarize
+from . import links, ui
 
 SHOW_TOKENS = 400           # tokens drawn as coloured pieces and listed as IDs (counts: all)
 PIECES_CHARS = 4_000        # the pieces come from this much of the text (ordinary text: >400)
@@ -329,7 +337,7 @@ def try_model(loaded) -> None:
 def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int,
                   seed: int) -> tuple[str, int, bool]:
     """(text written after `prompt`, tokens written, whether it stopped at <|endoftext|>)."""
-    from ..chat import continue_text
+    from ..gpt.chat import continue_text
     r = continue_text(loaded.model, loaded.tokenizer, prompt, n_tokens, temperature, top_k, seed)
     return r.text, len(r.ids), r.ended
 

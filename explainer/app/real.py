@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import charts, gguffile, smollm
-from ..beside import chance_text, pieces, real_answer, scale_text, trained_on
-from ..context import name_recall
 from ..corpus import name_recall_cases
-from ..lens import logit_lens
-from ..scoring import rank_next
+from ..gpt.lens import logit_lens
+from ..gpt.scoring import rank_next
+from ..phases.context import name_recall
+from ..real import gguffile, smollm
+from ..real.beside import chance_text, pieces, real_answer, scale_text, trained_on
+from ..serve import runs
+from ..views import charts
 from ..views.lens import lens_heatmap
-from ..views.tokens import token_pieces_html
 from ..views.real import size_chart
-from . import links, runs, ui
+from ..views.tokens import token_pieces_html
+from . import links, ui
 
 NAME = "SmolLM2-135M-Instruct"
 MISSING = (f"The real model ({NAME}) is not installed on this server, so its panels are hidden. "

@@ -17,12 +17,12 @@ from typing import Callable
 
 import streamlit as st
 
-from .. import charts
 from ..corpus import get_corpus
-from ..jobs import JobManager, JobView, backend_from_env
-from ..tokenizer import char_tokenizer, cl100k
+from ..gpt.tokenizer import char_tokenizer, cl100k
+from ..serve import registry
+from ..serve.jobs import JobManager, JobView, backend_from_env
+from ..views import charts
 from . import links
-from . import models as registry
 
 PRESENT_TITLE_CHARS = 34    # longer chart titles go on two lines in presentation mode
 PRESENT_CSS = """<style>
@@ -50,7 +50,7 @@ def get_job_manager() -> JobManager:
     run in worker processes unless env EXPLAINER_JOBS=thread, or on a Ray cluster with
     EXPLAINER_RAY_ADDRESS). A setting it cannot use, or a cluster it cannot reach, stops the page
     with the message (what to do), not a traceback; the next run tries again."""
-    from ..cluster import ClusterError
+    from ..serve.cluster import ClusterError
     try:
         return _job_manager()
     except (ValueError, ClusterError) as e:
@@ -82,8 +82,8 @@ def warm_up() -> threading.Thread:
 
 
 def _warm() -> None:
-    from ..sft import SFTSpec
-    from . import runs
+    from ..phases.sft import SFTSpec
+    from ..serve import runs
     try:
         for m in available_models():
             if m.error is None and m.shipped:
@@ -110,7 +110,7 @@ def gpt4_tok():
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
 def _load_file(path: str, mtime: float):
-    from ..paramfile import load_model
+    from ..gpt.paramfile import load_model
     return load_model(path)
 
 
@@ -227,7 +227,7 @@ def phase_model(phase: str):
     st.session_state.tuned_model), else the shipped models/tuned.safetensors, else the active model
     if it is a tuned one.
     """
-    from ..chat import is_chat_model
+    from ..gpt.chat import is_chat_model
     if phase == "base":
         active = active_model()
         return active if active is not None and not is_chat_model(active) else shipped_model("base")

@@ -25,7 +25,7 @@ REAL = "smollm2"     # the real model's short name, wherever a command takes a m
 
 def resolve_model(name_or_path: str) -> Path:
     """A path, or a name in the models folder: "base" -> models/base.safetensors."""
-    from ..paramfile import models_dir
+    from ..gpt.paramfile import models_dir
     p, folder = Path(name_or_path), models_dir()
     for cand in (p, folder / p, folder / f"{name_or_path}.safetensors"):
         if cand.is_file():
@@ -39,10 +39,10 @@ def load(name_or_path: str):
     its GGUF once per process), or a parameter file by path or by name in models/ (base, tuned,
     feedback, ...)."""
     if name_or_path.lower() == REAL:
-        from .. import smollm
+        from ..real import smollm
         with real_model_errors():
             return smollm.load()
-    from ..paramfile import ParamFileError, load_model
+    from ..gpt.paramfile import ParamFileError, load_model
     try:
         return load_model(resolve_model(name_or_path))
     except ParamFileError as e:
@@ -52,7 +52,7 @@ def load(name_or_path: str):
 @contextlib.contextmanager
 def real_model_errors():
     """SmolLM2 missing (package not installed) -> NotInstalled, whose message says how to install."""
-    from ..smollm import RealModelMissing
+    from ..real.smollm import RealModelMissing
     try:
         yield
     except RealModelMissing as e:
@@ -81,7 +81,7 @@ def drive(gen, show, bar=None):
     A diverged run becomes one clear CLIError line; Ctrl-C says that nothing was saved. `bar`, a
     progress bar if the command draws one, is closed either way.
     """
-    from ..training import TrainingError, drain
+    from ..gpt.training import TrainingError, drain
     close = bar.close if bar is not None else (lambda: None)
     try:
         return drain(gen, show)

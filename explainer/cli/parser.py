@@ -18,19 +18,37 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import (MODEL_HELP, REAL, non_negative_float, non_negative_int, positive_float, positive_int,
-                     probability, temperature, training_flags)
+from .common import (
+    MODEL_HELP,
+    REAL,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    temperature,
+    training_flags,
+)
 from .train import NO_REWARD, cmd_demo, cmd_feedback, cmd_pretrain, cmd_sft
-from .use import (cmd_bench, cmd_chat, cmd_export, cmd_generate, cmd_info, cmd_rank, cmd_runfile,
-                  cmd_tokenize)
+from .use import (
+    cmd_bench,
+    cmd_chat,
+    cmd_export,
+    cmd_generate,
+    cmd_info,
+    cmd_rank,
+    cmd_runfile,
+    cmd_tokenize,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..chat import MAX_NEW_TOKENS
     from ..corpus import CORPORA
-    from ..model import PRESETS
-    from ..pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT, PretrainSpec as P
-    from ..sft import SFTSpec as S
+    from ..gpt.chat import MAX_NEW_TOKENS
+    from ..gpt.model import PRESETS
+    from ..phases.pretrain import DEFAULT_CANDIDATES, DEFAULT_PROMPT
+    from ..phases.pretrain import PretrainSpec as P
+    from ..phases.sft import SFTSpec as S
     p = argparse.ArgumentParser(prog="python -m explainer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -121,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)
 
-    from ..feedback import FeedbackSpec
-    from ..raters import RATERS
+    from ..phases.feedback import FeedbackSpec
+    from ..phases.raters import RATERS
     s = sub.add_parser("feedback", help="learn from thumbs up/down: reward model + policy optimisation")
     s.add_argument("--ratings", help="the ratings SQLite file (default: env EXPLAINER_RATINGS_DB, "
                    "else data/ratings.sqlite)")

@@ -12,7 +12,7 @@ from .use import print_ranking
 def progress(bar, eval_line, sample_line, also=None):
     """The progress printer pretrain and sft share: Status lines, the bar with the loss and speed,
     and a line per evaluation and per sample (their text from the phase); `also` sees the rest."""
-    from ..events import Eval, Sample, Status, Step
+    from ..gpt.events import Eval, Sample, Status, Step
 
     def show(ev):
         if isinstance(ev, Status):
@@ -32,9 +32,10 @@ def progress(bar, eval_line, sample_line, also=None):
 def cmd_pretrain(args):
     import torch
     from tqdm import tqdm
-    from .. import pretrain
-    from ..paramfile import save_model
-    from ..events import RankSnapshot
+
+    from ..gpt.events import RankSnapshot
+    from ..gpt.paramfile import save_model
+    from ..phases import pretrain
     torch.set_num_threads(args.threads)
     text, name = read_corpus(args)
     spec = pretrain.PretrainSpec(preset=args.preset, steps=args.steps, minutes=args.minutes,
@@ -62,8 +63,9 @@ def cmd_pretrain(args):
 def cmd_demo(args):
     """Pretrain `small` for about a minute and print the ranking as it improves."""
     import torch
-    from .. import pretrain
-    from ..training import Finished, RankSnapshot
+
+    from ..gpt.training import Finished, RankSnapshot
+    from ..phases import pretrain
     torch.set_num_threads(args.threads)
     from .. import corpus
     text = corpus.get_corpus("everyday").text
@@ -85,9 +87,10 @@ def cmd_sft(args):
     """Instruction tuning: fine-tune a base model on the generated question/answer pairs."""
     import torch
     from tqdm import tqdm
-    from .. import sft
+
     from ..corpus import instructions as ins
-    from ..paramfile import save_model
+    from ..gpt.paramfile import save_model
+    from ..phases import sft
     torch.set_num_threads(args.threads)
     base = load(args.base)
     data = ins.instruction_data(args.seed)
@@ -133,14 +136,15 @@ NO_REWARD = "none"        # --reward-rule none: the ablation in which the rating
 
 def cmd_feedback(args):
     import torch
-    from .. import feedback as fb
-    from ..events import Status
-    from ..judge import before_after, mean_kl, reasons_text
-    from ..paramfile import save_model
-    from ..ratings import RatingsError, RatingsStore
-    from ..reward import RewardModelReady, check_ratings
-    from ..simulate import simulate
-    from ..training import drain
+
+    from ..gpt.events import Status
+    from ..gpt.paramfile import save_model
+    from ..gpt.training import drain
+    from ..phases import feedback as fb
+    from ..phases.judge import before_after, mean_kl, reasons_text
+    from ..phases.ratings import RatingsError, RatingsStore
+    from ..phases.reward import RewardModelReady, check_ratings
+    from ..phases.simulate import simulate
     torch.set_num_threads(args.threads)
     tuned = load(args.base)
     try:

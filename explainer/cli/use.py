@@ -8,7 +8,7 @@ from .common import REAL, CLIError, load, real_model_errors, resolve_model
 
 
 def print_ranking(loaded, prompt, candidates, k=10):
-    from ..scoring import rank_next
+    from ..gpt.scoring import rank_next
     r = rank_next(loaded.model, loaded.tokenizer, prompt, k, candidates)
     if r.truncated:
         print(f"(prompt longer than the context: the first {r.n_dropped} tokens were dropped)")
@@ -28,7 +28,7 @@ def cmd_rank(args):
 def cmd_generate(args):
     m = load(args.model)
     tok = m.tokenizer
-    from ..chat import prompt_ids
+    from ..gpt.chat import prompt_ids
     ids, _ = prompt_ids(tok, args.prompt, m.config.block_size, chat=False)
     stop = [tok.eot_id] + [tok.special_tokens[s] for s in ("<|end|>", "<|im_end|>") if s in tok.special_tokens]
     print(args.prompt, end="", flush=True)
@@ -42,7 +42,7 @@ def cmd_generate(args):
 
 
 def cmd_tokenize(args):
-    from ..tokenizer import cl100k, char_tokenizer
+    from ..gpt.tokenizer import char_tokenizer, cl100k
     text = args.text_arg
     if args.tokenizer == "cl100k":
         tok = cl100k()
@@ -50,7 +50,7 @@ def cmd_tokenize(args):
         from .. import corpus
         tok = char_tokenizer(corpus.get_corpus("everyday").text)
     elif args.tokenizer == REAL:
-        from .. import smollm
+        from ..real import smollm
         with real_model_errors():
             tok = smollm.tokenizer()              # read from the GGUF's metadata: no weights
     else:
@@ -65,7 +65,7 @@ def cmd_tokenize(args):
 def cmd_info(args):
     if args.model.lower() == REAL:
         return info_real()
-    from ..paramfile import ParamFileError, read_metadata
+    from ..gpt.paramfile import ParamFileError, read_metadata
     path = resolve_model(args.model)
     try:
         meta = read_metadata(path)
@@ -74,7 +74,7 @@ def cmd_info(args):
     n = sum(int.__mul__(*s) if len(s) == 2 else s[0] for s, _ in meta["tensors"].values())
     print(f"{path}  ({path.stat().st_size / 1e6:.2f} MB, {n:,} parameters)")
     print("config:   ", meta["config"])
-    from ..tokenizer import Tokenizer
+    from ..gpt.tokenizer import Tokenizer
     tok = Tokenizer.from_metadata(meta["tokenizer"])
     print(f"tokenizer: {tok.kind}, {tok.n_vocab:,} tokens, specials {list(tok.special_tokens)}")
     for k, v in meta["facts"].items():
@@ -84,7 +84,7 @@ def cmd_info(args):
 
 def info_real():
     """The GGUF's summary, read from its header (no weights loaded): size, config, tensor types."""
-    from .. import gguffile, smollm
+    from ..real import gguffile, smollm
     with real_model_errors():
         path = smollm.require_path()
     f = gguffile.summary(path)
@@ -102,7 +102,7 @@ def info_real():
 
 
 def cmd_export(args):
-    from ..paramfile import export
+    from ..gpt.paramfile import export
     loaded = load(args.model)
     out = export(loaded, args.out, args.dtype)
     src = Path(loaded.path).stat().st_size
@@ -112,12 +112,12 @@ def cmd_export(args):
 
 
 def cmd_runfile(args):
-    from ..paramfile import atomic_write_bytes
+    from ..gpt.paramfile import atomic_write_bytes
     src = Path(__file__).parent.parent / "runfile" / "run.py"
     atomic_write_bytes(args.out, src.read_bytes())
     print(f"wrote {args.out}: try  python {args.out} models/base.safetensors \"A flash flood watch "
           f"will be in effect all\"")
-    from .. import smollm
+    from ..real import smollm
     gguf = smollm.gguf_path()
     print(f"it runs the real SmolLM2 too:  python {args.out} {gguf or smollm.FILENAME} \"A flash flood watch "
           f"will be in effect all\"  (add --chat to ask it a question)")
@@ -130,7 +130,8 @@ def chat_template(m, max_tokens: int):
     """The model's own chat template: (question -> prompt ids, the id that ends an answer, its
     text, the ids that stop generation). SmolLM2's <|im_start|>user ... turns, or ours
     <|endoftext|><|user|> ... <|assistant|> (the question cut so that it and the answer fit)."""
-    from .. import chat, smollm
+    from ..gpt import chat
+    from ..real import smollm
     tok = m.tokenizer
     if smollm.IM_START in tok.special_tokens:
         end = tok.special_tokens[smollm.IM_END]
@@ -147,7 +148,8 @@ def chat_template(m, max_tokens: int):
 def cmd_chat(args):
     """An interactive loop: each line is one question, answered on its own."""
     import torch
-    from .. import chat
+
+    from ..gpt import chat
     torch.set_num_threads(args.threads)
     m = load(args.model)
     tok = m.tokenizer
@@ -197,7 +199,7 @@ def cmd_chat(args):
 
 
 def cmd_bench(args):
-    from .. import bench
+    from ..bench import suite as bench
     from ..corpus import CorpusError
     try:
         return bench.main(args)

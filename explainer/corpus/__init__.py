@@ -4,12 +4,36 @@ uploads, a train/validation split and corpus statistics. See docs/INTERFACES.md.
     >>> from explainer.corpus import get_corpus, split
     >>> train, val = split(get_corpus("everyday").text)
 """
-from .everyday import FLOOD_PHRASE, FLOOD_SPANS, Doc, everyday_documents, everyday_english
-from .sources import (CORPORA, Corpus, CorpusError, CorpusStats, corpus_stats, describe_stats,
-                      domain_stats, flash_flood_continuations, get_corpus, python_docs,
-                      sentences, split, user_text)
+from .everyday import (
+                      FLOOD_PHRASE,
+                      FLOOD_SPANS,
+                      Doc,
+                      everyday_documents,
+                      everyday_english,
+)
+from .instructions import (
+                      InstructionData,
+                      Pair,
+                      instruction_data,
+                      parse_jsonl,
+                      weaknesses,
+)
+from .sources import (
+                      CORPORA,
+                      Corpus,
+                      CorpusError,
+                      CorpusStats,
+                      corpus_stats,
+                      describe_stats,
+                      domain_stats,
+                      flash_flood_continuations,
+                      get_corpus,
+                      python_docs,
+                      sentences,
+                      split,
+                      user_text,
+)
 from .stories import NAMES, NameCase, Story, name_recall_cases, story
-from .instructions import InstructionData, Pair, instruction_data, parse_jsonl, weaknesses
 
 __all__ = [
     "CORPORA", "Corpus", "CorpusError", "CorpusStats", "Doc", "FLOOD_PHRASE", "FLOOD_SPANS",

@@ -41,10 +41,10 @@ import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from ..topics import TOPICS, classify, on_topic
 from .everyday import COUNTRIES, FOOD, ORDINALS, PLANETS, RECIPES
 from .stories import BOYS, GIRLS
 from .templates import COMMON
+from .topics import TOPICS, classify, on_topic
 
 QUALITIES = ("good", "weak")
 FLAWS = ("curt", "off_topic", "wrong", "unsafe")

@@ -5,8 +5,8 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
-from ..charts import PALETTE, titled
-from ..context import mentions_in_reach
+from ..phases.context import mentions_in_reach
+from .charts import PALETTE, titled
 
 
 def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, current: int | None = None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..charts import show_piece, titled
-from ..lens import Lens
+from ..gpt.lens import Lens
+from .charts import show_piece, titled
 
 
 def lens_heatmap(lens: Lens, title: str) -> go.Figure:

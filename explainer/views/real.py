@@ -6,7 +6,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..charts import PALETTE, house_layout
+from .charts import PALETTE, house_layout
 
 
 def size_chart(rows: Sequence[tuple[str, int, int]]) -> go.Figure:

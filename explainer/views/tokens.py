@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..charts import PALETTE, percent_text, show_piece
+from .charts import PALETTE, percent_text, show_piece
 
 TOKEN_CSS = """<style>
 .tok-row { line-height: 1.2; display: flex; flex-wrap: wrap; gap: 3px; margin: 0.25rem 0 0.75rem 0; }
@@ -123,7 +123,7 @@ LEARNED_BG, CONTEXT_BG = "rgba(0,158,115,0.30)", "rgba(128,128,128,0.15)"   # Ok
 def replayed_html(text: str, merges, n: int) -> tuple[str, list[bytes]]:
     """The pieces of `text` when only the first n BPE merges are known, as token boxes with the ID
     each piece has by then (a page's merge slider and a notebook's draw the same), and the pieces."""
-    from ..tokenizer import printable, replay_merges
+    from ..gpt.tokenizer import printable, replay_merges
     parts = replay_merges(text, merges, n)
     id_of = {bytes([b]): b for b in range(256)} | {m.pair_bytes[0] + m.pair_bytes[1]: m.new_id
                                                    for m in merges[:n]}

@@ -8,8 +8,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..charts import PALETTE, titled
-from ..twofiles import REFERENCES, mb
+from ..phases.twofiles import REFERENCES, mb
+from .charts import PALETTE, titled
 
 
 def histogram_chart(values: np.ndarray, name: str, bins: int = 80) -> go.Figure:

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server  # noqa: F401
 
 

@@ -3,7 +3,6 @@ JavaScript). Each test saves a full-page screenshot under test-artifacts/ to loo
 import re
 
 import pytest
-
 from harness import wait_idle
 
 pytestmark = pytest.mark.browser
@@ -62,7 +61,7 @@ def test_home(page, server, artifacts):
 
 
 def test_tokens_shows_ids(page, server, artifacts, models_copy):
-    from explainer.tokenizer import cl100k
+    from explainer.gpt.tokenizer import cl100k
 
     page.goto(server + "/Tokens")
     page.get_by_text("Tokens: how a model reads").wait_for()

@@ -9,12 +9,12 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import start_server, stop_server
-from explainer import reward
-from explainer.ratings import RatingsStore
+from playwright.sync_api import expect
 from test_browser import no_exceptions, snap, visit, wait_idle
+
+from explainer.phases import reward
+from explainer.phases.ratings import RatingsStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # two browsers: CI's test-slow
 

@@ -29,10 +29,9 @@ import time
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import start_server, stop_server
 from harness import load, percentile, timed
+from playwright.sync_api import expect
 from test_browser import no_exceptions, visit, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.load]
@@ -289,8 +288,8 @@ def trainings(students, url, code, artifacts, say):
 def thumbs(students, teacher, db, url, code, artifacts, rng, say):
     """3. Every student opens the Human feedback page and gives one answer a 👍 (timed until the
     teacher's ratings count shows it) and another a 👎; every click stored exactly once."""
-    from explainer import feedback as fb
     from explainer.corpus import instructions as ins
+    from explainer.phases import feedback as fb
     questions = (list(ins.ALWAYS_TRAIN) + fb.training_prompts()[::150])[:3]
     opened, to_teacher, clicked = [], [], collections.Counter()
     for i, p in enumerate(students):

@@ -2,7 +2,6 @@
 the test does not depend on models/): charts drawn, slider moves, downloads served, screenshots
 saved under test-artifacts/ to look at."""
 import pytest
-
 from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, visit, wait_idle
 
@@ -12,9 +11,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def tiny_server(tmp_path_factory, artifacts):
     from explainer import corpus
-    from explainer.model import GPT, preset
-    from explainer.paramfile import save_model
-    from explainer.tokenizer import train_bpe
+    from explainer.gpt.model import GPT, preset
+    from explainer.gpt.paramfile import save_model
+    from explainer.gpt.tokenizer import train_bpe
     d = tmp_path_factory.mktemp("models5")
     tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
     save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,

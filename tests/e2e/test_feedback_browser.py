@@ -7,7 +7,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-
 from test_browser import count_most, no_exceptions, snap, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # ~40 s: CI's test-slow

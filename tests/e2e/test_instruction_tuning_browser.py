@@ -2,7 +2,6 @@
 not depend on models/): the token boxes coloured by the loss mask, both models' answers, and a
 fine-tuning run started from the page with its live loss chart. Screenshots under test-artifacts/."""
 import pytest
-
 from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, wait_idle
 
@@ -12,9 +11,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]   # ~25 s: CI's test-slow
 @pytest.fixture(scope="module")
 def tiny_server(tmp_path_factory, artifacts):
     from explainer import corpus
-    from explainer.model import GPT, GPTConfig
-    from explainer.paramfile import save_model
-    from explainer.tokenizer import train_bpe
+    from explainer.gpt.model import GPT, GPTConfig
+    from explainer.gpt.paramfile import save_model
+    from explainer.gpt.tokenizer import train_bpe
     d = tmp_path_factory.mktemp("models4")
     tok, _ = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)
     cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=32, seed=1)

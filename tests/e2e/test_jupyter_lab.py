@@ -9,7 +9,6 @@ import time
 import urllib.request
 
 import pytest
-
 from harness import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

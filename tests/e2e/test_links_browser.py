@@ -6,7 +6,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
-
 from test_browser import no_exceptions, snap, visit, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]      # 78 s at load 12: two pages, two downloads

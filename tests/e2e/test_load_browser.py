@@ -27,9 +27,21 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import (CHROMIUM, ROOT, chromium, load, open_page, percentile,  # noqa: E402
-                     progress_intervals, running_server, seconds_of, table, timed, wait_idle,
-                     watch_text)
+from harness import (  # noqa: E402
+    CHROMIUM,
+    ROOT,
+    chromium,
+    load,
+    open_page,
+    percentile,
+    progress_intervals,
+    running_server,
+    seconds_of,
+    table,
+    timed,
+    wait_idle,
+    watch_text,
+)
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
 
@@ -86,7 +98,7 @@ def page_renders(browser, url: str, passes: int = 1) -> list[dict[str, float]]:
 
 def tokens_answers(page, url: str, n: int, tag: str) -> list[float]:
     """New text in the Tokens page's box, Ctrl+Enter, until cl100k's new IDs are shown."""
-    from explainer.tokenizer import cl100k
+    from explainer.gpt.tokenizer import cl100k
     open_page(page, url, "/Tokens", *content(page, "/Tokens"))
     wait_idle(page)
     box = page.get_by_role("textbox", name="Your text")

