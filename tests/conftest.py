@@ -23,3 +23,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(1)
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """The shipped models, copied, so saving from a test never touches models/."""
+    import shutil
+    from pathlib import Path
+    d = tmp_path / "models"
+    d.mkdir()
+    source = Path(os.environ.get("EXPLAINER_MODELS_DIR") or Path(__file__).resolve().parents[1] / "models")
+    for f in source.glob("*.safetensors"):
+        shutil.copy(f, d / f.name)
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(d))
+    return d

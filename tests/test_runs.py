@@ -1,0 +1,49 @@
+"""Step-time estimates (explainer/serve/runs.py): kept per batch size, and an old figure shown
+while it is timed again."""
+import doctest
+import time
+
+from explainer.serve import runs
+
+
+def test_doctests():
+    assert doctest.testmod(runs).failed == 0
+
+
+def test_step_time_estimates_are_kept_per_batch_size(monkeypatch):
+    """Pretraining (batch 32) and fine-tuning (batch 16) of one preset are timed apart: one
+    shared figure made each page's estimate wrong by 2-3x after the other page's run."""
+    from explainer.phases import sft
+    from explainer.serve import runs
+    monkeypatch.setattr(runs, "_step_seconds", {})
+    runs.record_run_speed("small", 32, 100, 50.0)                   # a pretraining run: 0.5 s a step
+    known = (0.5, "from the latest training of this size on this server")
+    assert runs.seconds_per_step("small") == known
+    seconds, how = runs.seconds_per_step("small", sft.SFTSpec.batch_size)
+    assert how == "timed on this server just now" and seconds > 0     # timed, not the run above
+    assert runs.seconds_per_step("small") == known
+
+
+def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
+    """After 10 minutes the step time is measured again in the background: the page run that asks
+    gets the older figure at once (it used to wait seconds for the timing), and 30 asking at once
+    start one timing, not 30."""
+    import threading
+
+    from explainer.serve import runs
+    old = (9.0, time.time() - runs._MEASURE_TTL - 1, "from the latest training of this size on this server")
+    monkeypatch.setattr(runs, "_step_seconds", {("tiny", 32): old})
+    release, timings = threading.Event(), []
+
+    def held_timing(preset_name, batch_size):
+        timings.append((preset_name, batch_size))
+        assert release.wait(30)
+        runs._step_seconds[preset_name, batch_size] = (0.01, time.time(), "timed on this server just now")
+    monkeypatch.setattr(runs, "_time_steps", held_timing)
+    assert [runs.seconds_per_step("tiny", 32) for _ in range(30)] == [(9.0, old[2])] * 30
+    release.set()
+    deadline = time.monotonic() + 30
+    while runs._step_seconds[("tiny", 32)][0] != 0.01 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert runs.seconds_per_step("tiny", 32) == (0.01, "timed on this server just now")
+    assert timings == [("tiny", 32)]
