@@ -569,6 +569,7 @@ def test_once_per_key_computes_once_when_twenty_threads_ask_at_once():
 def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events():
     from explainer.corpus import get_corpus
     from explainer.gpt.events import Finished, Step
+    from explainer.gpt.paramfile import ROOT, read_metadata
     from explainer.serve import runs
 
     text = get_corpus("everyday").text
@@ -587,6 +588,8 @@ def test_a_real_tiny_pretraining_runs_in_a_worker_process_and_streams_its_events
         assert seen_running > 0                # steps arrived while it ran, not only at the end
         assert isinstance(v.events[-1], Finished) and v.result.facts["seed"] == 3
         assert v.result.facts["steps"] == 20 and v.result.tokenizer.n_vocab > 256
+        shipped = read_metadata(ROOT / "models" / "base.safetensors")["facts"]
+        assert [k for k in v.result.facts if k != "name"] == list(shipped)   # the same model card
         per_step, how = runs.seconds_per_step("tiny", job.kwargs["spec"].batch_size)
         assert how.startswith("from the latest training")      # on_result ran in this process
         assert runs.known_tokenizer(text) is not None

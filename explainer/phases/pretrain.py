@@ -7,14 +7,14 @@ model with the facts that go into its parameter file.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
 
 from .. import corpus as corpora
+from ..gpt.card import card
 from ..gpt.events import Status
 from ..gpt.model import GPT, preset
 from ..gpt.paramfile import LoadedModel
@@ -96,19 +96,8 @@ def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer 
     finished: Finished = yield from train(model, data, spec, tokenizer=tokenizer,
                                           watch_prompts=watch_prompts, candidates=candidates,
                                           cancel=cancel)
-    facts = {
-        "kind": "base",
-        "corpus": corpus_name,
-        "preset": spec.preset,
-        "parameters": model.num_params(),
-        "steps": finished.step,
-        "tokens_trained": finished.tokens_seen,
-        "val_loss": round(finished.val_loss, 4),
-        "val_bpb": round(finished.val_bpb, 4),
-        "train_seconds": round(finished.elapsed, 1),
-        "seed": spec.seed,
-        "spec": asdict(spec),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    facts = card("base", model, spec, corpus=corpus_name, preset=spec.preset, steps=finished.step,
+                 tokens_trained=finished.tokens_seen, val_loss=round(finished.val_loss, 4),
+                 val_bpb=round(finished.val_bpb, 4), train_seconds=round(finished.elapsed, 1))
     model.eval()
     return LoadedModel(model, tokenizer, cfg, facts, None)

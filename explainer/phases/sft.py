@@ -20,10 +20,9 @@ on the assistant's tokens).
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
@@ -37,6 +36,7 @@ from ..corpus.instructions import (
 )
 from ..corpus.topics import on_topic
 from ..gpt import chat
+from ..gpt.card import card
 from ..gpt.events import Status
 from ..gpt.paramfile import LoadedModel
 from ..gpt.training import (
@@ -161,32 +161,22 @@ def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
             finished = ev
     model.eval()
     n_weak = sum(p.quality == "weak" for p in pairs)
-    facts = {
-        "kind": "tuned",
-        "name": "tuned",
-        "base_model": base_name or base.name,
-        "corpus": f"{base.facts.get('corpus', 'a base model')} + {len(pairs) - skipped:,} "
-                  f"question/answer pairs",
-        "preset": base.facts.get("preset"),
-        "parameters": model.num_params(),
-        "pairs": len(pairs) - skipped,
-        "pairs_skipped_too_long": skipped,
-        "weak_pairs": n_weak,
-        "user_pairs": sum(p.source == "user" for p in pairs),
-        "steps": finished.step,
-        "stop_reason": finished.reason,
-        "tokens_trained": int(base.facts.get("tokens_trained", 0)) + finished.tokens_seen,
-        "sft_tokens": finished.tokens_seen,
-        "val_loss": round(finished.val_loss, 4),
-        "val_loss_meaning": "nats per answer token on held-out questions",
-        "train_seconds": round(finished.elapsed, 1),
-        "seed": spec.seed,
-        "spec": asdict(spec),
-        "chat_template": chat.TEMPLATE,
-        "special_tokens": chat.special_ids(tok),
-        "loss_on": "answer tokens and <|end|> only",
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    facts = card("tuned", model, spec, base_model=base_name or base.name, tokenizer=tok,
+                 corpus=f"{base.facts.get('corpus', 'a base model')} + {len(pairs) - skipped:,} "
+                        f"question/answer pairs",
+                 preset=base.facts.get("preset"),
+                 pairs=len(pairs) - skipped,
+                 pairs_skipped_too_long=skipped,
+                 weak_pairs=n_weak,
+                 user_pairs=sum(p.source == "user" for p in pairs),
+                 steps=finished.step,
+                 stop_reason=finished.reason,
+                 tokens_trained=int(base.facts.get("tokens_trained", 0)) + finished.tokens_seen,
+                 sft_tokens=finished.tokens_seen,
+                 val_loss=round(finished.val_loss, 4),
+                 val_loss_meaning="nats per answer token on held-out questions",
+                 loss_on="answer tokens and <|end|> only",
+                 train_seconds=round(finished.elapsed, 1))
     return LoadedModel(model, tok, base.config, facts, None)
 
 
