@@ -38,7 +38,7 @@ browser:
 # `make test JOBS=0` runs in one process.
 JOBS ?= 2
 test: $(VENV)/.installed browser
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --durations=15
 
 test-slow: $(VENV)/.installed browser
 	$(PY) -m pytest -q -m slow
