@@ -46,6 +46,19 @@ def test_attention_weights_are_causal_distributions_and_match_the_fast_path():
     assert torch.allclose(out.logits, m(x).logits, atol=1e-5)
 
 
+def test_a_kv_cache_gives_the_full_sequences_logits_and_attention_in_every_path():
+    m = tiny().eval()
+    x = torch.randint(0, 64, (2, 12))
+    full = m(x, return_attn=True)
+    for split in (11, 8):                                   # one new token; a chunk of four
+        past = m(x[:, :split]).kv_cache
+        fast = m(x[:, split:], kv_cache=past)
+        explicit = m(x[:, split:], kv_cache=past, return_attn=True)
+        assert torch.allclose(fast.logits, full.logits[:, split:], atol=1e-5)
+        assert torch.allclose(explicit.logits, full.logits[:, split:], atol=1e-5)
+        assert torch.allclose(explicit.attn[1], full.attn[1][:, :, split:], atol=1e-6)
+
+
 def test_tiny_model_overfits_a_tiny_batch():
     torch.manual_seed(0)
     m = tiny()

@@ -91,6 +91,31 @@ class GPTOutput:
     kv_cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per layer (k, v) (B, H, T, hs)
 
 
+def causal_mask(T: int, T_total: int, device=None) -> torch.Tensor:
+    """(T, T_total) bools, True where a query may look. The T new queries are the last positions of
+    the sequence, so query i sees keys 0..T_total-T+i: causal_mask(2, 3) -> [[1, 1, 0], [1, 1, 1]]."""
+    return torch.ones(T, T_total, dtype=torch.bool, device=device).tril(T_total - T)
+
+
+def attend(q, k, v, return_attn: bool = False, dropout_p: float = 0.0):
+    """Causal attention of T new queries q (B, H, T, hs) over keys and values k, v (B, H, T_total, hs)
+    -> (y (B, H, T, hs), weights (B, H, T, T_total) or None). GPT and Llama share it.
+
+    return_attn takes the explicit path (the same maths as SDPA, keeping the weights, for pictures);
+    otherwise SDPA with the cheapest mask that is still right.
+    """
+    T, T_total = q.size(2), k.size(2)
+    if return_attn:
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))            # (B, H, T, T_total)
+        att = scores.masked_fill(~causal_mask(T, T_total, q.device), float("-inf")).softmax(dim=-1)
+        return att @ v, att
+    if T == T_total:                   # no cache: the plain causal triangle
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout_p), None
+    if T == 1:                         # one new token sees every key: a mask would only slow SDPA
+        return F.scaled_dot_product_attention(q, k, v), None
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, T_total, q.device)), None
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -109,21 +134,7 @@ class CausalSelfAttention(nn.Module):
         if past is not None:                                            # generation: reuse old keys
             k = torch.cat([past[0], k], dim=2)                          # (B, H, T_past + T, hs)
             v = torch.cat([past[1], v], dim=2)
-        T_total = k.size(2)
-        att = None
-        if return_attn:
-            # The explicit path, for pictures: the same maths as SDPA, keeping the weights.
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(C // H)     # (B, H, T, T_total)
-            mask = torch.ones(T, T_total, dtype=torch.bool, device=x.device).tril(T_total - T)
-            att = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
-            y = att @ v                                                 # (B, H, T, hs)
-        elif past is None:
-            y = F.scaled_dot_product_attention(
-                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
-        else:
-            # new queries sit at the end of the sequence: query i may see keys 0..T_past+i
-            mask = torch.ones(T, T_total, dtype=torch.bool, device=x.device).tril(T_total - T)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y, att = attend(q, k, v, return_attn, self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)               # re-assemble heads
         return self.c_proj(y), (k, v), att
 
@@ -139,16 +150,17 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: GPTConfig):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd)
-        self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd)
-        self.mlp = MLP(cfg)
+    """x + attn(norm(x)), then x + mlp(norm(x)): the pre-norm block of GPT-2 and Llama alike; each
+    architecture brings its own norm, attention and MLP. `pos` passes position inputs through to
+    the attention (Llama's RoPE tables; GPT needs none, its positions are added to x)."""
 
-    def forward(self, x, past=None, return_attn=False):
-        a, kv, att = self.attn(self.ln_1(x), past, return_attn)
-        x = x + a                       # pre-LayerNorm: the residual stream itself is never normed
+    def __init__(self, ln_1: nn.Module, attn: nn.Module, ln_2: nn.Module, mlp: nn.Module):
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2, self.mlp = ln_1, attn, ln_2, mlp
+
+    def forward(self, x, past=None, return_attn=False, **pos):
+        a, kv, att = self.attn(self.ln_1(x), past, return_attn, **pos)
+        x = x + a                       # pre-norm: the residual stream itself is never normed
         x = x + self.mlp(self.ln_2(x))
         return x, kv, att
 
@@ -165,6 +177,34 @@ def next_token_loss(logits: torch.Tensor, targets: torch.Tensor,
     return (per_token * m).sum() / m.sum().clamp(min=1.0)
 
 
+def cached_len(idx: torch.Tensor, kv_cache, block_size: int) -> int:
+    """How many tokens the KV cache already holds (0 without one); ValueError if idx (B, T) after
+    them would not fit in the context window."""
+    past = 0 if kv_cache is None else kv_cache[0][0].size(2)
+    if past + idx.size(1) > block_size:
+        raise ValueError(f"sequence of {past + idx.size(1)} tokens exceeds the context of {block_size}")
+    return past
+
+
+def run_blocks(model: nn.Module, x, targets=None, loss_mask=None, kv_cache=None,
+               return_attn=False, return_hidden=False, **pos) -> GPTOutput:
+    """The embedded tokens x (B, T, C) through model.h's blocks, model.ln_f and model.lm_head
+    -> GPTOutput: the half of forward that GPT and Llama share."""
+    hidden = [x] if return_hidden else None
+    attn = [] if return_attn else None
+    new_cache = []
+    for i, block in enumerate(model.h):
+        x, kv, att = block(x, None if kv_cache is None else kv_cache[i], return_attn, **pos)
+        new_cache.append(kv)
+        if return_attn:
+            attn.append(att)
+        if return_hidden:
+            hidden.append(x)
+    logits = model.lm_head(model.ln_f(x))                                  # (B, T, V)
+    loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
+    return GPTOutput(logits, loss, attn, hidden, new_cache)
+
+
 class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -172,8 +212,10 @@ class GPT(nn.Module):
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)    # token id -> vector
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)    # position -> vector: the hard limit
         self.drop = nn.Dropout(cfg.dropout)
-        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        C = cfg.n_embd
+        self.h = nn.ModuleList(Block(nn.LayerNorm(C), CausalSelfAttention(cfg), nn.LayerNorm(C),
+                                     MLP(cfg)) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(C)
         # Output layer tied to the input embedding: scores are dot products with token vectors.
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight
@@ -204,26 +246,10 @@ class GPT(nn.Module):
         positions in it (instruction tuning learns from the answer tokens only).
         kv_cache: the previous call's `GPTOutput.kv_cache`, to feed only new tokens.
         """
-        B, T = idx.shape
-        past_len = 0 if kv_cache is None else kv_cache[0][0].size(2)
-        if past_len + T > self.config.block_size:
-            raise ValueError(f"sequence of {past_len + T} tokens exceeds the context of "
-                             f"{self.config.block_size}")
-        pos = torch.arange(past_len, past_len + T, device=idx.device)     # (T,)
+        past = cached_len(idx, kv_cache, self.config.block_size)
+        pos = torch.arange(past, past + idx.size(1), device=idx.device)   # (T,)
         x = self.drop(self.wte(idx) + self.wpe(pos))                      # (B, T, C)
-        hidden = [x] if return_hidden else None
-        attn = [] if return_attn else None
-        new_cache = []
-        for i, block in enumerate(self.h):
-            x, kv, att = block(x, None if kv_cache is None else kv_cache[i], return_attn)
-            new_cache.append(kv)
-            if return_attn:
-                attn.append(att)
-            if return_hidden:
-                hidden.append(x)
-        logits = self.lm_head(self.ln_f(x))                               # (B, T, V)
-        loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
-        return GPTOutput(logits, loss, attn, hidden, new_cache)
+        return run_blocks(self, x, targets, loss_mask, kv_cache, return_attn, return_hidden)
 
     # ----------------------------------------------------------------------------------------------
     # Generation

@@ -19,14 +19,13 @@ Shazeer 2020 (GLU variants, SwiGLU); Zhang & Sennrich 2019 (RMSNorm); Hugging Fa
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..gpt.model import GPT, GPTOutput, next_token_loss
+from ..gpt.model import GPT, Block, GPTOutput, attend, cached_len, run_blocks
 
 # --------------------------------------------------------------------------------------------------
 # Config
@@ -119,7 +118,7 @@ class Attention(nn.Module):
         self.qkv_proj = Linear(cfg.n_embd, (cfg.n_head + 2 * cfg.n_kv_head) * hs, bias=False)
         self.o_proj = Linear(cfg.n_head * hs, cfg.n_embd, bias=False)
 
-    def forward(self, x, cos, sin, past=None, return_attn=False):
+    def forward(self, x, past=None, return_attn=False, rope=None):
         B, T, C = x.shape
         H, Hkv = self.n_head, self.n_kv_head
         hs = C // H
@@ -127,27 +126,14 @@ class Attention(nn.Module):
         q = q.view(B, T, H, hs).transpose(1, 2)                         # (B, H, T, hs)
         k = k.view(B, T, Hkv, hs).transpose(1, 2)                       # (B, Hkv, T, hs)
         v = v.view(B, T, Hkv, hs).transpose(1, 2)
-        q, k = rotate(q, cos, sin), rotate(k, cos, sin)                 # position enters here only
+        q, k = rotate(q, *rope), rotate(k, *rope)                       # position enters here only
         if past is not None:                                            # generation: reuse old keys
             k = torch.cat([past[0], k], dim=2)                          # (B, Hkv, T_past + T, hs)
             v = torch.cat([past[1], v], dim=2)
         kv = (k, v)                                                     # the cache keeps Hkv heads
         k = k.repeat_interleave(H // Hkv, dim=1)                        # (B, H, T_total, hs):
         v = v.repeat_interleave(H // Hkv, dim=1)                        # query heads 0-2 share kv 0, ...
-        T_total = k.size(2)
-        # new queries sit at the end of the sequence: query i may see keys 0..T_past+i
-        mask = torch.ones(T, T_total, dtype=torch.bool, device=x.device).tril(T_total - T)
-        att = None
-        if return_attn:
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)         # (B, H, T, T_total)
-            att = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
-            y = att @ v
-        elif past is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        elif T == 1:     # one new token sees every key; a mask would only slow SDPA down (~3 ms)
-            y = F.scaled_dot_product_attention(q, k, v)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y, att = attend(q, k, v, return_attn)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.o_proj(y), kv, att
 
@@ -166,21 +152,6 @@ class MLP(nn.Module):
         return self.down_proj(F.silu(gate) * up)
 
 
-class Block(nn.Module):
-    def __init__(self, cfg: LlamaConfig):
-        super().__init__()
-        self.ln_1 = RMSNorm(cfg.n_embd, cfg.norm_eps)
-        self.attn = Attention(cfg)
-        self.ln_2 = RMSNorm(cfg.n_embd, cfg.norm_eps)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x, cos, sin, past=None, return_attn=False):
-        a, kv, att = self.attn(self.ln_1(x), cos, sin, past, return_attn)
-        x = x + a                                  # pre-norm residual, as in GPT-2
-        x = x + self.mlp(self.ln_2(x))
-        return x, kv, att
-
-
 # --------------------------------------------------------------------------------------------------
 # The model
 
@@ -192,8 +163,10 @@ class Llama(nn.Module):
         super().__init__()
         self.config = cfg
         self.wte = Embedding(cfg.vocab_size, cfg.n_embd)
-        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = RMSNorm(cfg.n_embd, cfg.norm_eps)
+        C, eps = cfg.n_embd, cfg.norm_eps
+        self.h = nn.ModuleList(Block(RMSNorm(C, eps), Attention(cfg), RMSNorm(C, eps), MLP(cfg))
+                               for _ in range(cfg.n_layer))
+        self.ln_f = RMSNorm(C, eps)
         self.lm_head = Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight                  # tied, as in SmolLM2
         cos, sin = rope_tables(cfg)                            # computed once, not per call
@@ -208,27 +181,10 @@ class Llama(nn.Module):
     def forward(self, idx, targets=None, *, loss_mask=None, return_attn=False, return_hidden=False,
                 kv_cache=None) -> GPTOutput:
         """idx (B, T) token ids -> GPTOutput with logits (B, T, V), exactly as GPT.forward."""
-        B, T = idx.shape
-        past_len = 0 if kv_cache is None else kv_cache[0][0].size(2)
-        if past_len + T > self.config.block_size:
-            raise ValueError(f"sequence of {past_len + T} tokens exceeds the context of "
-                             f"{self.config.block_size}")
-        cos = self.rope_cos[past_len:past_len + T]                         # (T, hs)
-        sin = self.rope_sin[past_len:past_len + T]
-        x = self.wte(idx)                                                  # (B, T, C): no position added
-        hidden = [x] if return_hidden else None
-        attn = [] if return_attn else None
-        new_cache = []
-        for i, block in enumerate(self.h):
-            x, kv, att = block(x, cos, sin, None if kv_cache is None else kv_cache[i], return_attn)
-            new_cache.append(kv)
-            if return_attn:
-                attn.append(att)
-            if return_hidden:
-                hidden.append(x)
-        logits = self.lm_head(self.ln_f(x))                                # (B, T, V)
-        loss = None if targets is None else next_token_loss(logits, targets, loss_mask)
-        return GPTOutput(logits, loss, attn, hidden, new_cache)
+        past, T = cached_len(idx, kv_cache, self.config.block_size), idx.size(1)
+        rope = self.rope_cos[past:past + T], self.rope_sin[past:past + T]   # each (T, hs)
+        x = self.wte(idx)                                 # (B, T, C): no position added, RoPE turns q, k
+        return run_blocks(self, x, targets, loss_mask, kv_cache, return_attn, return_hidden, rope=rope)
 
     # Generation is the same loop as GPT's (KV cache, sliding window, seeded sampler): one copy.
     generate = GPT.generate
