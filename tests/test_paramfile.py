@@ -1,4 +1,5 @@
 """The parameter file: round trip, atomic writes, clear errors, no pickle, export sizes."""
+import copy
 import json
 from pathlib import Path
 
@@ -8,7 +9,9 @@ from safetensors.torch import save_file
 
 from explainer.gpt.model import GPT, preset
 from explainer.gpt.paramfile import (
+    LoadedModel,
     ParamFileError,
+    cache_key,
     export,
     load_model,
     read_metadata,
@@ -112,3 +115,21 @@ def test_model_names_are_validated(name, tmp_path):
 
 def test_good_model_name(tmp_path):
     assert validate_model_name("my-model_2", tmp_path) == Path(tmp_path) / "my-model_2.safetensors"
+
+
+def test_cache_key_names_the_model_not_the_object(saved, tmp_path):
+    """Equal weights, equal key, whatever the object (id() and hash() reuse numbers once an object
+    is gone, and differ between processes); a changed weight or a rewritten file, a new key."""
+    m, tok, path = saved
+    a, b = load_model(path), load_model(path)
+    assert cache_key(a) == cache_key(b) and str(path) in cache_key(a)
+    twin = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=5))
+    mem = [LoadedModel(x, tok, x.config) for x in (m, twin)]       # in memory only, no file
+    assert cache_key(mem[0]) == cache_key(mem[1]) != cache_key(a)
+    changed = copy.deepcopy(twin)
+    with torch.no_grad():
+        changed.wte.weight[0, 0] += 1.0
+    assert cache_key(LoadedModel(changed, tok, twin.config)) != cache_key(mem[0])
+    save_model(path, changed, tok, {})
+    assert cache_key(load_model(path)) != cache_key(a)
+    assert cache_key(None) == "none"

@@ -10,10 +10,12 @@ Tensor names are `GPT.state_dict()` names without `lm_head.weight` (tied to `wte
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,41 @@ class LoadedModel:
     @property
     def name(self) -> str:
         return Path(self.path).stem if self.path else self.facts.get("name", "unsaved model")
+
+
+def cache_key(loaded: LoadedModel | None) -> str:
+    """A key for caching what a model computes: the same in every process (unlike `hash` or
+    `id`, whose numbers are reused once an object is gone) and new whenever the model is. A model
+    read from a file is known by the file (path, size, modification time, inode: a rewrite is a
+    new file), a model only in memory (trained in this session, not saved) by a digest of its
+    weights. Fixed at a model object's first use, so saving a session's model changes nothing.
+
+    >>> cache_key(None)
+    'none'
+    """
+    if loaded is None:
+        return "none"
+    key = _keys.get(loaded.model)
+    if key is None:
+        if loaded.path and os.path.isfile(loaded.path):
+            stat = os.stat(loaded.path)
+            key = f"{loaded.path}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+        else:
+            key = f"weights|{_weights_digest(loaded.model)}"
+        _keys[loaded.model] = key
+    return key
+
+
+_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # model object -> its cache_key
+
+
+def _weights_digest(model: torch.nn.Module) -> str:
+    """BLAKE2 of every tensor's name, shape, type and bytes (a small model: tens of milliseconds)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in sorted(model.state_dict().items()):
+        h.update(f"{name}|{tuple(t.shape)}|{t.dtype}".encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
