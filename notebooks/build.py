@@ -249,6 +249,7 @@ from explainer.views import charts
 from explainer.phases.answers import sample_texts
 from explainer.corpus import instructions as ins
 from explainer.phases.ratings import RatingsStore, sim_rater
+from explainer.serve.progress import summarize
 store = RatingsStore()
 tuned = nb.shipped("tuned")
 prompt = "What should I eat today?"
@@ -265,9 +266,9 @@ print(store.counts().split(), "in", store.path)
     code("""
 spec = fb.FeedbackSpec(minutes=0.15, steps=3, prompts_per_step=2, samples_per_prompt=4) if SHORT else fb.FeedbackSpec()
 after, events = nb.run(fb.run(tuned, ratings, spec), "learning from feedback")
-s = fb.summarize(events)
+s = summarize(events)
 print(f"reward model: {s.rm.heldout_acc:.0%} right on held-out ratings; {s.rm.flagged_text()}")
-reward_fig, kl_fig, entropy_fig = charts.feedback_charts(s.steps, s.reward, s.kl, s.entropy)
+reward_fig, kl_fig, entropy_fig = charts.feedback_charts(s.policy_steps, s.reward, s.kl, s.entropy)
 reward_fig
 """),
     code("kl_fig"),

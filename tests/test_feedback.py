@@ -4,12 +4,13 @@ reward by the rule or by nothing, and the CLI explains bad input."""
 import pytest
 import torch
 import torch.nn as nn
-from feedback_fixtures import SPEC, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+from feedback_fixtures import SPEC, synthetic
 
 from explainer import cli
 from explainer.gpt import chat
+from explainer.gpt.events import Finished, PolicyStep, RewardModelReady
 from explainer.gpt.model import GPT
-from explainer.gpt.paramfile import load_model, save_model
+from explainer.gpt.paramfile import ROOT, load_model, read_metadata, save_model
 from explainer.gpt.training import TrainingError, drain
 from explainer.phases import feedback as fb
 from explainer.phases import sft
@@ -21,7 +22,8 @@ from explainer.phases.answers import (
 )
 from explainer.phases.judge import before_after, logprob_per_token, mean_kl
 from explainer.phases.ratings import RatingsStore
-from explainer.phases.reward import RewardModelReady, RewardSpec, reward
+from explainer.phases.reward import RewardSpec, reward
+from explainer.serve.progress import summarize
 
 
 def test_run_refuses_bad_ratings(tiny):
@@ -58,10 +60,11 @@ def test_a_policy_update_raises_the_reward(tiny):
     before = fresh_reward(policy, tok, prompts, rm)
     def score(prompt, texts):
         return reward(rm, tok, prompt, texts, 64)
-    figures = [fb.policy_step(policy, tiny.model, score, tok, prompts, opt, spec, gen) for _ in range(12)]
+    steps = [fb.policy_step(policy, tiny.model, score, tok, prompts, opt, spec, gen, i) for i in range(1, 13)]
     after = fresh_reward(policy, tok, prompts, rm)
     assert after > before + 0.1, (before, after)
-    assert figures[-1]["kl"] > 0 and figures[0]["kl"] == pytest.approx(0, abs=1e-6)
+    assert isinstance(steps[0], PolicyStep) and [s.step for s in steps] == list(range(1, 13))
+    assert steps[-1].kl > 0 and steps[0].kl == pytest.approx(0, abs=1e-6)
     assert mean_kl(policy, tiny.model, tok, prompts[:2], 2, 0, 16) > 0
 
 
@@ -85,12 +88,12 @@ def test_the_entropy_term_alone_makes_the_model_surer(tiny):
         spec = fb.FeedbackSpec(lr=3e-3, kl_coef=0.0, entropy_coef=gamma, **SPEC)
         opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
         gen = torch.Generator().manual_seed(0)
-        figures = [fb.policy_step(policy, tiny.model, same, tok, prompts, opt, spec, gen) for _ in range(12)]
+        steps = [fb.policy_step(policy, tiny.model, same, tok, prompts, opt, spec, gen, i) for i in range(1, 13)]
         if gamma == 0:
             assert all(torch.equal(a, b) for a, b in zip(policy.parameters(), tiny.model.parameters()))
         else:
             assert entropy(policy) < entropy(tiny.model) - 0.5, (entropy(policy), entropy(tiny.model))
-            assert figures[-1]["entropy"] < figures[0]["entropy"] and figures[-1]["kl"] > 0
+            assert steps[-1].entropy < steps[0].entropy and steps[-1].kl > 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -101,15 +104,18 @@ def test_run_returns_a_feedback_model(tiny, tmp_path):
     events = []
     out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"]), events.append)
     kinds = [type(e).__name__ for e in events]
-    assert kinds[0] == "Status" and "RewardModelReady" in kinds and kinds[-1] == "Done"
-    assert kinds.count("PolicyStep") == 3
-    s = fb.summarize(events)
-    assert s.steps == [1, 2, 3] and s.rm is not None and s.done.reason == "done"
-    assert s.progress == 1.0
+    assert kinds[0] == "Status" and "RewardModelReady" in kinds and kinds[-1] == "Finished"
+    assert kinds.count("PolicyStep") == 3 and kinds.count("RewardStep") > 0
+    s = summarize(events)
+    assert s.policy_steps == [1, 2, 3] and s.step == 3 and s.rm is not None and s.finished.reason == "done"
+    assert s.progress == 1.0 and len(s.reward) == len(s.kl) == len(s.entropy) == 3
+    assert s.samples[-1] == (3, events[-2].sample) and len(s.rm_loss[1]) == kinds.count("RewardStep")
     first = kinds.index("PolicyStep")                                    # Stop after the first step
-    stopped = events[:first + 1] + [fb.Done(1, "cancelled", 1.0)]
-    assert fb.summarize(stopped).progress == events[first].progress < 1.0   # the share it reached
+    stopped = events[:first + 1] + [Finished(1, "cancelled", elapsed=1.0)]
+    assert summarize(stopped).progress == events[first].progress < 1.0   # the share it reached
     assert out.facts["kind"] == "feedback" and out.facts["ratings"] == 144
+    shipped = read_metadata(ROOT / "models" / "feedback.safetensors")["facts"]
+    assert set(out.facts) == set(shipped)                                # the same model card
     save_model(tmp_path / "fb.safetensors", out.model, out.tokenizer, out.facts)
     back = load_model(tmp_path / "fb.safetensors")
     assert chat.is_chat_model(back) and back.facts["policy_steps"] == 3
@@ -128,7 +134,7 @@ def test_rule_as_reward_ablation_rewards_by_the_rule(tiny):
     events = []
     out = drain(fb.run(tiny, synthetic(), spec, prompts=["Hi", "Is it cold?"],
                            score=fb.rule_as_reward("helpful")), events.append)
-    rewards = [e.reward for e in events if isinstance(e, fb.PolicyStep)]
+    rewards = [e.reward for e in events if isinstance(e, PolicyStep)]
     # the tiny model's answers are gibberish: the rule gives 0 or 1 each, so a step's mean is k/8
     assert len(rewards) == 2 and all(abs(r * 8 - round(r * 8)) < 1e-6 for r in rewards)
     assert "rule itself" in out.facts["reward"]

@@ -4,8 +4,9 @@ import random
 
 import pytest
 import torch
-from feedback_fixtures import STORMY, SUNNY, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+from feedback_fixtures import STORMY, SUNNY, synthetic
 
+from explainer.gpt.events import RewardModelReady
 from explainer.gpt.training import drain
 from explainer.phases import reward as R
 from explainer.phases.ratings import Rating
@@ -30,7 +31,7 @@ def test_reward_model_learns_a_simple_rule(tiny):
     events = []
     rm = drain(R.train_reward_model(tiny, synthetic(), spec), events.append)
     ready = events[-1]
-    assert isinstance(ready, R.RewardModelReady)
+    assert isinstance(ready, RewardModelReady)
     assert ready.n_heldout == 36 and ready.n_train == 108                 # 6 of 24 prompts held out
     assert ready.heldout_acc >= 0.9, ready
     # the flag counts agree with the accuracy: right = flagged 👎 + unflagged 👍
@@ -39,7 +40,7 @@ def test_reward_model_learns_a_simple_rule(tiny):
     assert right == round(ready.heldout_acc * ready.n_heldout)
     assert ready.flagged_text() == (f"it flags {ready.downs_flagged} of the 18 held-out 👎 answers, "
                                     f"and wrongly {ready.ups_flagged} of the 18 👍 ones")
-    no_downs = R.RewardModelReady(40, 10, 1.0, 1.0, 1.0, 1.0, downs=0)
+    no_downs = RewardModelReady(40, 10, 1.0, 1.0, 1.0, 1.0, downs=0)
     assert no_downs.flagged_text().startswith("none of the held-out ratings is 👎")
     good = R.reward(rm, tiny.tokenizer, "A new question?", ["sunny lovely picnic smile."], 64)
     bad = R.reward(rm, tiny.tokenizer, "A new question?", ["thunder flood dark rain."], 64)

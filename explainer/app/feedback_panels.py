@@ -14,12 +14,11 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from ..gpt.paramfile import LoadedModel
-from ..phases import feedback as fb
 from ..phases import judge
 from ..phases.ratings import Rating, RatingsError
 from ..serve.cache import OncePerKey
 from ..serve.jobs import JobView
-from ..serve.progress import end_word
+from ..serve.progress import end_word, summarize
 from ..views import charts
 from . import ui
 
@@ -85,15 +84,15 @@ def fb_panel(view: JobView, more: str = MORE_RATINGS) -> None:
     """Learning from the ratings: queue, progress, the reward model's accuracy, then the policy's
     reward and KL per step, and a fresh answer to read along. `more`: what to do when the reward
     model learned too little (alone: more simulated ratings; in a class: more thumbs)."""
-    s = fb.summarize(view.events)
+    s = summarize(view.events)
     if view.state == "queued":
         st.info(f"Waiting in line: number {view.queue_position}.")
     if view.error:
         st.error(f"The training stopped with a problem: {view.error}")
-    time_left = (end_word(view.state, s.done.reason if s.done else None) if view.ended
+    time_left = (end_word(view.state, s.finished.reason if s.finished else None) if view.ended
                  else f"about {charts.eta_text(s.eta)} left")
-    st.progress(s.progress, text=(s.status or "Starting ...") if not s.steps
-                else f"Policy step {s.steps[-1]} · {time_left}")
+    st.progress(s.progress, text=(s.status or "Starting ...") if not s.policy_steps
+                else f"Policy step {s.step} · {time_left}")
     m = ui.wrapping_columns(3, key="fb_metrics", narrow="46rem")
     if s.rm:
         gain = s.rm.heldout_acc - s.rm.majority
@@ -112,19 +111,19 @@ def fb_panel(view: JobView, more: str = MORE_RATINGS) -> None:
                        f"({s.rm.flagged_text()}): it needs more ratings, and more of the rarer "
                        "kind (usually 👎), before its scores mean much. The assistant will still "
                        f"practise, but on a weak signal. {more}", icon="⚠️")
-    if s.steps:
+    if s.policy_steps:
         n = charts.SMOOTH
         now, start = statistics.fmean(s.reward[-n:]), statistics.fmean(s.reward[:n])
         last = "last step" if len(s.reward) == 1 else f"last {min(len(s.reward), n)} steps"
         m[1].metric(f"Reward (chance of 👍, {last})", f"{now:.2f}",
                     f"{now - start:+.2f} since the first {n} steps" if len(s.reward) > n else None)
         m[2].metric("KL to the tuned model", f"{s.kl[-1]:.3f} nats/token")
-        figs = charts.feedback_charts(s.steps, s.reward, s.kl, s.entropy)
+        figs = charts.feedback_charts(s.policy_steps, s.reward, s.kl, s.entropy)
         for col, fig, key in zip(ui.wrapping_columns(3, key="fb_charts", narrow="48rem"), figs,
                                  ("reward_chart", "kl_chart", "entropy_chart")):
             with col:
                 ui.plot(fig, key=key)
-        st.caption(f"A fresh answer at the latest step: “{s.sample}”")
+        st.caption(f"A fresh answer at the latest step: “{s.samples[-1][1]}”")
 
 
 def rated_answer(tuned: LoadedModel, after: LoadedModel, rated: Sequence[Rating],

@@ -117,11 +117,11 @@ def bench_feedback_one(tuned, rater: str, n_ratings: int = 300, minutes: float =
     from pathlib import Path
 
     from ..gpt.training import drain
-    from ..phases.feedback import FeedbackSpec, PolicyStep, run
+    from ..gpt.events import PolicyStep, RewardModelReady
+    from ..phases.feedback import FeedbackSpec, run
     from ..phases.judge import approval, before_after, judge, mean_kl
     from ..phases.raters import get_rater
     from ..phases.ratings import RatingsStore
-    from ..phases.reward import RewardModelReady
     from ..phases.simulate import simulate
     with tempfile.TemporaryDirectory() as d:
         store = RatingsStore(Path(d) / "ratings.sqlite")

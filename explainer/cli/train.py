@@ -137,13 +137,13 @@ NO_REWARD = "none"        # --reward-rule none: the ablation in which the rating
 def cmd_feedback(args):
     import torch
 
-    from ..gpt.events import Status
+    from ..gpt.events import Finished, PolicyStep, RewardModelReady, Status
     from ..gpt.paramfile import save_model
     from ..gpt.training import drain
     from ..phases import feedback as fb
     from ..phases.judge import before_after, mean_kl, reasons_text
     from ..phases.ratings import RatingsError, RatingsStore
-    from ..phases.reward import RewardModelReady, check_ratings
+    from ..phases.reward import check_ratings
     from ..phases.simulate import simulate
     torch.set_num_threads(args.threads)
     tuned = load(args.base)
@@ -175,11 +175,11 @@ def cmd_feedback(args):
             print(f"reward model: held-out accuracy {ev.heldout_acc:.0%} on {ev.n_heldout} ratings "
                   f"(always guessing the commoner rating: {ev.majority:.0%}; {ev.flagged_text()}), training "
                   f"accuracy {ev.train_acc:.0%}, {ev.seconds:.0f} s")
-        elif isinstance(ev, fb.PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
+        elif isinstance(ev, PolicyStep) and (ev.step % 5 == 0 or ev.step == 1):
             print(f"step {ev.step:4d}  reward {ev.reward:.3f}  KL {ev.kl:.4f}  entropy {ev.entropy:.3f} "
                   f"nats/token  {ev.elapsed:5.0f} s  {ev.sample[:90]!r}")
-        elif isinstance(ev, fb.Done):
-            print(f"done: {ev.steps} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
+        elif isinstance(ev, Finished):
+            print(f"done: {ev.step} policy steps ({ev.reason}), {ev.elapsed:.0f} s")
 
     loaded = drive(gen, show)
     if args.out:

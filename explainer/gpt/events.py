@@ -1,8 +1,10 @@
-"""The progress events a training run yields, as plain dataclasses.
+"""The progress events a training run yields, as plain dataclasses: one vocabulary for every phase.
 
 Every phase (pretraining, fine-tuning, feedback) reports through these, and everyone who listens
-(the job manager, the app's progress summary, the CLI's progress bar, tests) matches them with
-`isinstance`. This module imports nothing heavy (no torch), so the job manager can use it.
+(the job manager, the progress summary, the CLI's progress bar, tests) matches them with
+`isinstance`. Training loops yield Started, Step, Eval, Sample and RankSnapshot; learning from
+feedback yields RewardStep and RewardModelReady (the reward model), then PolicyStep; every run
+ends with Finished. This module imports nothing heavy (no torch), so the job manager can use it.
 """
 from __future__ import annotations
 
@@ -59,13 +61,72 @@ class RankSnapshot:
 
 
 @dataclass
-class Finished:
+class RewardStep:
+    """One full-batch step of the reward model's head (phases/reward.py)."""
     step: int
-    reason: str         # "done", "time", "cancelled"
-    val_loss: float
-    val_bpb: float
-    elapsed: float
-    tokens_seen: int
+    loss: float
+    train_acc: float
+
+
+@dataclass
+class RewardModelReady:
+    """The reward model is trained: how well it predicts ratings it never saw (phases/reward.py)."""
+    n_train: int
+    n_heldout: int
+    train_acc: float
+    heldout_acc: float
+    majority: float          # accuracy of always guessing the more common rating (held out)
+    seconds: float
+    penalty: float | None = None   # the weight penalty on the hidden-state features it chose
+    # held out, what accuracy alone hides when 👎 are rare: how many of the 👎 it flags (scores
+    # not above even, as the accuracy counts them), and how many 👍 it wrongly flags
+    downs: int = 0
+    downs_flagged: int = 0
+    ups_flagged: int = 0
+
+    def flagged_text(self) -> str:
+        """'it flags 1 of the 3 held-out 👎 answers, and wrongly 1 of the 54 👍 ones'"""
+        ups = self.n_heldout - self.downs
+        if self.downs == 0:
+            return "none of the held-out ratings is 👎, so they cannot show whether it spots a bad answer"
+        return (f"it flags {self.downs_flagged} of the {self.downs} held-out 👎 answers"
+                + (f", and wrongly {self.ups_flagged} of the {ups} 👍 ones" if ups else ""))
+
+
+@dataclass
+class PolicyStep:
+    """One update of the policy while learning from feedback (phases/feedback.py): its answers'
+    figures, then where the run stands (which the run fills in: the clock is its business)."""
+    step: int
+    reward: float            # mean reward-model approval of this step's answers (0..1)
+    kl: float                # mean per-token KL to the tuned model (nats)
+    entropy: float           # mean per-token entropy at temperature 1: how unsure the model is (nats)
+    length: float            # mean answer length in tokens
+    ended: float             # share of answers that closed with <|end|>
+    sample: str              # one of the answers, to read along
+    elapsed: float = 0.0
+    progress: float = 0.0    # 0..1
+    eta: float = 0.0
+
+
+@dataclass
+class Finished:
+    step: int                           # the last step (of a feedback run: the last policy step)
+    reason: str                         # "done", "time", "cancelled"
+    val_loss: float | None = None       # None: a run without held-out text (learning from feedback)
+    val_bpb: float | None = None
+    elapsed: float = 0.0
+    tokens_seen: int = 0                # tokens trained on (a feedback run does not count them)
+
+
+def completed(reason: str | None) -> bool:
+    """Whether a run that stopped for `reason` (Finished.reason) got to its end: its steps
+    ("done") or its time budget ("time"), not stopped early ("cancelled").
+
+    >>> [completed(r) for r in ("done", "time", "cancelled")]
+    [True, True, False]
+    """
+    return reason in ("done", "time")
 
 
 @dataclass
@@ -74,7 +135,8 @@ class Failed:
     message: str
 
 
-Event = Status | Started | Step | Eval | Sample | RankSnapshot | Finished | Failed
+Event = (Status | Started | Step | Eval | Sample | RankSnapshot | RewardStep | RewardModelReady
+         | PolicyStep | Finished | Failed)
 
 
 def failure_message(exc: BaseException) -> str:

@@ -111,12 +111,6 @@ def lr_at(progress: float, step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
 
 
-def completed(reason: str | None) -> bool:
-    """Whether a run that stopped for `reason` (see progress_and_stop) got to its end: its steps
-    ("done") or its time budget ("time"), not stopped early ("cancelled")."""
-    return reason in ("done", "time")
-
-
 def progress_and_stop(step: int, steps: int, elapsed: float, budget: float | None,
                       cancel: threading.Event | None = None) -> tuple[float, str | None]:
     """Where a run stands (0..1, by steps or by its time budget, whichever is further) and why it

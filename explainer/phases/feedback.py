@@ -16,8 +16,8 @@ update, so PPO's ratio would be 1 and its clipping idle; the K answers per quest
 network's job for free. Why these choices, and what each lever gave when measured:
 docs/feedback-experiments.md.
 
-`run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and Done events and returns a
-LoadedModel with facts kind="feedback".
+`run(...)` yields Status, RewardStep, RewardModelReady, PolicyStep and Finished events
+(`explainer.gpt.events`) and returns a LoadedModel with facts kind="feedback".
 
     >>> tuned = load_model("models/tuned.safetensors")                        # doctest: +SKIP
     >>> rs = RatingsStore(); drain(simulate(rs, tuned, "helpful", 300))       # doctest: +SKIP
@@ -30,38 +30,31 @@ varied).
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import functools
 import math
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 import torch
 
 from ..corpus import instructions as ins
 from ..gpt import chat
-from ..gpt.events import Status
+from ..gpt.card import card
+from ..gpt.events import Event, Finished, PolicyStep, Status
 from ..gpt.model import GPT
 from ..gpt.paramfile import LoadedModel
-from ..gpt.training import TrainingError, completed, progress_and_stop
+from ..gpt.training import TrainingError, progress_and_stop
 from .answers import answer_head, answer_logprobs, answer_text, sample_batch
 from .raters import get_rater
 from .ratings import Rating
-from .reward import (
-    RewardModelReady,
-    RewardSpec,
-    RewardStep,
-    check_ratings,
-    reward,
-    train_reward_model,
-)
+from .reward import RewardSpec, check_ratings, reward, train_reward_model
 from .sft import heldout_loss
 
 # --------------------------------------------------------------------------------------------------
-# Config and events
+# Config
 
 @dataclass
 class FeedbackSpec:
@@ -78,30 +71,6 @@ class FeedbackSpec:
     kl_coef: float = 1.0            # beta: the price of one nat of KL per answer
     entropy_coef: float = 1.0       # gamma: the price of one nat of unsureness per answer
     grad_clip: float = 1.0
-
-
-@dataclass
-class PolicyStep:
-    step: int
-    reward: float            # mean reward-model approval of this step's answers (0..1)
-    kl: float                # mean per-token KL to the tuned model (nats)
-    entropy: float           # mean per-token entropy at temperature 1: how unsure the model is (nats)
-    length: float            # mean answer length in tokens
-    ended: float             # share of answers that closed with <|end|>
-    elapsed: float
-    progress: float          # 0..1
-    eta: float
-    sample: str              # one of the answers, to read along
-
-
-@dataclass
-class Done:
-    steps: int
-    reason: str              # "done", "time", "cancelled"
-    elapsed: float
-
-
-Event = Status | RewardStep | RewardModelReady | PolicyStep | Done
 
 
 # --------------------------------------------------------------------------------------------------
@@ -136,9 +105,10 @@ NO_REWARD = Scorer("none: the same for every answer (ablation)",
 
 def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Tensor], tok,
                 prompts: Sequence[str], opt: torch.optim.Optimizer, spec: FeedbackSpec,
-                gen: torch.Generator) -> dict:
+                gen: torch.Generator, step: int) -> PolicyStep:
     """One REINFORCE update on K fresh answers to each prompt; `score(prompt, answers)` gives
-    their rewards in 0..1 (the reward model's chance of a 👍). Returns the step's figures."""
+    their rewards in 0..1 (the reward model's chance of a 👍). Returns the figures of `step` (the
+    run adds where it stands: elapsed, progress, eta)."""
     bs, K = model.config.block_size, spec.samples_per_prompt
     heads = [answer_head(tok, p, spec.max_new_tokens, bs) for p in prompts]
     by_length: dict[int, list[int]] = {}                 # prompts of one length: one batch
@@ -177,10 +147,10 @@ def policy_step(model: GPT, ref: GPT, score: Callable[[str, list[str]], torch.Te
     opt.step()
     model.eval()
     sp = chat.special_ids(tok)
-    return {"reward": float(rewards.mean()), "kl": float(kl_tok.detach()),
-            "entropy": float(ent_tok.detach()), "length": float(n_tok.mean()),
-            "ended": sum(a[-1] == sp[chat.END] for a in answers if a) / len(answers),
-            "sample": texts[0]}
+    return PolicyStep(step, reward=float(rewards.mean()), kl=float(kl_tok.detach()),
+                      entropy=float(ent_tok.detach()), length=float(n_tok.mean()),
+                      ended=sum(a[-1] == sp[chat.END] for a in answers if a) / len(answers),
+                      sample=texts[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -253,48 +223,36 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
         if stop:
             reason = stop
             break
-        figures = policy_step(policy, ref, score, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
-                              opt, spec, gen)
         step += 1
+        ev = policy_step(policy, ref, score, tok, pick_prompts(buckets, spec.prompts_per_step, rng),
+                         opt, spec, gen, step)
         elapsed = time.perf_counter() - t0
         progress, _ = progress_and_stop(step, spec.steps, elapsed, budget)
-        first = first or figures
-        last = figures
-        yield PolicyStep(step, figures["reward"], figures["kl"], figures["entropy"], figures["length"],
-                         figures["ended"],
-                         elapsed, progress, elapsed / max(progress, 1e-9) * (1 - progress),
-                         figures["sample"])
+        last = replace(ev, elapsed=elapsed, progress=progress,
+                       eta=elapsed / max(progress, 1e-9) * (1 - progress))
+        first = first or last
+        yield last
     policy.eval()
-    yield Done(step, reason, time.perf_counter() - t0)
-    facts = {
-        "kind": "feedback",
-        "name": "feedback",
-        "base_model": base_name or tuned.name,
-        "corpus": f"{tuned.facts.get('corpus', 'a tuned model')} + {len(ratings):,} ratings",
-        "preset": tuned.facts.get("preset"),
-        "parameters": policy.num_params(),
-        "tokens_trained": tuned.facts.get("tokens_trained"),
-        "ratings": len(ratings),
-        "ratings_up": sum(r.rating > 0 for r in ratings),
-        "raters": sorted({r.rater for r in ratings}),
-        "method": ("REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned model "
-                   "+ entropy penalty"),
-        "reward": score.name,
-        "reward_model_heldout_acc": _rounded(rm.ready.heldout_acc),
-        "reward_model_majority": _rounded(rm.ready.majority),
-        "reward_model_penalty": rm.ready.penalty,
-        "policy_steps": step,
-        "stop_reason": reason,
-        "reward_first_step": round(first["reward"], 4) if first else None,
-        "reward_last_step": round(last["reward"], 4) if last else None,
-        "kl_last_step": round(last["kl"], 4) if last else None,
-        "train_seconds": round(time.perf_counter() - t0, 1),
-        "seed": spec.seed,
-        "spec": asdict(spec),
-        "chat_template": chat.TEMPLATE,
-        "special_tokens": chat.special_ids(tok),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    yield Finished(step, reason, elapsed=time.perf_counter() - t0)
+    facts = card("feedback", policy, spec, base_model=base_name or tuned.name, tokenizer=tok,
+                 corpus=f"{tuned.facts.get('corpus', 'a tuned model')} + {len(ratings):,} ratings",
+                 preset=tuned.facts.get("preset"),
+                 tokens_trained=tuned.facts.get("tokens_trained"),
+                 ratings=len(ratings),
+                 ratings_up=sum(r.rating > 0 for r in ratings),
+                 raters=sorted({r.rater for r in ratings}),
+                 method=("REINFORCE with a leave-one-out baseline + exact KL penalty to the tuned "
+                         "model + entropy penalty"),
+                 reward=score.name,
+                 reward_model_heldout_acc=_rounded(rm.ready.heldout_acc),
+                 reward_model_majority=_rounded(rm.ready.majority),
+                 reward_model_penalty=rm.ready.penalty,
+                 policy_steps=step,
+                 stop_reason=reason,
+                 reward_first_step=round(first.reward, 4) if first else None,
+                 reward_last_step=round(last.reward, 4) if last else None,
+                 kl_last_step=round(last.kl, 4) if last else None,
+                 train_seconds=round(time.perf_counter() - t0, 1))
     out = LoadedModel(policy, tok, tuned.config, facts, None)
     facts["val_loss"] = round(heldout_loss(out, spec.seed), 4)       # the model card's figure
     facts["val_loss_meaning"] = ("nats per answer token on held-out questions, as for the tuned "
@@ -305,45 +263,3 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
 
 def _rounded(x: float) -> float | None:
     return None if math.isnan(x) else round(x, 3)
-
-
-# --------------------------------------------------------------------------------------------------
-# What the page draws from a run's events
-
-@dataclass
-class Summary:
-    status: str | None = None
-    rm_steps: list[int] = field(default_factory=list)
-    rm_loss: list[float] = field(default_factory=list)
-    rm: RewardModelReady | None = None
-    steps: list[int] = field(default_factory=list)
-    reward: list[float] = field(default_factory=list)
-    kl: list[float] = field(default_factory=list)
-    entropy: list[float] = field(default_factory=list)
-    progress: float = 0.0
-    eta: float | None = None
-    sample: str | None = None
-    done: Done | None = None
-
-
-def summarize(events: Sequence) -> Summary:
-    s = Summary()
-    for ev in events:
-        if isinstance(ev, Status):
-            s.status = ev.message
-        elif isinstance(ev, RewardStep):
-            s.rm_steps.append(ev.step)
-            s.rm_loss.append(ev.loss)
-        elif isinstance(ev, RewardModelReady):
-            s.rm = ev
-        elif isinstance(ev, PolicyStep):
-            s.steps.append(ev.step)
-            s.reward.append(ev.reward)
-            s.kl.append(ev.kl)
-            s.entropy.append(ev.entropy)
-            s.progress, s.eta, s.sample = ev.progress, ev.eta, ev.sample
-        elif isinstance(ev, Done):
-            s.done, s.eta = ev, 0.0                  # a stopped run keeps the share it reached
-            if completed(ev.reason):
-                s.progress = 1.0
-    return s

@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..gpt import chat
+from ..gpt.events import RewardModelReady, RewardStep
 from ..gpt.model import GPT
 from ..gpt.paramfile import LoadedModel
 from ..gpt.training import drain
@@ -49,37 +50,6 @@ class RewardSpec:
     l2_states: tuple[float, ...] = (0.01, 0.1, 0.3)
     folds: int = 4
     heldout: float = 0.2            # share of rated prompts held out for the accuracy
-
-
-@dataclass
-class RewardStep:
-    step: int
-    loss: float
-    train_acc: float
-
-
-@dataclass
-class RewardModelReady:
-    n_train: int
-    n_heldout: int
-    train_acc: float
-    heldout_acc: float
-    majority: float          # accuracy of always guessing the more common rating (held out)
-    seconds: float
-    penalty: float | None = None   # the weight penalty on the hidden-state features it chose
-    # held out, what accuracy alone hides when 👎 are rare: how many of the 👎 it flags (scores
-    # not above even, as the accuracy counts them), and how many 👍 it wrongly flags
-    downs: int = 0
-    downs_flagged: int = 0
-    ups_flagged: int = 0
-
-    def flagged_text(self) -> str:
-        """'it flags 1 of the 3 held-out 👎 answers, and wrongly 1 of the 54 👍 ones'"""
-        ups = self.n_heldout - self.downs
-        if self.downs == 0:
-            return "none of the held-out ratings is 👎, so they cannot show whether it spots a bad answer"
-        return (f"it flags {self.downs_flagged} of the {self.downs} held-out 👎 answers"
-                + (f", and wrongly {self.ups_flagged} of the {ups} 👍 ones" if ups else ""))
 
 
 # --------------------------------------------------------------------------------------------------

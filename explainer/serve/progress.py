@@ -1,7 +1,10 @@
-"""Turn a training job's events into what the Pretraining page draws. No streamlit here.
+"""Turn a job's events into what a page draws: one summary for every phase (the training panel of
+the Pretraining and Instruction tuning pages, the Human feedback page's panel, the notebooks).
+No streamlit here.
 
 Events are `explainer.gpt.events` dataclasses (Status, Started, Step, Eval, Sample, RankSnapshot,
-Finished); that module imports no torch, and neither does this one.
+RewardStep, RewardModelReady, PolicyStep, Finished); that module imports no torch, and neither
+does this one.
 
     >>> s = Step(step=1, train_loss=7.5, lr=0.001, tokens_per_s=5000.0, tokens_seen=4096,
     ...          elapsed=1.0, eta=9.0, progress=0.1)
@@ -13,11 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..gpt.events import Eval, Finished, RankSnapshot, Sample, Started, Status, Step
+from ..gpt.events import (
+    Eval,
+    Finished,
+    PolicyStep,
+    RankSnapshot,
+    RewardModelReady,
+    RewardStep,
+    Sample,
+    Started,
+    Status,
+    Step,
+    completed,
+)
 
-# The stop reasons of a run that got to its end (explainer.gpt.training.completed; repeated here so
-# that this module stays free of torch).
-COMPLETED = ("done", "time")
 SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of the last half minute
 
 
@@ -68,34 +80,45 @@ def end_word(state: str, reason: str | None) -> str:
     """
     if state == "failed":
         return "stopped by a problem"
-    return "done" if state == "done" and (reason is None or reason in COMPLETED) else "stopped"
+    return "done" if state == "done" and (reason is None or completed(reason)) else "stopped"
 
 
 @dataclass
 class RunSummary:
+    """What a run's events add up to, for any phase: where it stands, then the figures of
+    training (pretraining, fine-tuning) or of learning from feedback, whichever it yielded."""
     status: str | None = None                       # latest Status message (before training)
-    total_steps: int | None = None
-    n_params: int | None = None
-    step: int = 0
+    step: int = 0                                   # the latest training or policy step
     progress: float = 0.0                           # 0..1
     eta: float | None = None                        # seconds
     elapsed: float = 0.0
+    samples: list[tuple[int, str]] = field(default_factory=list)              # (step, text)
+    finished: Finished | None = None                 # the Finished event, once there
+    # training: Started, Step, Eval, RankSnapshot
+    total_steps: int | None = None
+    n_params: int | None = None
     tokens_per_s: float | None = None
     tokens_seen: int = 0
     train_loss: tuple[list, list] = field(default_factory=lambda: ([], []))   # (steps, losses)
     val_loss: tuple[list, list] = field(default_factory=lambda: ([], []))
     val_bpb: float | None = None
-    samples: list[tuple[int, str]] = field(default_factory=list)              # (step, text)
     ranking: Any = None                              # latest scoring.Ranking
     ranking_step: int | None = None
     candidate_steps: list[int] = field(default_factory=list)
     candidate_probs: dict[str, list[float]] = field(default_factory=dict)     # word -> probs
     candidate_ranks: dict[str, list[int | None]] = field(default_factory=dict)
-    finished: Any = None                             # the Finished event, once there
+    # learning from feedback: RewardStep, RewardModelReady, then PolicyStep (a sample each step)
+    rm_loss: tuple[list, list] = field(default_factory=lambda: ([], []))      # the reward model's
+    rm: RewardModelReady | None = None                                        # (steps, losses), then its figures
+    policy_steps: list[int] = field(default_factory=list)
+    reward: list[float] = field(default_factory=list)                         # per policy step
+    kl: list[float] = field(default_factory=list)
+    entropy: list[float] = field(default_factory=list)
 
 
 def summarize(events: Sequence[Any]) -> RunSummary:
-    """One pass over the events, oldest first."""
+    """One pass over the events, oldest first. A training run's time left is smoothed over its
+    last steps (smoothed_eta); a feedback run's is its latest PolicyStep's own estimate."""
     s = RunSummary()
     steps = []
     for ev in events:
@@ -123,9 +146,21 @@ def summarize(events: Sequence[Any]) -> RunSummary:
             for c in ev.ranking.candidates:
                 s.candidate_probs.setdefault(c.word, []).append(c.prob)
                 s.candidate_ranks.setdefault(c.word, []).append(c.rank)
+        elif isinstance(ev, RewardStep):
+            s.rm_loss[0].append(ev.step)
+            s.rm_loss[1].append(ev.loss)
+        elif isinstance(ev, RewardModelReady):
+            s.rm = ev
+        elif isinstance(ev, PolicyStep):
+            s.step, s.progress, s.eta, s.elapsed = ev.step, ev.progress, ev.eta, ev.elapsed
+            s.policy_steps.append(ev.step)
+            s.reward.append(ev.reward)
+            s.kl.append(ev.kl)
+            s.entropy.append(ev.entropy)
+            s.samples.append((ev.step, ev.sample))
         elif isinstance(ev, Finished):
             s.finished, s.eta = ev, 0.0            # a stopped run keeps the share it reached
-            if ev.reason in COMPLETED:
+            if completed(ev.reason):
                 s.progress = 1.0
     if s.finished is None and steps:
         s.eta = smoothed_eta(steps)
