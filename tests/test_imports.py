@@ -121,6 +121,7 @@ LAYERS = [
     ["phases"],
     ["views"],
     ["real"],
+    ["agents"],
     ["serve"],
     ["classroom"],
     ["bench"],

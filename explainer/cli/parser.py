@@ -9,6 +9,8 @@ export    save a smaller copy of a model (fp16 or int8)
 runfile   write the standalone numpy run file (run.py)
 sft       instruction tuning: a base model learns to answer, then stop
 chat      talk to a tuned model
+agent     ask the agent: the model with tools (calculator, lookup), step by step
+agent-tune  tool-use fine-tuning: a tuned model learns to call tools
 feedback  learn from thumbs up/down ratings: reward model, then policy optimisation
 demo      train for about a minute and show the ranking improve (no files written)
 bench     speed and quality figures measured side by side
@@ -29,6 +31,7 @@ from .common import (
     temperature,
     training_flags,
 )
+from .agent import cmd_agent, cmd_agent_tune
 from .train import NO_REWARD, cmd_demo, cmd_feedback, cmd_pretrain, cmd_sft
 from .use import (
     cmd_bench,
@@ -138,6 +141,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-chars", type=positive_int, default=2000, help="longer questions are cut to this")
     s.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     s.set_defaults(fn=cmd_chat)
+
+    from ..agents.loop import MAX_STEPS
+    from ..agents.tuning import AgentSpec
+    s = sub.add_parser("agent", help="ask the agent a question; prints each step, then 'answer: ...'")
+    s.add_argument("question", help='e.g. "What is 23 times 47?"')
+    s.add_argument("--model", default="agent", help=MODEL_HELP.replace("e.g. base", "default: agent"))
+    s.add_argument("--no-tools", action="store_true", help="the same model without tools")
+    s.add_argument("--max-steps", type=positive_int, default=MAX_STEPS, help="most model turns (calls + answer)")
+    s.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    s.set_defaults(fn=cmd_agent)
+
+    s = sub.add_parser("agent-tune", help="tool-use fine-tuning: a tuned model learns to call tools")
+    s.add_argument("--base", default="tuned", help="the chat model to start from (file, or a name in models/)")
+    s.add_argument("--out", help="where to save the agent (.safetensors)")
+    training_flags(s, AgentSpec, "seed for the generated conversations, new token rows and batch order",
+                   "windows of a context length each per step")
+    s.add_argument("--eval", action="store_true",
+                   help="afterwards, measure the agent (and --base without tools) on the held-out questions")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(fn=cmd_agent_tune)
 
     from ..phases.feedback import FeedbackSpec
     from ..phases.raters import RATERS

@@ -313,3 +313,9 @@ def simulate_job(store_path: str, tuned, rater: str, n: int = 200, seed: int = 0
     rows; the server stores them in its own database when the job ends (`on_result`)."""
     return JobSpec(simulate.simulated_ratings, (tuned, rater, n), {"seed": seed},
                    on_result=functools.partial(simulate.store_rows, store_path))
+
+
+def agent_job(tuned, spec=None, *, base_name: str | None = None) -> JobSpec:
+    """Tool-use tuning as a job: `agents.tuning.run`'s events, then the agent LoadedModel."""
+    from ..agents import tuning
+    return model_job(tuning.run, tuned, spec or tuning.AgentSpec(), name="agent", base_name=base_name)

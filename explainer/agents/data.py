@@ -1,0 +1,149 @@
+"""Tool-use training conversations, and the held-out questions the figures are measured on.
+
+Each conversation is a question and what the assistant does with it, in segments:
+
+    ("calculator(23*47)", "1081", "The answer is 1081.")      call, result, answer
+    (None, None, "How about porridge with fruit ...")           no tool: answered directly
+
+Four kinds, mixed: arithmetic (calculator), capitals (lookup), made-up countries (lookup finds
+nothing, and the assistant says so), and ordinary instruction pairs that need no tool (so the
+agent still answers "What should I eat today?" itself). Encoded with `encode`, the loss mask is 1
+on the model's own tokens (the call and the answer, each with its <|end|>) and 0 on the question
+and on the result the tool wrote.
+
+Held out (never in any training set, so a right answer can only come from the tool):
+HELDOUT_COUNTRIES (a fixed fifth of the countries that neither the pretraining text nor the
+instruction data mention, and whose capital is undisputed) and the arithmetic questions whose
+(a, op, b) hashes into the held-out tenth (`is_heldout_sum`).
+"""
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass
+
+from ..corpus.everyday import COUNTRIES as TAUGHT
+from ..corpus.instructions import instruction_data
+from ..gpt import chat
+from .calls import CALL, RESULT
+from .tools import calculator, lookup
+from .capitals import CAPITALS
+
+OPS = {"plus": "+", "minus": "-", "times": "*", "divided by": "/"}
+ASK_SUM = ("What is {a} {op} {b}?", "How much is {a} {op} {b}?", "Can you work out {a} {op} {b}?",
+           "What is {a} {sym} {b}?", "Calculate {a} {op} {b}.", "What do you get for {a} {op} {b}?")
+ASK_CAPITAL = ("What is the capital of {c}?", "Which city is the capital of {c}?",
+               "What's the capital city of {c}?", "Tell me the capital of {c}.",
+               "What is the capital of {c} called?")
+SYLLABLES = ("ka", "lo", "ria", "zan", "mor", "ten", "vi", "dra", "sul", "bo", "nia", "quen", "tar",
+             "pel", "gor", "ith", "am", "bre", "xo", "lu")
+MIX = {"sum": 0.36, "capital": 0.34, "unknown": 0.08, "plain": 0.22}
+CONVERSATIONS = 6000
+
+
+def _heldout_country(name: str, note: str) -> bool:
+    taught = {c for c, _, _ in TAUGHT}
+    return name not in taught and not note and zlib.crc32(name.encode()) % 5 == 0
+
+
+HELDOUT_COUNTRIES = tuple(c for c, _, note in CAPITALS if _heldout_country(c, note))
+TRAIN_COUNTRIES = tuple(c for c, _, _ in CAPITALS if c not in HELDOUT_COUNTRIES)
+
+
+def is_heldout_sum(a: int, op: str, b: int) -> bool:
+    """A fixed tenth of the (a, op, b) triples with a number above 20 (the instruction data's sums
+    stay at or below 20, so none of these is there either)."""
+    return max(a, b) > 20 and zlib.crc32(f"{a} {op} {b}".encode()) % 10 == 0
+
+
+@dataclass(frozen=True)
+class Conversation:
+    question: str
+    call: str | None          # "calculator(23*47)"; None: answered without a tool
+    result: str | None        # what the tool returned
+    answer: str               # the assistant's final words
+    kind: str                 # "sum", "capital", "unknown", "plain"
+    expected: str = ""        # the value a right answer contains (sums and capitals)
+
+
+def sum_question(rng: random.Random, heldout: bool) -> Conversation:
+    while True:
+        op = rng.choice(tuple(OPS))
+        a, b = rng.randint(10, 99), rng.randint(2, 99)
+        if op == "divided by":
+            a = a * b                                     # whole results only
+        elif op == "minus" and b > a:
+            a, b = b, a
+        if is_heldout_sum(a, op, b) == heldout:
+            break
+    q = rng.choice(ASK_SUM).format(a=a, op=op, b=b, sym=OPS[op])
+    call = f"calculator({a}{OPS[op]}{b})"
+    result = calculator(f"{a}{OPS[op]}{b}")
+    return Conversation(q, call, result, f"The answer is {result}.", "sum", result)
+
+
+def capital_question(rng: random.Random, country: str) -> Conversation:
+    q = rng.choice(ASK_CAPITAL).format(c=country)
+    result = lookup(f"capital of {country}")
+    return Conversation(q, f"lookup(capital of {country})", result,
+                        f"The capital of {country} is {result}.", "capital", result)
+
+
+def made_up_country(rng: random.Random) -> str:
+    while True:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        if lookup(name).startswith("error"):
+            return name
+
+
+def unknown_question(rng: random.Random) -> Conversation:
+    c = made_up_country(rng)
+    q = rng.choice(ASK_CAPITAL).format(c=c)
+    return Conversation(q, f"lookup(capital of {c})", lookup(f"capital of {c}"),
+                        f"I could not find {c}, so I do not know its capital.", "unknown")
+
+
+def _needs_tool(prompt: str) -> bool:
+    p = prompt.lower()
+    return "capital" in p or any(f" {op} " in p for op in OPS)
+
+
+def conversations(n: int = CONVERSATIONS, seed: int = 0) -> list[Conversation]:
+    """n training conversations, kinds drawn by MIX; no held-out country or sum among them."""
+    rng = random.Random(seed)
+    plain = [p for p in instruction_data(seed).train if p.quality == "good" and not _needs_tool(p.prompt)]
+    kinds, weights = list(MIX), list(MIX.values())
+    out = []
+    for _ in range(n):
+        kind = rng.choices(kinds, weights)[0]
+        if kind == "sum":
+            out.append(sum_question(rng, heldout=False))
+        elif kind == "capital":
+            out.append(capital_question(rng, rng.choice(TRAIN_COUNTRIES)))
+        elif kind == "unknown":
+            out.append(unknown_question(rng))
+        else:
+            p = rng.choice(plain)
+            out.append(Conversation(p.prompt, None, None, p.response, "plain"))
+    return out
+
+
+def heldout_questions(n_sums: int = 40, seed: int = 1) -> list[Conversation]:
+    """The held-out set: every held-out country once, and `n_sums` held-out arithmetic questions."""
+    rng = random.Random(seed)
+    return ([capital_question(rng, c) for c in HELDOUT_COUNTRIES]
+            + [sum_question(rng, heldout=True) for _ in range(n_sums)])
+
+
+def encode(tok, conv: Conversation) -> tuple[list[int], list[int]]:
+    """(ids, mask) of one conversation; mask 1 on the call and the answer (each with <|end|>)."""
+    head, _ = chat.prompt_ids(tok, conv.question)
+    end, sp = chat.special_ids(tok)[chat.END], tok.special_tokens
+    ids, mask = list(head), [0] * len(head)
+    if conv.call is not None:
+        call = [sp[CALL], *tok.encode(conv.call), end]
+        result = [sp[RESULT], *tok.encode(conv.result), end]
+        ids += call + result
+        mask += [1] * len(call) + [0] * len(result)
+    answer = tok.encode(conv.answer) + [end]
+    return ids + answer, mask + [1] * len(answer)
