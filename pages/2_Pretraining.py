@@ -84,17 +84,17 @@ if loaded is None:
 else:
     who = "your model from this session" if loaded is ui.session_model() else loaded.name
     st.caption(f"Using: {who}. Everything below is computed right now by this model.")
-    panels.try_model(loaded)
+    tried, words = panels.try_model(loaded)           # the prompt and words asked there
     ui.explain(rank_next)
 
     st.header("A real LLM, asked the same")
     st.markdown("SmolLM2-135M-Instruct was made the same way: guess the next token, over and "
                 "over, only at a far larger scale. Same prompt and words as above, both models now.")
-    real.beside_panel(loaded, st.session_state.try_prompt, st.session_state.try_cands)
+    real.beside_panel(loaded, tried, words)
     ui.explain(trained_on)
 
     st.header("Inside: what each layer would guess")
-    real.lens_panel(loaded, st.session_state.try_prompt)
+    real.lens_panel(loaded, tried)
     ui.explain(logit_lens)
 
 predict_then_reveal("pretrain-first", ui.active_model())

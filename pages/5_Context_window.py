@@ -1,11 +1,10 @@
 """Side trip: the context window. A model sees only its last N tokens; the rest is forgotten."""
-import zlib
-
 import streamlit as st
 
-from explainer.app import links, real, ui
+from explainer.app import cached, links, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.gpt.chat import prompt_ids
+from explainer.gpt.paramfile import cache_key
 from explainer.phases import context as cx
 from explainer.real import beside
 from explainer.views import charts
@@ -27,14 +26,7 @@ if big:
                f"{loaded.config.block_size:,}; these texts are shorter, so past their length it sees "
                "all of them. On this server's 2 cores it needs seconds per window, so its curve has "
                f"{beside.CURVE_POINTS} points and pasted text is capped at 3,000 characters.")
-model, tok, T = loaded.model, loaded.tokenizer, loaded.config.block_size
-model_key = f"{loaded.path}:{id(model)}"
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def curve(_model, key, ids, answer, sizes):
-    return cx.prob_vs_window(_model, list(ids), list(answer), list(sizes))
-
+tok, T = loaded.tokenizer, loaded.config.block_size
 
 st.header("1 · Slide the window")
 story = cx.example_story()
@@ -73,8 +65,8 @@ st.caption(f"The text is **{len(ids)}** tokens, counting ⟨start⟩, the start-
                                        if gone else ": all of it.")
            + (f" The text is longer than the model's maximum of {T}." if len(ids) > T else ""))
 
-full = cx.rank_window(model, tok, ids, T, answer)
-win = cx.rank_window(model, tok, ids, n, answer)
+full = cached.rank_window(loaded, ids, T, answer)
+win = cached.rank_window(loaded, ids, n, answer)
 left, right = ui.wrapping_columns(2, key="cw_bars", narrow="40rem")
 for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_window"),
                            (right, full, f"All it can see: {full.n_visible} tokens", "cw_bars_full")):
@@ -85,7 +77,7 @@ for col, r, title, key in ((left, win, f"Only the last {n} tokens", "cw_bars_win
                         f"first token ranks **#{r.answer.first_rank:,}**")
 if answer:
     sizes = cx.window_sizes(len(ids), T, points=beside.CURVE_POINTS if big else 40)
-    probs = curve(model, model_key, tuple(ids), tuple(answer), tuple(sizes))
+    probs = cached.window_curve(loaded, ids, answer, sizes)
     leaves = cx.mention_windows(tok, ids, text, word.strip())
     ui.plot(window_chart(sizes, probs, word.strip(), n, leaves), key="cw_curve")
     if cx.mentions_in_reach(sizes, leaves):
@@ -106,14 +98,14 @@ st.markdown(
     "To guess the next word, the newest token **pays attention** to the tokens it can see: each "
     "attention head spreads 100% of its attention over them. Some heads learn to look back at an "
     "earlier mention of a name and copy it. The stronger the blue, the more attention.")
-att = cx.last_token_attention(model, cx.keep_last(ids, n)[0])
+att = cached.last_token_attention(loaded, cx.keep_last(ids, n)[0])
 in_view = [i - gone for i in sorted(marked) if i >= gone]
 mentions_in_view = sum(any(i >= gone for i in m) for m in mentions)
 best_layer, best_head, share = cx.copy_head(att, in_view)
 # The pickers start on the head that looks most at the name, for this model and text: their keys
 # change with them, so a new text starts on its own best head again, while sliding the window
 # keeps the head picked (to follow one head as the name leaves the window).
-seen = f"{zlib.crc32(f'{model_key}|{text}|{word}'.encode()):08x}"
+seen = ui.key_part(cache_key(loaded), text, word)
 c1, c2 = st.columns(2)
 one_based = lambda i: str(i + 1)          # noqa: E731  (?layer=1 is the first layer, as shown)
 layer = links.selectbox(c1, "Layer", range(loaded.config.n_layer), best_layer, key=f"cw_layer_{seen}",
@@ -171,11 +163,7 @@ budget = links.select_slider(
     help=room_help)
 dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
 st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
-scores = []
-for turns in (cx.CHAT, cx.CHAT[dropped:]):
-    kept = cx.chat_text(turns)
-    kept_ids, _ = prompt_ids(tok, kept, chat=False)
-    scores.append(cx.rank_window(model, tok, kept_ids, T, cx.answer_ids(tok, kept, cx.CHAT_ANSWER)))
+scores = [cached.chat_answer(loaded, turns) for turns in (cx.CHAT, cx.CHAT[dropped:])]
 c1, c2 = st.columns(2)
 guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
 oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"

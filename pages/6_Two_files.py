@@ -1,11 +1,9 @@
 """Side trip: a model is two files, a parameter file and a small program that runs it."""
-import os
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from explainer.app import links, real, ui
+from explainer.app import cached, links, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.gpt.paramfile import quantize_int8, read_metadata
 from explainer.phases import twofiles as tf
@@ -20,16 +18,7 @@ st.markdown(
     "next token. Put them side by side and you have a model that writes, on any computer.")
 
 loaded = ui.require_model()
-key = (f"{Path(loaded.path).stem}-{int(os.path.getmtime(loaded.path))}" if loaded.path
-       else f"session-{id(loaded.model)}")
-
-
-@st.cache_data(max_entries=16, show_spinner="Saving fp16 and int8 copies and measuring them ...")
-def measured(_loaded, key):
-    return tf.compression(_loaded, Path(tempfile.gettempdir()) / "llm-explainer-twofiles" / key)
-
-
-rows = measured(loaded, key)
+rows = cached.compression(loaded)
 files = {r["dtype"]: Path(r["path"]) for r in rows}
 src = Path(loaded.path) if loaded.path else files["fp32"]
 meta = read_metadata(src)

@@ -15,7 +15,6 @@ from ..corpus import (
     get_corpus,
     user_text,
 )
-from ..gpt.scoring import rank_next
 from ..gpt.tokenizer import Tokenizer, printable
 from ..phases import pretrain
 from ..serve import registry, runs
@@ -23,7 +22,7 @@ from ..serve.jobs import JobView
 from ..serve.progress import end_word, summarize
 from ..views import charts
 from ..views import tokens as tokens_view
-from . import links, ui
+from . import cached, links, ui
 
 SHOW_TOKENS = 400           # tokens drawn as coloured pieces and listed as IDs (counts: all)
 PIECES_CHARS = 4_000        # the pieces come from this much of the text (ordinary text: >400)
@@ -300,15 +299,16 @@ def ranking_view(ranking, when: str = "", key: str = "bars") -> None:
 # Using the current model
 
 
-def try_model(loaded) -> None:
-    """Next-word ranking for any prompt, and sampled text, from the active model."""
+def try_model(loaded) -> tuple[str, list[str]]:
+    """Next-word ranking for any prompt, and sampled text, from the active model. Returns the
+    prompt and candidate words asked, for the sections below to ask another model the same."""
     c1, c2 = st.columns([3, 2])
     prompt = links.text_input(c1, "Prompt", "A flash flood watch will be in effect all",
                               key="try_prompt", param="prompt", max_chars=2000)
-    cand_text = links.text_input(c2, "Candidate words (comma separated)", "night, day, giraffe",
-                                 key="try_cands", param="words", max_chars=300)
-    ranking = rank_next(loaded.model, loaded.tokenizer, prompt, 10, runs.parse_candidates(cand_text))
-    ranking_view(ranking, "now", key="try_bars")
+    cands = runs.parse_candidates(links.text_input(c2, "Candidate words (comma separated)",
+                                                   "night, day, giraffe", key="try_cands",
+                                                   param="words", max_chars=300))
+    ranking_view(cached.ranking(loaded, prompt, cands), "now", key="try_bars")
     st.markdown("**Let it write**")
     cols = st.columns(4 if not ui.presenting() else 2)
     temperature = links.slider(cols[0], "Temperature", 0.0, 2.0, 0.8, 0.1, key="gen_temp",
@@ -332,6 +332,7 @@ def try_model(loaded) -> None:
         st.caption("Bold: your prompt. The rest: written by the model, one token at a time"
                    + (f". It wrote {n_written} of the {asked} tokens asked for, then chose the "
                       "end-of-text token: it thinks the document ends here." if ended else "."))
+    return prompt, cands
 
 
 def generate_text(loaded, prompt: str, n_tokens: int, temperature: float, top_k: int,

@@ -4,20 +4,17 @@ the learner's model. Every figure here is computed by the model when the page ru
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import streamlit as st
 
-from ..corpus import name_recall_cases
-from ..gpt.lens import logit_lens
-from ..gpt.scoring import rank_next
-from ..phases.context import name_recall
 from ..real import gguffile, smollm
 from ..real.beside import chance_text, pieces, real_answer, scale_text, trained_on
-from ..serve import runs
 from ..views import charts
 from ..views.lens import lens_heatmap
 from ..views.real import size_chart
 from ..views.tokens import token_pieces_html
-from . import links, ui
+from . import cached, links, ui
 
 NAME = "SmolLM2-135M-Instruct"
 MISSING = (f"The real model ({NAME}) is not installed on this server, so its panels are hidden. "
@@ -48,35 +45,19 @@ def real_or_note():
     return real_model()
 
 
-def model_key(loaded) -> str:
-    """A cache key for st.cache_data: the file and the object (a session model has no file)."""
-    return f"{loaded.path}:{id(loaded.model)}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Pretraining: the same question to both models
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _ranking(_loaded, key, prompt, cands):
-    return rank_next(_loaded.model, _loaded.tokenizer, prompt, 10, list(cands))
-
-
-@st.cache_data(max_entries=32, show_spinner="Reading every layer ...")
-def _lens(_loaded, key, text, max_tokens):
-    return logit_lens(_loaded.model, _loaded.tokenizer, text, max_tokens)
-
-
-def beside_panel(loaded, prompt: str, cand_text: str) -> None:
+def beside_panel(loaded, prompt: str, cands: Sequence[str]) -> None:
     """The real model's ranking for the same prompt and candidates, what each model read, and
     their sizes on a log scale."""
     real = real_or_note()
     if real is None:
         return
-    cands = tuple(runs.parse_candidates(cand_text))
     left, right = st.columns(2)
     for col, m, who in ((left, loaded, f"Your model ({loaded.name})"), (right, real, NAME)):
-        r = _ranking(m, model_key(m), prompt, cands)
+        r = cached.ranking(m, prompt, cands)
         what, n_params, n_tokens = trained_on(m)
         with col.container(border=True):
             st.markdown(f"**{who}**")
@@ -100,7 +81,7 @@ def lens_panel(loaded, prompt: str) -> None:
     real = real_model() if available() else None     # where absent, the section above said so
     models = [(f"Your model ({loaded.name})", loaded)] + ([(NAME, real)] if real is not None else [])
     for who, m in models:
-        lens = _lens(m, model_key(m), prompt, 12)
+        lens = cached.lens(m, prompt, 12)
         ui.plot(lens_heatmap(lens, f"{who}: what each layer would guess next"), key=f"lens_{who[:4]}")
 
 
@@ -150,14 +131,9 @@ def model_chooser(loaded, key: str):
     return real_model() if pick == "real" else loaded
 
 
-@st.cache_data(max_entries=8, show_spinner="Measuring name recall on held-out stories ...")
-def _recall(_loaded, key, n):
-    return name_recall(_loaded.model, _loaded.tokenizer, name_recall_cases(n, 1234))
-
-
 def recall_panel(loaded) -> None:
     """Name recall with the whole story vs a window after the last mention, measured now."""
-    r = _recall(loaded, model_key(loaded), RECALL_STORIES)
+    r = cached.name_recall(loaded, RECALL_STORIES)
     c1, c2 = st.columns(2)
     c1.metric(f"Name recalled, whole story in view ({r['n']} stories)", f"{r['full']:.0%}",
               help=f"About {r['mean_tokens_full']:.0f} tokens in view; greedy decoding must write the whole name.")

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import uuid
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -219,25 +220,44 @@ def active_model():
         return None
 
 
+OWN_MODEL_KEYS = {"tuned": "tuned_model", "feedback": "feedback_model"}   # in st.session_state
+
+
 def phase_model(phase: str):
     """The model a phase's page works with, the same answer on every page (None if there is none):
 
     "base": the active model, unless it is a chat model, else the shipped models/base.safetensors;
-    "tuned": the assistant tuned in this session (the Instruction tuning page keeps it in
-    st.session_state.tuned_model), else the shipped models/tuned.safetensors, else the active model
-    if it is a tuned one.
+    "tuned": this session's own tuned assistant (see keep_job_model), else the shipped
+    models/tuned.safetensors, else the active model if it is a tuned one;
+    "feedback": this session's own feedback-trained model, else the shipped
+    models/feedback.safetensors.
     """
     from ..gpt.chat import is_chat_model
     if phase == "base":
         active = active_model()
         return active if active is not None and not is_chat_model(active) else shipped_model("base")
     if phase == "tuned":
-        found = st.session_state.get("tuned_model") or shipped_model("tuned")
+        found = own_model("tuned") or shipped_model("tuned")
         if found is None:
             active = active_model()
             found = active if active is not None and active.facts.get("kind") == "tuned" else None
         return found
-    raise ValueError(f"unknown phase {phase!r}: 'base' or 'tuned'")
+    if phase == "feedback":
+        return own_model("feedback") or shipped_model("feedback")
+    raise ValueError(f"unknown phase {phase!r}: 'base', 'tuned' or 'feedback'")
+
+
+def own_model(phase: str):
+    """This session's own model of a phase ("tuned" or "feedback"), or None if it has none."""
+    return st.session_state.get(OWN_MODEL_KEYS[phase])
+
+
+def keep_job_model(phase: str, view: JobView | None) -> None:
+    """A finished job's model becomes this session's own for `phase` ("tuned" or "feedback"):
+    phase_model(phase) answers it from now on, on every page. Nothing while the job runs, or if
+    it ended without a model."""
+    if view is not None and view.ended and view.result is not None:
+        st.session_state[OWN_MODEL_KEYS[phase]] = view.result
 
 
 def require_model():
@@ -376,6 +396,13 @@ def forget_job(param: str = "job") -> None:
     st.session_state.pop(param, None)
     if param in st.query_params:
         del st.query_params[param]
+
+
+def key_part(*parts) -> str:
+    """A short piece of a widget key that is the same in every process and new when any of
+    `parts` changes (a model's cache_key, a text): a widget keyed with it starts afresh then.
+    key_part("a", 1) -> crc32 of "a|1" as 8 hex digits."""
+    return f"{zlib.crc32('|'.join(map(str, parts)).encode()):08x}"
 
 
 def wrapping_columns(spec, key: str, narrow: str = "40rem", share: str = "100%", extra: str = "",
