@@ -1,7 +1,7 @@
 """Step 3: instruction tuning. Question/answer examples turn the text-continuer into an assistant."""
 import streamlit as st
 
-from explainer.app import links, panels, real, ui
+from explainer.app import cached, links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.corpus import instructions as ins
 from explainer.gpt import chat
@@ -22,10 +22,9 @@ st.markdown(
     "a good answer, and train it a little more, but this time it only learns from the answers. "
     "It picks up the habit: read the question, answer it, then stop.")
 
-data = st.cache_resource(ins.instruction_data)(0)
+data = cached.instruction_data()
 base = ui.phase_model("base")
-if view is not None and view.ended and view.result is not None:
-    st.session_state.tuned_model = view.result
+ui.keep_job_model("tuned", view)        # a fine-tuning of this session that ended: the tuned model
 tuned = ui.phase_model("tuned")
 
 st.header("1 · The examples it learns from")
@@ -113,18 +112,10 @@ else:
 st.header("4 · Same question, two models")
 question = links.text_input(st, "Ask both models", "What should I eat today?", max_chars=300, key="it_q",
                             param="question")
-key = sft.model_key
-
-
-@st.cache_data(max_entries=32, show_spinner="The models are answering ...")
-def ask(_base, _tuned, keys, prompts):
-    return sft.compare(_base, _tuned, prompts)
-
-
 if base is None and tuned is None:
     st.info("No model yet.")
 else:
-    row = ask(base, tuned, (key(base), key(tuned)), ((question, ""),))[0]
+    row = cached.compare(base, tuned, [(question, "")])[0]
     for col, title, m, rep in zip(st.columns(2), ("Base model (continues the text)", "Tuned model (answers)"),
                                   (base, tuned), (row.base, row.tuned)):
         with col.container(border=True):
@@ -137,8 +128,8 @@ else:
                            f"Did not stop: cut after {chat.MAX_NEW_TOKENS} tokens.")
 
     st.header("5 · Questions it never saw")
-    prompts = tuple(ins.heldout_prompts(data, per_topic=1))
-    rows = ask(base, tuned, (key(base), key(tuned)), prompts)
+    prompts = ins.heldout_prompts(data, per_topic=1)
+    rows = cached.compare(base, tuned, prompts)
     st.table(sft.table(rows), border="horizontal", hide_index=True)
     st.caption("⏹ = the model stopped by itself with <|end|>. The base model was never shown the "
                "question/answer format: it just continues the text, so its part often starts in the "

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
+from explainer.app import cached, links, panels, ui
 from explainer.app import feedback_panels as fp
-from explainer.app import links, panels, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.corpus import instructions as ins
+from explainer.gpt.paramfile import cache_key
 from explainer.phases import feedback as fb
-from explainer.phases import judge, raters, reward, sft
-from explainer.phases.answers import sample_texts
+from explainer.phases import judge, raters, reward
 from explainer.phases.ratings import RatingsStore, sim_rater
 from explainer.serve import runs
 
@@ -28,15 +28,9 @@ st.sidebar.caption("Whatever model is picked above, this page rates and improves
 store = RatingsStore()
 tuned = ui.phase_model("tuned")
 view, sim_view = ui.attached_job("fb_job"), ui.attached_job("sim_job")
-if view is not None and view.ended and view.result is not None:
-    st.session_state.feedback_model = view.result
-after = st.session_state.get("feedback_model") or ui.shipped_model("feedback")
+ui.keep_job_model("feedback", view)     # a feedback training of this session that ended
+after, mine = ui.phase_model("feedback"), ui.own_model("feedback") is not None
 db = fp.ratings_guard()             # db(store.fn, ...): a broken database warns, never crashes
-
-
-@st.cache_data(max_entries=64, show_spinner="The assistant is writing 4 answers ...")
-def answers(_m, key, prompt, seed):
-    return sample_texts(_m, prompt, 4, seed)
 
 
 def rate(prompt, answer, key):
@@ -58,10 +52,10 @@ else:
                                                                 key="fb_own", param="own_question")
     seed = links.kept_number("round", "fb_round")          # which four answers: the same for a class
     if prompt.strip():
-        for i, text in enumerate(answers(tuned, sft.model_key(tuned), prompt, seed)):
+        for i, text in enumerate(cached.answers_to_rate(tuned, prompt, seed)):
             with st.container(border=True):
                 st.text(text or "(an empty answer)")
-                key = f"thumb_{seed}_{abs(hash(prompt))}_{i}"
+                key = f"thumb_{seed}_{ui.key_part(cache_key(tuned), prompt)}_{i}"   # new answers: new thumbs
                 st.feedback("thumbs", key=key, on_change=rate, args=(prompt, text, key))
         if st.button("Four new answers", icon="🔄"):
             st.session_state.fb_round += 1
@@ -119,13 +113,7 @@ st.header("3 · Before and after")
 if tuned is not None:
     judged_by = links.radio(st, "Judge the answers with", list(raters.RATERS), horizontal=True, key="fb_judge",
                             param="judge")
-
-    @st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
-    def table(_a, _b, keys, rater):
-        return judge.compare_table(_a, _b, rater, ins.heldout_prompts(ins.instruction_data(0), 1))
-    keys = (sft.model_key(tuned), sft.model_key(after))
-    st.table(table(tuned, after, keys, judged_by), hide_index=True)
-    mine = st.session_state.get("feedback_model") is not None
+    st.table(cached.before_after_table(tuned, after, judged_by), hide_index=True)
     st.caption("Questions neither model was ever trained on; one sampled answer each, with the same "
                "dice for both models. “After feedback” is "
                + ("your feedback-trained model. " if mine else "the shipped models/feedback.safetensors "
@@ -134,7 +122,7 @@ if tuned is not None:
                "says: “helpful” looks at length, ending, topic and safety, not at truth (judge with "
                "“honest” for that).")
     if after is not None:
-        fp.approval_counts(tuned, after, keys, judged_by)
+        fp.approval_counts(tuned, after, judged_by)
     st.info("**Watch for reward hacking.** The model learns whatever earns a 👍, not what the "
             "rater meant. A rule that checks only length, ending and topic can be pleased by a long, "
             "well-ended answer that makes little sense: read the answers, not only the marks. Real "

@@ -28,11 +28,10 @@ from ..classroom.classes import (
 )
 from ..classroom.questions import QUESTIONS, Answer, Question
 from ..gpt.events import failure_message
-from ..gpt.paramfile import LoadedModel
+from ..gpt.paramfile import LoadedModel, cache_key
 from ..phases import feedback as fb
 from ..phases import reward
 from ..phases.ratings import RatingsError, RatingsStore
-from ..phases.sft import model_key
 from ..serve import runs
 from ..serve.cache import OncePerKey
 from ..views import charts
@@ -233,7 +232,7 @@ def _answers() -> OncePerKey:
 
 
 def _input_key(x) -> str:
-    return model_key(x) if isinstance(x, LoadedModel) else f"{getattr(x, 'name', type(x).__name__)}|{id(x)}"
+    return cache_key(x) if isinstance(x, LoadedModel) else f"{getattr(x, 'name', type(x).__name__)}|{id(x)}"
 
 
 def _answer(q: Question, inputs: Sequence) -> Answer | str:
@@ -444,5 +443,5 @@ def class_run_panel(m: Member) -> None:
         ui.poll(view.id, lambda v: fb_panel(v, CLASS_MORE_RATINGS))
         if view.ended and view.result is not None:
             if st.button("Use the class's model on the Human feedback page", key="use_class_model"):
-                st.session_state.feedback_model = view.result
+                ui.keep_job_model("feedback", view)
                 st.success("Done: the Human feedback page now compares against the class's model.")

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from ..gpt.paramfile import LoadedModel
+from ..gpt.paramfile import LoadedModel, cache_key
 from ..phases import judge
 from ..phases.ratings import Rating, RatingsError
 from ..serve.cache import OncePerKey
@@ -149,10 +149,10 @@ def _counted() -> OncePerKey:
     return OncePerKey()
 
 
-def approval_counts(tuned: LoadedModel, after: LoadedModel, keys: tuple[str, str], rater: str) -> None:
+def approval_counts(tuned: LoadedModel, after: LoadedModel, rater: str) -> None:
     """The before/after approval on many held-out answers (judge.before_after, the benchmark's own
     measurement), on request: about 20 s the first time, then shared by every session."""
-    done, key = _counted(), (*keys, rater)
+    done, key = _counted(), (cache_key(tuned), cache_key(after), rater)
     if key not in done:
         slot = st.empty()                                # the button goes once it has counted
         if not slot.button(f"Count the 👍 of “{rater}” over many answers (about 20 s)", key="fb_count",

@@ -222,10 +222,3 @@ def table(rows: Sequence[Row]) -> list[dict]:
         return (rep.text or "(nothing)") + ("  ⏹" if rep.ended else "  …(did not stop)")
     return [{"question": r.prompt, "topic": TOPIC_TITLES.get(r.topic, r.topic),
              "base model": show(r.base), "tuned model": show(r.tuned)} for r in rows]
-
-
-def model_key(loaded: LoadedModel | None) -> str:
-    """A cache key for a model: its file and date, or the object for an unsaved one."""
-    if loaded is None:
-        return "none"
-    return f"{loaded.path or id(loaded.model)}|{loaded.facts.get('date')}"
