@@ -60,11 +60,14 @@ bench: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m explainer demo
 
-# JupyterLab on notebooks/, on this computer only (127.0.0.1).
+# JupyterLab on notebooks/, on this computer only (127.0.0.1), asking the internet nothing: no news
+# feed, no update check, and an extension manager that lists without asking PyPI (README, Offline).
+# The notebooks extra comes with .installed (the test extra holds it); pip asks PyPI only if missing.
 lab: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[notebooks]"
+	test -x $(VENV)/bin/jupyter || $(PY) -m pip install --quiet -e ".[notebooks]"
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  $(if $(filter 0,$(shell id -u)),--allow-root)
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Every notebook run top to bottom, as one self-contained HTML file each in handouts/.
 # SHORT=1: training cells run for seconds.
