@@ -154,3 +154,25 @@ def test_two_files_page(tiny_dir, fresh):
     assert len(at.get("download_button")) == 4
     at.selectbox(key="tf_tensor").set_value("wte.weight").run()
     assert not at.exception
+
+
+def test_context_page_reruns_reuse_the_models_answers(tiny_dir, fresh):
+    """The page's forward passes are cached per model and input (app/cached.py): picking another
+    head runs none again; moving the window runs only what it changes. (On SmolLM2 each pass
+    takes seconds.)"""
+    passes = []
+    forward = GPT.forward
+
+    def counted(self, *args, **kw):
+        passes.append(1)
+        return forward(self, *args, **kw)
+    fresh.setattr(GPT, "forward", counted)
+    at = run("pages/5_Context_window.py", tiny_dir, fresh)
+    assert passes                                          # the first run computed everything
+    passes.clear()
+    picker(at, "Head").set_value(1 - picker(at, "Head").value).run()
+    assert not at.exception and passes == []
+    at.slider(key="cw_n_A story").set_value(20).run()
+    moved = len(passes)
+    at.slider(key="cw_n_A story").set_value(64).run()      # back: every answer is in the cache
+    assert moved > 0 and len(passes) == moved
