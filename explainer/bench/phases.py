@@ -116,8 +116,8 @@ def bench_feedback_one(tuned, rater: str, n_ratings: int = 300, minutes: float =
     import tempfile
     from pathlib import Path
 
-    from ..gpt.training import drain
     from ..gpt.events import PolicyStep, RewardModelReady
+    from ..gpt.training import drain
     from ..phases.feedback import FeedbackSpec, run
     from ..phases.judge import approval, before_after, judge, mean_kl
     from ..phases.raters import get_rater
