@@ -118,7 +118,7 @@ def test_only_the_command_line_imports_the_command_line():
 LAYERS = [
     ["corpus", "runfile"],
     ["gpt"],
-    ["phases"],
+    ["phases", "export"],
     ["views"],
     ["real"],
     ["agents"],

