@@ -58,6 +58,11 @@ for col, stage in zip(side, journey.SIDE):
     with col:
         stage_card(stage, None)
 
+st.markdown("**Where it leads**")
+for col, stage in zip(st.columns(2), journey.AFTER):
+    with col:
+        stage_card(stage, 7)
+
 st.subheader("Models ready to use")
 models = ui.available_models()
 if not models and ui.session_model() is None:

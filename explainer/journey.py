@@ -20,7 +20,8 @@ class Stage:
     blurb: str
 
 
-# The main road, left to right; then two side trips that explain what you meet on the way.
+# The main road, left to right; then two side trips that explain what you meet on the way;
+# then where the road leads.
 ROAD = [
     Stage("tokens", "Tokens", "🔤", "Text becomes numbers: pieces of words, each with an ID."),
     Stage("pretraining", "Pretraining", "📖", "A network reads a pile of text and learns to guess the next token."),
@@ -30,6 +31,11 @@ ROAD = [
 SIDE = [
     Stage("contextwindow", "Context window", "👁️", "What the model can see at once, and what falls out of view."),
     Stage("twofiles", "The two files", "📄", "A model is just a parameter file plus a small program that runs it."),
+]
+# Where the road leads: the model as the brain of a program
+AFTER = [
+    Stage("agents", "Agents", "🛠️", "The model calls tools (a calculator, a table of facts) and a "
+          "small program runs them: the backbone of AI agents."),
 ]
 
 

@@ -11,7 +11,7 @@ from explainer.classroom.classes import ClassConfig, Classroom
 from explainer.phases import reward
 from explainer.phases.ratings import RatingsStore
 
-PAGE = "pages/7_Classroom.py"
+PAGE = "pages/8_Classroom.py"
 TOKENS = "pages/1_Tokens.py"
 
 

@@ -14,14 +14,14 @@ def test_home_shows_the_journey(models_dir):
     at = open_page("Home.py")
     md = texts(at.markdown)
     for stage in ("Tokens", "Pretraining", "Instruction tuning", "Human feedback",
-                  "Context window", "The two files"):
+                  "Context window", "The two files", "Agents"):
         assert stage in md
     links = [e.proto.page for e in at.get("page_link")]
     assert {"Tokens", "Pretraining"} <= set(links)
     from explainer import journey
-    missing = [s for s in journey.ROAD + journey.SIDE if journey.page_path(s) is None]
+    missing = [s for s in journey.ROAD + journey.SIDE + journey.AFTER if journey.page_path(s) is None]
     assert ("Coming soon" in texts(at.caption)) == bool(missing)
-    assert len(links) == len(journey.ROAD + journey.SIDE) - len(missing)
+    assert len(links) == len(journey.ROAD + journey.SIDE + journey.AFTER) - len(missing)
     assert at.sidebar.toggle[0].label == "Presentation mode"
     if shipped(models_dir):
         assert at.table, "the table of ready models"

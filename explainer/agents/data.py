@@ -35,9 +35,8 @@ ASK_SUM = ("What is {a} {op} {b}?", "How much is {a} {op} {b}?", "Can you work o
 ASK_CAPITAL = ("What is the capital of {c}?", "Which city is the capital of {c}?",
                "What's the capital city of {c}?", "Tell me the capital of {c}.",
                "What is the capital of {c} called?")
-SYLLABLES = ("ka", "lo", "ria", "zan", "mor", "ten", "vi", "dra", "sul", "bo", "nia", "quen", "tar",
-             "pel", "gor", "ith", "am", "bre", "xo", "lu")
-MIX = {"sum": 0.36, "capital": 0.34, "unknown": 0.08, "plain": 0.22}
+VOWELS, CONSONANTS = "aeiouy", "bcdfghjklmnpqrstvwxz"
+MIX = {"sum": 0.3, "capital": 0.3, "unknown": 0.2, "plain": 0.2}
 CONVERSATIONS = 6000
 
 
@@ -89,9 +88,27 @@ def capital_question(rng: random.Random, country: str) -> Conversation:
                         f"The capital of {country} is {result}.", "capital", result)
 
 
+def made_up_word(rng: random.Random) -> str:
+    """A pronounceable nonsense word of any letters: 'Kelvoraq'. Many different ones teach the
+    model to copy a name it has never seen, rather than to recall one it knows."""
+    out = [rng.choice(VOWELS + CONSONANTS)]
+    for _ in range(rng.randint(2, 9)):
+        vowel_next = rng.random() < (0.75 if out[-1] in CONSONANTS else 0.2)
+        out.append(rng.choice(VOWELS if vowel_next else CONSONANTS))
+    return "".join(out).capitalize()
+
+
 def made_up_country(rng: random.Random) -> str:
+    """A country that does not exist ('Kelvoraq', 'the Dumo Islands', 'North Tevani')."""
     while True:
-        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        name = made_up_word(rng)
+        form = rng.random()
+        if form < 0.15:
+            name = f"{made_up_word(rng)} {name}"
+        elif form < 0.25:
+            name = f"the {name} Islands"
+        elif form < 0.3:
+            name = f"{rng.choice(('North', 'South', 'New', 'Saint'))} {name}"
         if lookup(name).startswith("error"):
             return name
 

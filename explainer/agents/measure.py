@@ -18,9 +18,12 @@ TOOL_FOR = {"sum": "calculator", "capital": "lookup", "unknown": "lookup"}
 
 
 def is_right(answer: str, expected: str) -> bool:
-    """'The answer is 1081.' holds '1081'; 'It is 10810' does not; 'the capital is bogota' holds 'Bogotá'."""
+    """A number: the first number in the answer is it ('The answer is 1081.' yes; 'The answer is
+    20, because 8 times 8 equals 21.' is not right for 8). A name: the answer holds it, case and
+    accents aside ('the capital is bogota' holds 'Bogotá')."""
     if re.fullmatch(r"-?[\d.]+", expected):
-        return re.search(rf"(?<![\d.]){re.escape(expected)}(?![\d]|\.\d)", answer) is not None
+        first = re.search(r"-?\d+(?:\.\d+)?", answer)
+        return first is not None and first.group() == expected
     return f" {normalize(expected)} " in f" {normalize(answer)} "
 
 

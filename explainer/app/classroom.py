@@ -41,7 +41,7 @@ from .feedback_panels import CLASS_MORE_RATINGS, fb_panel
 POLL_SECONDS = 2.0          # a student's class box refreshes this often (40 browsers: 20 reads/s)
 TEACHER_POLL_SECONDS = 0.5  # the teacher's screen (the projector), one browser: within a second
 CLASS, KEY = "class", "key"  # the URL's query parameters
-PAGE = "pages/7_Classroom.py"
+PAGE = "pages/8_Classroom.py"
 
 
 def room() -> Classroom:

@@ -220,7 +220,7 @@ def active_model():
         return None
 
 
-OWN_MODEL_KEYS = {"tuned": "tuned_model", "feedback": "feedback_model"}   # in st.session_state
+OWN_MODEL_KEYS = {"tuned": "tuned_model", "feedback": "feedback_model", "agent": "agent_model"}   # in st.session_state
 
 
 def phase_model(phase: str):
@@ -242,9 +242,9 @@ def phase_model(phase: str):
             active = active_model()
             found = active if active is not None and active.facts.get("kind") == "tuned" else None
         return found
-    if phase == "feedback":
-        return own_model("feedback") or shipped_model("feedback")
-    raise ValueError(f"unknown phase {phase!r}: 'base', 'tuned' or 'feedback'")
+    if phase in ("feedback", "agent"):          # "agent": tool-use tuned (the Agents page)
+        return own_model(phase) or shipped_model(phase)
+    raise ValueError(f"unknown phase {phase!r}: 'base', 'tuned', 'feedback' or 'agent'")
 
 
 def own_model(phase: str):

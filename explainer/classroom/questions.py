@@ -167,6 +167,20 @@ def file_size(loaded: LoadedModel) -> Answer:
 
 
 # --------------------------------------------------------------------------------------------------
+# 7 · Agents
+
+AGENT_QUESTION = "What is 23 times 47?"
+AGENT_CHOICES = ("Yes: 1081", "No: a wrong number")
+
+
+def plain_multiplies(loaded: LoadedModel) -> Answer:
+    """Whether the model alone (no tools) answers AGENT_QUESTION with 1081."""
+    from ..agents.measure import is_right, plain_answer
+    text = plain_answer(loaded, AGENT_QUESTION)
+    return Answer(AGENT_CHOICES[0 if is_right(text, "1081") else 1], f"Without tools it answered: “{text}”", text)
+
+
+# --------------------------------------------------------------------------------------------------
 
 TOKENS = Question("tokens-count", "Tokens", f"How many tokens is “{TOKENS_TEXT}” for this model's "
                   "tokenizer?", TOKEN_CHOICES, count_tokens, "tokenizer")
@@ -183,4 +197,7 @@ CONTEXT = Question("context-name", "Context window", "Shrink the window from the
 TWO_FILES = Question("twofiles-size", "Two files", "How big is the parameter file of this model?",
                      SIZE_CHOICES, file_size, "model")
 
-QUESTIONS = {q.id: q for q in (TOKENS, PRETRAINING, INSTRUCTION, FEEDBACK, CONTEXT, TWO_FILES)}
+AGENTS = Question("agents-plain", "Agents", f"Will the model without tools get “{AGENT_QUESTION}” right?",
+                  AGENT_CHOICES, plain_multiplies, "model")
+
+QUESTIONS = {q.id: q for q in (TOKENS, PRETRAINING, INSTRUCTION, FEEDBACK, CONTEXT, TWO_FILES, AGENTS)}

@@ -204,10 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=positive_float, default=None, help="or a time budget for --text")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],
-                   choices=["bpe", "quality", "context", "compression", "real"],
-                   help="sections to skip: bpe quality context compression real (real = SmolLM2 "
+                   choices=["bpe", "quality", "context", "compression", "real", "agents"],
+                   help="sections to skip: bpe quality context compression real agents (real = SmolLM2 "
                    "beside ours, about a minute; skipped with its reason when not installed)")
-    s.add_argument("--with", dest="with_", nargs="*", default=[], choices=["sft", "feedback"],
-                   help="also run the minutes-long phase benchmarks (sft ~4 min, feedback ~8 min)")
+    s.add_argument("--with", dest="with_", nargs="*", default=[], choices=["sft", "feedback", "agents"],
+                   help="also run the minutes-long phase benchmarks (sft ~4 min, feedback ~8 min, "
+                   "agents ~5 min: tool-use tuning, and SmolLM2 as an agent)")
     s.set_defaults(fn=cmd_bench)
     return p

@@ -1,0 +1,39 @@
+"""Pictures of an agent run: the context as token boxes coloured by who wrote each token (the
+question, the model, the tool), and a bar of the context window filling up. Plain data in, HTML
+out; the page and the notebook draw the same.
+
+    >>> "ctx-bar" in window_bar_html([("question", 12), ("model", 9), ("tool", 4)], 128)
+    True
+"""
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+from .tokens import Box, token_boxes
+
+# Okabe-Ito: grey for what the person wrote, green for the model's own tokens, orange for the tool's
+WHO_COLORS = {"question": "rgba(128,128,128,0.18)", "model": "rgba(0,158,115,0.30)",
+              "tool": "rgba(230,159,0,0.40)", "cut": "rgba(128,128,128,0.08)"}
+WHO_TITLES = {"question": "the question (in the chat template)", "model": "written by the model",
+              "tool": "written by the tool, not the model", "cut": "fell out: it did not fit the window"}
+WHO_SOLID = {"question": "#999999", "model": "#009E73", "tool": "#E69F00"}
+
+
+def segment_html(pieces: Sequence[tuple[str, int, bool]], who: str) -> str:
+    """One step's tokens [(printable text, id, special)] as inline boxes in `who`'s colour."""
+    return token_boxes([Box(t.replace(" ", "␣"), f"ID {i} · {WHO_TITLES[who]}", color=WHO_COLORS[who],
+                            id=i, bold=special, cls="tok" + (" cw-out" if who == "cut" else ""))
+                        for t, i, special in pieces])
+
+
+def window_bar_html(parts: Sequence[tuple[str, int]], block_size: int) -> str:
+    """The context window as a bar: one segment per (who, tokens), in order, then the free room."""
+    used = sum(n for _, n in parts)
+    segs = "".join(f'<div title="{html.escape(WHO_TITLES[w])}: {n} tokens" '
+                   f'style="width:{100 * n / block_size:.2f}%;background:{WHO_SOLID[w]}"></div>'
+                   for w, n in parts if n > 0)
+    legend = " · ".join(f'<span style="color:{WHO_SOLID[w]}">■</span> {w} {n}' for w, n in parts if n)
+    return (f'<div class="ctx-bar" style="display:flex;height:18px;border:1px solid rgba(128,128,128,.5);'
+            f'border-radius:4px;overflow:hidden;margin:.25rem 0">{segs}</div>'
+            f'<div style="font-size:.85em">{legend} · free {max(0, block_size - used)} of {block_size} tokens</div>')

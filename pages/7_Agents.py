@@ -1,0 +1,122 @@
+"""Step 7: agents. The model alone only continues text; an agent is a loop around it that reads a
+tool call in the model's output, runs the tool and writes the result back for the model to read."""
+import streamlit as st
+
+from explainer.agents import calls, data, loop, measure, tuning
+from explainer.agents import tools as tl
+from explainer.app import agents as ag
+from explainer.app import links, panels, real, ui
+from explainer.app.classroom import predict_then_reveal
+from explainer.serve import runs
+from explainer.views import agents as av
+
+ui.page_setup("Agents", "🛠️")
+jm = ui.get_job_manager()
+view = ui.attached_job("agent_job")
+busy = view is not None and not view.ended
+
+st.title("🛠️ 7 · Agents: the model as the brain of a program")
+st.markdown(
+    "A language model does not look anything up: it only continues text, one likely token after "
+    "another. Ask the tuned model for the capital of a country it never read about and it writes "
+    "*some* capital, confidently. Real systems wrap the model in an ordinary program, an **agent**: "
+    "the model writes a **tool call** such as `calculator(23*47)`, the program runs the tool, "
+    "writes the result into the context, and the model goes on, now with the fact in view.")
+
+ui.keep_job_model("agent", view)
+agent, tuned = ui.phase_model("agent"), ui.phase_model("tuned")
+if agent is None:
+    st.info("No agent model yet: it appears once models/agent.safetensors exists, or train one "
+            "from your tuned model in section 4 below.")
+
+st.header("1 · Ask, and watch each step")
+EXAMPLES = {"arithmetic": "What is 23 times 47?", "capital": "What is the capital of Botswana?",
+            "not in the table": "What is the capital of Atlantis?",
+            "no tool needed": "What should I eat today?", "your own": ""}
+brain = real.model_chooser(agent, key="ag_brain") if agent is not None else None
+pick = links.radio(st, "Question", list(EXAMPLES), key="ag_example", param="ask", horizontal=True)
+question = EXAMPLES[pick] or links.text_input(st, "Your question", "What is 1234 plus 5678?",
+                                             key="ag_q", param="q", max_chars=10_000)
+c1, c2, c3, c4 = st.columns(4)
+use_tools = links.toggle(c1, "Tools on", True, key="ag_tools", param="tools")
+on = {name: links.toggle(c, name, True, key=f"ag_{name}", param=name, box=True, disabled=not use_tools,
+                         help=tl.TOOLS[name].about)
+      for c, name in zip((c2, c3), tl.TOOLS)}
+max_steps = links.slider(c4, "Step limit", 1, 6, loop.MAX_STEPS, key="ag_steps", param="steps",
+                         help="The most turns the model gets (calls and the answer).")
+tools = {n: t for n, t in tl.TOOLS.items() if use_tools and on[n]}
+if brain is not None and question.strip():
+    left, right = st.columns(2)
+    with left:
+        st.subheader("With " + (", ".join(tools) if tools else "no tools"))
+        parts = ag.live_run(brain, question, tools, max_steps)
+    with right:
+        st.subheader("The same model, tools off")
+        ag.live_run(brain, question, {}, max_steps)
+    st.markdown("**The context window (with tools)**: each step adds tokens; results count too.")
+    st.html(av.window_bar_html(parts, brain.config.block_size))
+    st.caption("Colours: grey = the question in the chat template, green = written by the model, "
+               "orange = written by the tool. Hover over a token for its ID.")
+if tuned is not None:
+    predict_then_reveal("agents-plain", tuned)
+ui.explain(loop.run, calls.OurForm.split, tl.calculator, tl.lookup)
+
+st.header("2 · How often is it right?")
+st.markdown(
+    f"Measured now on held-out questions: **{len(data.HELDOUT_COUNTRIES)} countries** and **40 sums** "
+    "that appear in none of the training data (not in pretraining, not in instruction tuning, not "
+    "in tool-use tuning), so a right answer can only come from the tool.")
+if agent is not None and st.button("Measure the agent and the tuned model", icon="📏"):
+    st.session_state["ag_measured"] = True
+if agent is not None and st.session_state.get("ag_measured"):
+    fig = ag.figures(agent, tuned)
+    st.table([ag.figures_row(fig, agent.name)], hide_index=True)
+    st.caption("By kind: " + "; ".join(f"{k}: right tool {d['right_tool']:.0%}, right answer "
+                                        f"{d['agent_right']:.0%} of {d['n']}" for k, d in fig.by_kind().items())
+               + f". Without tools means {tuned.name if tuned else 'the tuned model'} answering alone.")
+    with st.expander("Every held-out question"):
+        st.dataframe([{"question": r.question, "expected": r.expected, "call": r.call or "—",
+                       "agent": r.agent_answer, "without tools": r.plain_answer} for r in fig.rows],
+                     hide_index=True)
+
+st.header("3 · A real LLM as the agent")
+st.markdown(
+    "SmolLM2-135M-Instruct was never tuned on our call tokens. It gets the same tools through its "
+    "own chat template: a system message that describes them and two worked examples, all in plain "
+    "text (`CALL: calculator(12*11)`, then a `tool` turn with `RESULT: 132`). Pick it above as the "
+    "model to watch it, or measure it on the same held-out questions (a few minutes on this server).")
+if real.available() and st.button("Measure SmolLM2 as an agent", icon="📏"):
+    st.session_state["ag_real_measured"] = True
+if real.available() and st.session_state.get("ag_real_measured"):
+    st.table([ag.figures_row(ag.figures(real.real_model(), real.real_model()), "SmolLM2-135M-Instruct")],
+             hide_index=True)
+st.caption(
+    "Larger models are trained on many thousands of tool-use conversations, often with a tool "
+    "format of their own in the chat template, so they follow a tool description reliably; a "
+    "135-million-parameter model often ignores the format, answers from memory, or copies the example.")
+
+st.header("4 · Train your own agent")
+if tuned is None:
+    st.info("No tuned model to start from: train one on the Instruction tuning page.")
+else:
+    steps = links.select_slider(st, "Training steps", [100, 200, 400, 600], tuning.AgentSpec.steps,
+                                disabled=busy, key="ag_train_steps", param="train_steps")
+    size = tuned.facts.get("preset") or "small"
+    st.caption(f"Starting from **{tuned.name}**: two new tokens, <|call|> and <|result|>, are "
+               f"added; it learns from {data.CONVERSATIONS:,} conversations, only from its own "
+               "tokens (the call and the answer), never from the tool's result. "
+               + runs.estimate_text(jm, size, steps, tuning.AgentSpec.batch_size))
+    if not busy and st.button("Start tool-use tuning", icon="▶️", type="primary"):
+        job_id = jm.submit(ui.owner_id(), f"tool-use tuning, {steps} steps",
+                           runs.timed_job(runs.agent_job(tuned, tuning.AgentSpec(steps=steps),
+                                                         base_name=tuned.name),
+                                          size, tuning.AgentSpec.batch_size))
+        ui.follow_job(job_id, "agent_job")
+        st.rerun()
+    ui.stop_button(view, key="ag_stop")
+    if view is not None:
+        ui.poll(view.id, panels.run_panel)
+        if view.ended and view.result is not None:
+            st.success("Your agent is ready: it answers in section 1 now.")
+            panels.save_panel(view.result)
+ui.explain(data.encode, tuning.run, calls.with_call_tokens)
