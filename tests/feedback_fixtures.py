@@ -1,27 +1,12 @@
-"""What the feedback tests share (like pagetest.py): a tiny chat-less model and synthetic ratings
-that follow a rule the reward model must find."""
+"""What the feedback tests share (like pagetest.py): synthetic ratings that follow a rule the
+reward model must find. The tiny model they rate is conftest.py's `tiny`."""
 import random
 from pathlib import Path
 
-import pytest
-
-from explainer import corpus
-from explainer.gpt.model import GPT, preset
-from explainer.gpt.paramfile import LoadedModel
-from explainer.gpt.tokenizer import train_bpe
 from explainer.phases.ratings import Rating
 
 SPEC = dict(max_new_tokens=16, minutes=None)
 SHIPPED = Path(__file__).resolve().parent.parent / "models"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:60_000], 400)
-    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=3))
-    model.eval()
-    return LoadedModel(model, tok, model.config, {"kind": "tuned", "name": "tiny"}, None)
-
 
 SUNNY = "sunny warm happy bright lovely garden picnic smile".split()
 STORMY = "storm thunder flood cold dark wind rain grey".split()

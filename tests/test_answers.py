@@ -2,7 +2,6 @@
 log-probabilities, KL and entropy of answers match a direct computation."""
 import pytest
 import torch
-from feedback_fixtures import tiny  # noqa: F401  (a pytest fixture)
 
 from explainer.gpt import chat
 from explainer.phases import answers as A

@@ -47,22 +47,8 @@ def test_bench_context_without_a_model_says_so(tmp_path):
         "skipped": f"no {tmp_path / 'none.safetensors'}"}
 
 
-@pytest.fixture
-def tiny_base(tmp_path):
-    """An untrained one-layer model with the chat tokens, saved as a base file."""
-    from explainer import corpus
-    from explainer.gpt.model import GPT, GPTConfig
-    from explainer.gpt.paramfile import load_model, save_model
-    from explainer.gpt.tokenizer import train_bpe
-    tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
-    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=48, seed=3)
-    path = save_model(tmp_path / "base.safetensors", GPT(cfg), tok,
-                      {"kind": "base", "corpus": "Everyday English", "tokens_trained": 1000})
-    return load_model(path)
-
-
-def test_bench_sft_reports_every_figure(tiny_base):
-    r = bench_phases.bench_sft(tiny_base.path, steps=2, n_threads=1, per_topic=1)
+def test_bench_sft_reports_every_figure(one_layer_dir):
+    r = bench_phases.bench_sft(one_layer_dir / "base.safetensors", steps=2, n_threads=1, per_topic=1)
     for k in ("finetune_seconds", "tuned_end_share", "base_end_share", "tuned_on_topic_share",
               "pairs", "topics", "weak_share", "heldout_prompts", "met", "targets"):
         assert k in r

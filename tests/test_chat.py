@@ -7,13 +7,13 @@ from explainer import corpus
 from explainer.gpt import chat
 from explainer.gpt.model import GPT, preset
 from explainer.gpt.paramfile import load_model, save_model
-from explainer.gpt.tokenizer import SPECIALS, train_bpe
+from explainer.gpt.tokenizer import SPECIALS
 from explainer.views.tokens import masked_html
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
+def tok(tiny_bpe):
+    return tiny_bpe
 
 
 def test_template_ids_and_mask_cover_exactly_the_answer(tok):

@@ -4,7 +4,7 @@ reward by the rule or by nothing, and the CLI explains bad input."""
 import pytest
 import torch
 import torch.nn as nn
-from feedback_fixtures import SPEC, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+from feedback_fixtures import SPEC, synthetic
 
 from explainer import cli
 from explainer.gpt import chat

@@ -1,7 +1,7 @@
 """Before and after: both models judged with the same dice, greedy answers that match the SFT
 benchmark's, reasons counted once per answer, and the shipped feedback model approved more often."""
 import pytest
-from feedback_fixtures import SHIPPED, tiny  # noqa: F401  (tiny: a pytest fixture)
+from feedback_fixtures import SHIPPED
 
 from explainer import corpus
 from explainer.gpt import chat

@@ -169,19 +169,6 @@ def test_parameters_parse_as_documented():
     assert layer.parse("1") == 0 and layer.text(3) == "4"
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from explainer import corpus
-    from explainer.gpt.model import GPT, preset
-    from explainer.gpt.paramfile import save_model
-    from explainer.gpt.tokenizer import train_bpe
-    d = tmp_path_factory.mktemp("tiny")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
-    save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,
-               {"corpus": "Everyday English", "seed": 0})
-    return d
-
-
 def test_context_window_link_sets_text_window_and_head(tiny_dir, monkeypatch):
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tiny_dir))
     at = opened("pages/5_Context_window.py", cw_text="chat", window="20", layer="2", head="1", room="500")

@@ -8,21 +8,9 @@ import pytest
 import streamlit as st
 from pagetest import open_page, texts
 
-from explainer import corpus
 from explainer.gpt.model import GPT, preset
-from explainer.gpt.paramfile import save_model
-from explainer.gpt.tokenizer import train_bpe
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
-    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2))
-    save_model(d / "tiny.safetensors", model, tok, {"corpus": "Everyday English", "seed": 0})
-    return d
 
 
 @pytest.fixture(autouse=True)

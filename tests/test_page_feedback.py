@@ -8,10 +8,8 @@ import pytest
 import streamlit as st
 from pagetest import open_page, texts
 
-from explainer import corpus
 from explainer.gpt.model import GPT, preset
 from explainer.gpt.paramfile import load_model, save_model
-from explainer.gpt.tokenizer import train_bpe
 from explainer.phases import feedback as fb
 from explainer.phases.judge import before_after
 from explainer.phases.ratings import RatingsStore
@@ -19,11 +17,10 @@ from explainer.phases.reward import RewardSpec
 
 
 @pytest.fixture(scope="module")
-def tuned_dir(tmp_path_factory):
+def tuned_dir(tmp_path_factory, tiny_bpe):
     d = tmp_path_factory.mktemp("models")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:60_000], 400)
-    model = GPT(preset("tiny", vocab_size=tok.n_vocab, seed=4))
-    save_model(d / "tuned.safetensors", model, tok, {"kind": "tuned", "corpus": "tiny test"})
+    model = GPT(preset("tiny", vocab_size=tiny_bpe.n_vocab, seed=4))
+    save_model(d / "tuned.safetensors", model, tiny_bpe, {"kind": "tuned", "corpus": "tiny test"})
     return d
 
 

@@ -8,22 +8,7 @@ import pytest
 import streamlit as st
 from pagetest import open_page, texts
 
-from explainer import corpus
 from explainer.corpus import instructions as ins
-from explainer.gpt.model import GPT, GPTConfig
-from explainer.gpt.paramfile import save_model
-from explainer.gpt.tokenizer import train_bpe
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
-    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=32, seed=1)
-    save_model(d / "base.safetensors", GPT(cfg), tok, {"kind": "base", "preset": "tiny",
-                                                        "corpus": "Everyday English"})
-    save_model(d / "tuned.safetensors", GPT(cfg), tok, {"kind": "tuned", "base_model": "base"})
-    return d
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +27,8 @@ def test_without_a_model_the_page_says_so(tmp_path, fresh):
     assert at.metric[0].value == f"{len(ins.instruction_data(0).train):,}"     # the data still shows
 
 
-def test_sections_filters_and_both_models_answer(models, fresh):
-    at = run(models, fresh)
+def test_sections_filters_and_both_models_answer(one_layer_dir, fresh):
+    at = run(one_layer_dir, fresh)
     assert [h.value for h in at.header] == [
         "1 · The examples it learns from", "2 · One example, as the model sees it", "3 · Fine-tune",
         "4 · Same question, two models", "5 · Questions it never saw",
@@ -64,8 +49,8 @@ def test_sections_filters_and_both_models_answer(models, fresh):
     assert "<|assistant|>" in list(at.table[0].value["token"])
 
 
-def test_fine_tuning_job_from_the_page(models, fresh):
-    at = run(models, fresh)
+def test_fine_tuning_job_from_the_page(one_layer_dir, fresh):
+    at = run(one_layer_dir, fresh)
     at.select_slider(key="it_steps").set_value(100).run()
     start = next(b for b in at.button if b.label == "Start fine-tuning")
     start.click().run()

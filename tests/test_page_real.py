@@ -7,12 +7,8 @@ import pytest
 import streamlit as st
 from pagetest import open_page, texts
 
-from explainer import corpus
 from explainer.app import real as app_real
-from explainer.gpt.model import GPT, preset
-from explainer.gpt.paramfile import save_model
 from explainer.gpt.scoring import rank_next
-from explainer.gpt.tokenizer import train_bpe
 from explainer.real import gguffile, smollm
 from explainer.real.beside import real_answer
 from explainer.real.llama import count_params
@@ -20,15 +16,6 @@ from explainer.views.charts import percent_text
 
 needs_real = pytest.mark.skipif(not smollm.available(), reason=f"real model not installed: run `{smollm.INSTALL}`")
 run = functools.partial(open_page, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
-    save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,
-               {"corpus": "Everyday English", "seed": 0, "tokens_trained": 123_456})
-    return d
 
 
 @pytest.fixture(autouse=True)

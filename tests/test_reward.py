@@ -4,7 +4,7 @@ import random
 
 import pytest
 import torch
-from feedback_fixtures import STORMY, SUNNY, synthetic, tiny  # noqa: F401  (tiny: a pytest fixture)
+from feedback_fixtures import STORMY, SUNNY, synthetic
 
 from explainer.gpt.events import RewardModelReady
 from explainer.gpt.training import drain

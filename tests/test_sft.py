@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from explainer import cli, corpus
+from explainer import cli
 from explainer.corpus import instructions as ins
 from explainer.gpt import chat
-from explainer.gpt.model import GPT, GPTConfig
-from explainer.gpt.paramfile import LoadedModel, load_model, read_metadata, save_model
-from explainer.gpt.tokenizer import train_bpe
+from explainer.gpt.paramfile import LoadedModel, load_model, read_metadata
 from explainer.gpt.training import Eval, Sample
 from explainer.phases import sft
 from explainer.serve import runs
@@ -34,12 +32,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    tok = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)[0]
-    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=48, seed=3)
-    path = tmp_path_factory.mktemp("models") / "base.safetensors"
-    save_model(path, GPT(cfg), tok, {"kind": "base", "corpus": "Everyday English", "tokens_trained": 1000})
-    return load_model(path)
+def base(one_layer_dir):
+    return load_model(one_layer_dir / "base.safetensors")
 
 
 def run_to_end(gen):

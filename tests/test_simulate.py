@@ -1,6 +1,5 @@
 """Simulated raters fill the ratings database: rows marked 'sim:<rater>', training prompts only,
 of the rater's focus."""
-from feedback_fixtures import tiny  # noqa: F401  (a pytest fixture)
 
 from explainer import corpus
 from explainer.gpt.training import drain

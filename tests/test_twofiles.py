@@ -6,7 +6,6 @@ import pytest
 from explainer import corpus
 from explainer.bench import phases as bench_phases
 from explainer.gpt.paramfile import load_model, read_metadata, save_model
-from explainer.gpt.tokenizer import train_bpe
 from explainer.gpt.training import TrainConfig
 from explainer.phases import pretrain
 from explainer.phases import twofiles as tf
@@ -16,10 +15,9 @@ SHIPPED_BASE = Path(__file__).resolve().parents[1] / "models" / "base.safetensor
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_bpe):
     """A tiny model trained for a few seconds on Everyday English, saved as a file."""
-    text = corpus.get_corpus("everyday").text[:200_000]
-    tok, _ = train_bpe(text, 400)
+    text, tok = corpus.get_corpus("everyday").text[:200_000], tiny_bpe
     spec = pretrain.PretrainSpec(preset="tiny", steps=40, lr=1e-2, eval_every=1000, sample_every=0,
                                  rank_every=0)
     gen = pretrain.run(text, spec, tokenizer=tok, corpus_name="Everyday English")
