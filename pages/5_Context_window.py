@@ -1,7 +1,7 @@
 """Side trip: the context window. A model sees only its last N tokens; the rest is forgotten."""
 import streamlit as st
 
-from explainer.app import cached, links, real, ui
+from explainer.app import cached, context_panels, links, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.gpt.chat import prompt_ids
 from explainer.gpt.paramfile import cache_key
@@ -154,27 +154,6 @@ st.markdown(
     "A chat app sends the whole conversation to the model every time. When it no longer fits, "
     "the app **drops the oldest turns**, and whatever was said in them is forgotten. Here you "
     "and the assistant write a story together; the hero's name was only said in the first turn.")
-chat_len = len(prompt_ids(tok, cx.chat_text(cx.CHAT), chat=False)[0])
-room_help = f"The whole chat is {chat_len} tokens; this model's maximum is {T:,}."
-budget = links.select_slider(
-    st, "Room in the window (tokens)", sorted(k for k in {*beside.window_choices(chat_len, T), chat_len - 1} if k >= 16),
-    chat_len - 1, key="cw_budget_real", param="room", help=room_help) if big else links.slider(
-    st, "Room in the window (tokens)", 16, max(chat_len, T), min(T, chat_len - 1), key="cw_budget", param="room",
-    help=room_help)
-dropped = cx.fit_chat(tok, cx.CHAT, min(budget, T))
-st.html(tv.chat_html(cx.CHAT, dropped, cx.CHAT_ANSWER_PREFIX))
-scores = [cached.chat_answer(loaded, turns) for turns in (cx.CHAT, cx.CHAT[dropped:])]
-c1, c2 = st.columns(2)
-guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
-oldest = "the oldest turn" if dropped == 1 else f"the {dropped} oldest turns"
-c1.metric(f'P("{cx.CHAT_ANSWER}") with the whole chat', f"{scores[0].answer.prob:.1%}",
-          help=f"The model's most likely next token: “{guess[0]}”")
-c2.metric(f"… after dropping {oldest}" if dropped else
-          "… in this window (all of it fits)", f"{scores[1].answer.prob:.1%}",
-          help=f"The model's most likely next token: “{guess[1]}”")
-st.caption(f"The app dropped {oldest} to fit the window. Its most likely "
-           f"next token is now “{guess[1]}” (a token is a word or a piece of one; ␣ is a space)."
-           if dropped else "Everything fits: nothing is dropped.")
-ui.explain(cx.fit_chat, cx.chat_text)
+context_panels.chat_panel(loaded)
 
 predict_then_reveal("context-name", loaded)
