@@ -112,6 +112,21 @@ def test_bits_per_byte_is_loss_over_bytes(setup):
     assert bpb == pytest.approx(loss * y.numel() / math.log(2) / n_bytes, rel=1e-5)
 
 
+def test_evaluate_counts_each_masked_token_once_across_chunks(setup):
+    """20 windows are scored as a chunk of 16 and one of 4; a chunk with few masked tokens must
+    weigh less, so the result is the mean over all masked tokens, wherever they fall."""
+    tok, data = setup
+    m = GPT(preset("tiny", vocab_size=tok.n_vocab)).eval()
+    x, y, _ = data.val_set(20)
+    mask = (torch.rand(y.shape, generator=torch.Generator().manual_seed(0)) < 0.5).long()
+    mask[16:] = 0
+    mask[16:, :3] = 1                                                # the last chunk: 3 tokens a window
+    loss, _ = evaluate(m, (x, y, mask), None)
+    with torch.no_grad():
+        nll = torch.nn.functional.cross_entropy(m(x).logits.flatten(0, 1), y.flatten(), reduction="none")
+    assert loss == pytest.approx(float((nll * mask.flatten()).sum() / mask.sum()), rel=1e-5)
+
+
 def test_too_short_text_is_a_clear_error(setup):
     with pytest.raises(TrainingError, match="too short"):
         Batches(torch.arange(10), torch.arange(100), 64)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from .events import Eval, Event, Finished, RankSnapshot, Sample, Started, Step
-from .model import GPT
+from .model import GPT, next_token_loss
 from .scoring import rank_next
 
 
@@ -165,13 +165,12 @@ def evaluate(model: GPT, val_set, byte_len: torch.Tensor | None) -> tuple[float,
     total, n_tok, n_bytes = 0.0, 0.0, 0.0
     for i in range(0, x.size(0), 16):                                     # chunks bound memory
         xb, yb = x[i:i + 16], y[i:i + 16]
-        logits = model(xb).logits                                          # (b, T, V)
-        nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-        w = torch.ones_like(nll) if m is None else m[i:i + 16].flatten().to(nll.dtype)
-        total += float((nll * w).sum())
-        n_tok += float(w.sum())
+        mb = torch.ones_like(yb) if m is None else m[i:i + 16]              # (b, T) 0/1
+        n = float(mb.sum())
+        total += float(next_token_loss(model(xb).logits, yb, mb)) * n       # the chunk's mean, weighted
+        n_tok += n
         if byte_len is not None:
-            n_bytes += float((byte_len[yb.flatten()] * w.double()).sum())
+            n_bytes += float((byte_len[yb.flatten()] * mb.flatten().double()).sum())
     model.train(was)
     loss = total / max(n_tok, 1.0)
     bpb = total / math.log(2) / n_bytes if n_bytes > 0 else float("nan")
