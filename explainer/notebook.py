@@ -43,7 +43,6 @@ from .views.context import window_chart
 from .views.lens import lens_heatmap
 from .views.real import size_chart
 
-BATCH_ENV = "EXPLAINER_NB_BATCH"      # "1": run by nbclient top to bottom, nobody moves a slider
 SHORT_ENV = "EXPLAINER_NB_SHORT"      # "1": every training cell runs for seconds, not minutes
 SESSION = "notebook"                  # the ratings' session column for thumbs given in a notebook
 
@@ -305,7 +304,6 @@ def window_slider(loaded: LoadedModel | None, text: str, word: str):
     if loaded is None:
         return missing()
     import ipywidgets as w
-    from IPython.display import display
     n_ids = len(chat.prompt_ids(loaded.tokenizer, text, chat=False)[0])
     T = loaded.config.block_size
     top = min(T, n_ids)
@@ -317,19 +315,16 @@ def window_slider(loaded: LoadedModel | None, text: str, word: str):
     out = w.Output()
 
     def draw(_=None):
+        # The outputs are set, not captured with `with out: display(...)`: a capture makes a
+        # headless runner (nbclient, so nbconvert and papermill) mimic the front end and send the
+        # captured outputs back to the kernel as comm messages while the cell runs; ipykernel 7
+        # then held back the cell's execute_reply until the runner's cell timeout (docs/notebooks.md).
+        # The figures go in as their mime bundles (_repr_mimebundle_), not as objects
+        # (append_display_data): a plotly figure formats itself by displaying into the cell.
         tokens, bars, curve = window_figures(loaded, text, word, slider.value)
-        shown = [x for x in (html(tokens), bars, curve) if x is not None]
-        if os.environ.get(BATCH_ENV):
-            # run by nbclient (tests, handouts): after a `with out:` capture it lost the cell's
-            # reply in about half the runs, so the outputs are set directly
-            out.outputs = ()
-            for x in shown:
-                out.append_display_data(x)
-            return
-        out.clear_output(wait=True)
-        with out:
-            for x in shown:
-                display(x)
+        shown = [{"text/html": tokens, "text/plain": "the window's tokens"}]
+        shown += [fig._repr_mimebundle_() for fig in (bars, curve) if fig is not None]
+        out.outputs = tuple({"output_type": "display_data", "data": d, "metadata": {}} for d in shown)
     slider.observe(draw, names="value")
     draw()
     return w.VBox([slider, out])

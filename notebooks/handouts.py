@@ -33,7 +33,6 @@ def execute(path: Path, short: bool = True, timeout: int = 900) -> tuple[nbforma
     book = nbformat.read(path, as_version=4)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env["EXPLAINER_NB_SHORT"] = "1" if short else "0"
-    env["EXPLAINER_NB_BATCH"] = "1"
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.setdefault("OMP_NUM_THREADS", "1")
     client = NotebookClient(book, timeout=timeout, kernel_name="python3",
