@@ -4,7 +4,7 @@ import streamlit as st
 from explainer.app import links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.gpt.scoring import embedding_rows
-from explainer.gpt.tokenizer import Tokenizer, replay_merges
+from explainer.gpt.tokenizer import Tokenizer, replay_merges, train_bpe_simple
 from explainer.views import charts
 
 ui.page_setup("Tokens", "🔤")
@@ -45,7 +45,7 @@ if text:
         "training text (**byte-pair encoding**, BPE). Slide to replay the merges on your text.")
     if model_tok.kind == "bpe":
         panels.merge_replay(model_tok, text)
-        ui.explain(replay_merges)
+        ui.explain(train_bpe_simple, replay_merges)
     else:
         st.info("The active model has no BPE tokenizer to replay. Pick or train a BPE model.")
 

@@ -16,6 +16,7 @@ def test_tokens_default_text_three_tokenizers(models_dir):
     from explainer.gpt.tokenizer import cl100k
     ids = cl100k().encode("What should I eat today?")
     assert "[" + ", ".join(map(str, ids)) + "]" in texts(at.code)
+    assert "def train_bpe_simple(" in texts(at.code)            # "show the code": the teaching BPE loop
     assert at.slider[0].label == "Merges learned so far"
     at.slider[0].set_value(0).run()
     assert not at.exception

@@ -363,6 +363,26 @@ def _recover_merges(tokens: list[bytes], counts: list[int]) -> list[Merge]:
 # -----------------------------------------------------------------------------
 # training
 
+def train_bpe_simple(text: str, n_merges: int,
+                     pat_str: str = PAT_STR) -> list[tuple[tuple[int, int], int]]:
+    """BPE training in its plainest form: count the pairs, take the most frequent, merge, repeat.
+
+    Returns [(pair, count), ...] in the order learned; merge k makes the new token 256 + k.
+    Wikipedia's example: "aaabdaaabac", 3 -> [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)].
+    `train_bpe` learns exactly these merges, only faster (it recounts just what a merge changed).
+    """
+    chunks = [list(c.encode("utf-8")) for c in re.findall(pat_str, text)]   # merges stay inside chunks
+    merges = []
+    for k in range(n_merges):
+        stats = Counter(p for c in chunks for p in zip(c, c[1:]))           # every adjacent pair
+        if not stats:
+            break                                                           # nothing left to merge
+        best = min(stats, key=lambda p: (-stats[p], p))                     # most frequent, smallest on ties
+        merges.append((best, stats[best]))
+        chunks = [merge(c, best, 256 + k) for c in chunks]                 # glue it everywhere
+    return merges
+
+
 def train_bpe(text: str, vocab_size: int = 2048, specials=SPECIALS, pat_str: str = PAT_STR,
               name: str | None = None) -> tuple[Tokenizer, list[Merge]]:
     """Learn vocab_size - 256 - len(specials) merges from `text`; return the tokenizer and the trace.
