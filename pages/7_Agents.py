@@ -34,7 +34,10 @@ EXAMPLES = {"arithmetic": "What is 23 times 47?", "capital": "What is the capita
             "not in the table": "What is the capital of Atlantis?",
             "no tool needed": "What should I eat today?", "your own": ""}
 brain = real.model_chooser(agent, key="ag_brain") if agent is not None else None
-pick = links.radio(st, "Question", list(EXAMPLES), key="ag_example", param="ask", horizontal=True)
+SHORT = {"arithmetic": "sum", "capital": "capital", "not in the table": "unknown",
+         "no tool needed": "plain", "your own": "own"}          # ?ask=sum ... in a link
+pick = links.radio(st, "Question", list(EXAMPLES), key="ag_example", param="ask", horizontal=True,
+                   names=SHORT.get)
 question = EXAMPLES[pick] or links.text_input(st, "Your question", "What is 1234 plus 5678?",
                                              key="ag_q", param="q", max_chars=10_000)
 c1, c2, c3, c4 = st.columns(4)

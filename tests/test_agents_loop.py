@@ -63,7 +63,7 @@ def test_a_call_runs_the_tool_and_its_result_enters_the_context(agent_tok):
     assert evs[1].call == "calculator(23*47)"
     assert (evs[2].tool, evs[2].args, evs[2].result) == ("calculator", "23*47", "1081")
     sp = agent_tok.special_tokens
-    assert evs[2].ids == [sp[RESULT], *agent_tok.encode("1081"), sp[chat.END]]
+    assert evs[2].ids == [sp[RESULT], *agent_tok.encode(" 1081"), sp[chat.END]]
     # the second generation saw the question, the call and the result, in that order
     assert a.model.contexts[1] == evs[0].ids + evs[1].ids + evs[2].ids
     assert evs[-1].answer == "The answer is 1081." and evs[-1].reason == "answered"

@@ -76,6 +76,17 @@ def with_call_tokens(loaded: LoadedModel, seed: int = 0) -> LoadedModel:
     return LoadedModel(model, grown, cfg, dict(loaded.facts), None)
 
 
+def result_ids(tok, text: str) -> list[int]:
+    """<|result|> + the text + <|end|>, the text after a space: ' 1081' is the same tokens as in
+    'The answer is 1081.', so the model copies tokens it sees instead of respelling them
+    ('1081' alone would be 1|0|8|1, but ' 1081' in its answer is ' 10'|8|1). A model without
+    the tokens gets the text alone."""
+    body = tok.encode(" " + text)
+    if RESULT not in tok.special_tokens:
+        return body
+    return [tok.special_tokens[RESULT], *body, chat.special_ids(tok)[chat.END]]
+
+
 # --------------------------------------------------------------------------------------------------
 # The two ways of writing it: the loop asks a form for the prompt, where a call is, and the result
 
@@ -99,9 +110,7 @@ class OurForm:
         return new, self.tok.decode([i for i in body if i not in self.stop_ids])
 
     def result_ids(self, text: str) -> list[int]:
-        if self.result_id is None:          # a model without the tokens cannot get results
-            return self.tok.encode(text)
-        return [self.result_id, *self.tok.encode(text), self.sp[chat.END]]
+        return result_ids(self.tok, text)
 
     def text(self, ids) -> str:
         specials = set(self.tok.special_tokens.values())

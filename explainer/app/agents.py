@@ -6,13 +6,8 @@ import streamlit as st
 
 from ..agents import loop, measure
 from ..gpt.paramfile import LoadedModel, cache_key
-from ..gpt.tokenizer import printable
 from ..views import agents as av
-
-
-def pieces(tok, ids) -> list[tuple[str, int, bool]]:
-    names = {v: k for k, v in tok.special_tokens.items()}
-    return [(names.get(i) or printable(tok.token_bytes(i)), i, i in names) for i in ids]
+from ..views.agents import pieces
 
 
 def draw(ev, tok, parts: list) -> None:

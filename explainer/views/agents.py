@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
+from ..gpt.tokenizer import printable
 from .tokens import Box, token_boxes
 
 # Okabe-Ito: grey for what the person wrote, green for the model's own tokens, orange for the tool's
@@ -18,6 +19,12 @@ WHO_COLORS = {"question": "rgba(128,128,128,0.18)", "model": "rgba(0,158,115,0.3
 WHO_TITLES = {"question": "the question (in the chat template)", "model": "written by the model",
               "tool": "written by the tool, not the model", "cut": "fell out: it did not fit the window"}
 WHO_SOLID = {"question": "#999999", "model": "#009E73", "tool": "#E69F00"}
+
+
+def pieces(tok, ids) -> list[tuple[str, int, bool]]:
+    """(printable text, id, special) per token, special tokens by name ('<|call|>')."""
+    names = {v: k for k, v in tok.special_tokens.items()}
+    return [(names.get(i) or printable(tok.token_bytes(i)), i, i in names) for i in ids]
 
 
 def segment_html(pieces: Sequence[tuple[str, int, bool]], who: str) -> str:
@@ -37,3 +44,16 @@ def window_bar_html(parts: Sequence[tuple[str, int]], block_size: int) -> str:
     return (f'<div class="ctx-bar" style="display:flex;height:18px;border:1px solid rgba(128,128,128,.5);'
             f'border-radius:4px;overflow:hidden;margin:.25rem 0">{segs}</div>'
             f'<div style="font-size:.85em">{legend} · free {max(0, block_size - used)} of {block_size} tokens</div>')
+
+
+def run_html(events, tok) -> str:
+    """A whole agent run (the events of agents.loop.run) as token boxes, one segment per step:
+    the prompt grey, the model's tokens green, the tool's orange (duck-typed: views sit below
+    agents, so the events are told apart by their fields)."""
+    out = []
+    for ev in events:
+        who = ("tool" if hasattr(ev, "result") else "model" if hasattr(ev, "call")
+               else "question" if hasattr(ev, "block_size") else None)
+        if who is not None:
+            out.append(segment_html(pieces(tok, ev.ids), who))
+    return "".join(out)
