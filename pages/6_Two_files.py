@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explainer.app import cached, links, real, ui
+from explainer.app import cached, export, links, real, ui
 from explainer.app.classroom import predict_then_reveal
 from explainer.gpt.paramfile import quantize_int8, read_metadata
 from explainer.phases import twofiles as tf
@@ -117,5 +117,12 @@ st.markdown("SmolLM2-135M-Instruct ships as one GGUF file (llama.cpp's format): 
             "config and its tokenizer in one parameter file, most weights squeezed to about 5 bits. "
             "Everything below is read from that file now.")
 real.gguf_panel()
+
+st.header("6 · Out into the ecosystem")
+st.markdown("The same numbers in the two formats the rest of the world uses: a **Hugging Face folder** "
+            "(config.json, model.safetensors, the tokenizer), which the `transformers` library loads "
+            "as a GPT-2, and a **GGUF**, the file llama.cpp and its many apps run. Both are written "
+            "from this model now; both give the same next-token scores as this app.")
+export.export_panel(loaded)
 
 predict_then_reveal("twofiles-size", loaded)

@@ -187,3 +187,20 @@ def test_a_character_model_has_no_gguf_and_says_why(tmp_path):
     with pytest.raises(ValueError, match="--format hf"):
         to_gguf.write(untrained(char_tokenizer("abc")), tmp_path / "c.gguf")
     assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------------------------------
+# The command line
+
+def test_the_command_line_writes_both_and_says_what_is_missing(tmp_path, capsys):
+    from explainer import cli
+    shipped("base")
+    assert cli.main(["export", "base", "--format", "hf", str(tmp_path / "hf")]) == 0
+    assert cli.main(["export", "base", "--format", "gguf", "--out", str(tmp_path / "base.gguf")]) == 0
+    assert "from_pretrained" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == sorted(to_hf.files(shipped("base")))
+    assert run.load(str(tmp_path / "base.gguf"))[1]["arch"] == "gpt2"
+    for argv in (["export", "base", "--format", "gguf"], ["export", "base", "--format", "onnx", "x"],
+                 ["export", "base", "--dtype", "int8", "--format", "hf", "x"]):
+        assert cli.main(argv) == 2
+        assert "one place to write" in capsys.readouterr().err

@@ -131,7 +131,7 @@ def test_two_files_page(tiny_dir, fresh):
     at = run("pages/6_Two_files.py", tiny_dir, fresh)
     assert [h.value for h in at.header] == ["1 · The parameter file", "2 · Smaller files",
                                            "3 · The run file", "4 · The same two files, at every scale",
-                                           "5 · A real LLM's two files"]
+                                           "5 · A real LLM's two files", "6 · Out into the ecosystem"]
     assert at.metric[0].label == "Size on disk" and at.metric[1].value == f"{GPT(preset('tiny', vocab_size=400)).num_params():,}"
     source = (ROOT / "explainer" / "runfile" / "run.py").read_text()
     assert any(c.value == source.rstrip() for c in at.code)      # shown in full
@@ -139,7 +139,9 @@ def test_two_files_page(tiny_dir, fresh):
     table = at.table[0].value      # the sizes table; the last one is the GGUF's
     assert list(table["file"]) == ["fp32", "fp16", "int8"]
     assert not any(c.startswith("-0.0") and not c.strip("-0.") for c in table["change"])   # no "-0.00000"
-    assert len(at.get("download_button")) == 4
+    assert len(at.get("download_button")) == 6        # 3 parameter files, run.py, the HF zip, the GGUF
+    own_gguf = [m for m in at.metric if m.label == "Tensors"][-1]      # the last section: its GGUF
+    assert int(own_gguf.value) == 2 + 2 + 2 * 12 + 1     # embeddings, final norm, 2 blocks, output layer
     at.selectbox(key="tf_tensor").set_value("wte.weight").run()
     assert not at.exception
 

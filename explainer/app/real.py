@@ -150,6 +150,26 @@ def _summary(path: str):
     return gguffile.summary(path)
 
 
+def gguf_view(path, key: str):
+    """Any GGUF read from its header (gguffile.summary; the weights stay on disk): size,
+    parameters, tensors and header size, one row per number type, every tensor. Returns the summary."""
+    f = _summary(str(path))
+    c = ui.wrapping_columns(4, key=key, narrow="36rem", share="calc(50% - 1rem)")
+    c[0].metric("Size on disk", f"{f.file_bytes / 1e6:.1f} MB", help=f"{f.file_bytes:,} bytes: {path.name}")
+    c[1].metric("Parameters", f"{f.n_params:,}")
+    c[2].metric("Tensors", len(f.tensors))
+    chat = " and the chat template" if "tokenizer.chat_template" in f.meta else ""
+    c[3].metric("Header", f"{f.header_bytes / 1e6:.1f} MB",
+                help=f"Config, the {f.n_vocab:,}-token vocabulary, its merges{chat}.")
+    st.table([{"number type": t.type, "tensors": t.tensors, "weights": f"{t.params:,}",
+               "size": f"{t.bytes / 1e6:.1f}\u00a0MB", "bits per weight": f"{t.bits_per_weight:.1f}"}
+              for t in f.types], border="horizontal", hide_index=True)
+    with st.expander(f"All {len(f.tensors)} tensors with their shapes, types and sizes"):
+        st.dataframe([{"tensor": t.name, "shape": " × ".join(map(str, t.shape)), "type": t.type,
+                       "bytes": t.bytes} for t in f.tensors], hide_index=True, width="stretch")
+    return f
+
+
 def gguf_panel(run_source_name: str = "run.py") -> None:
     """The real model's file: sizes and number types read from it, one Q4_1 block decoded, and
     the command that runs it with the numpy run file."""
@@ -157,19 +177,7 @@ def gguf_panel(run_source_name: str = "run.py") -> None:
         st.info(MISSING, icon="📦")
         return
     path = smollm.gguf_path()
-    f = _summary(str(path))
-    c = ui.wrapping_columns(4, key="tf_gguf", narrow="36rem", share="calc(50% - 1rem)")
-    c[0].metric("Size on disk", f"{f.file_bytes / 1e6:.1f} MB", help=f"{f.file_bytes:,} bytes: {path.name}")
-    c[1].metric("Parameters", f"{f.n_params:,}")
-    c[2].metric("Tensors", len(f.tensors))
-    c[3].metric("Header", f"{f.header_bytes / 1e6:.1f} MB",
-                help=f"Config, the {f.n_vocab:,}-token vocabulary, its merges and the chat template.")
-    st.table([{"number type": t.type, "tensors": t.tensors, "weights": f"{t.params:,}",
-               "size": f"{t.bytes / 1e6:.1f}\u00a0MB", "bits per weight": f"{t.bits_per_weight:.1f}"}
-              for t in f.types], border="horizontal", hide_index=True)
-    with st.expander(f"All {len(f.tensors)} tensors with their shapes, types and sizes"):
-        st.dataframe([{"tensor": t.name, "shape": " × ".join(map(str, t.shape)), "type": t.type,
-                       "bytes": t.bytes} for t in f.tensors], hide_index=True, width="stretch")
+    f = gguf_view(path, "tf_gguf")
     st.markdown(
         "**What a Q4_1 block is.** The weights are cut into runs of 32. Each run is stored as one "
         "block of 20 bytes: a **scale** d and a **minimum** m (2 bytes each) and 32 codes of 4 bits "

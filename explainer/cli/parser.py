@@ -5,7 +5,7 @@ rank      the next-word ranking for a prompt (and candidate words)
 generate  sample text from a model
 tokenize  show how a text becomes tokens
 info      summary of a parameter file
-export    save a smaller copy of a model (fp16 or int8)
+export    save a smaller copy (fp16, int8), or the model for transformers or llama.cpp (hf, gguf)
 runfile   write the standalone numpy run file (run.py)
 sft       instruction tuning: a base model learns to answer, then stop
 chat      talk to a tuned model
@@ -108,11 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, help="torch threads")
     s.set_defaults(fn=cmd_demo)
 
-    s = sub.add_parser("export", help="save a smaller copy of a model: fp16 or int8")
+    s = sub.add_parser("export", help="save a smaller copy of a model (--dtype fp16 or int8), or the "
+                                      "model for other tools (--format hf or gguf)")
     s.add_argument("model", help="parameter file, or a name in models/")
-    s.add_argument("--dtype", required=True, choices=["fp32", "fp16", "int8"],
+    s.add_argument("target", nargs="?", metavar="OUT", help="where to write: the same as --out")
+    s.add_argument("--dtype", choices=["fp32", "fp16", "int8"],
                    help="fp16 = half-size floats, int8 = per-channel quantised matrices")
-    s.add_argument("--out", required=True, help="where to write the new .safetensors file")
+    # nargs="+": `export base --format gguf base.gguf` (a positional after a flag is not argparse's OUT)
+    s.add_argument("--format", nargs="+", metavar="{hf,gguf} [OUT]", help="hf = a Hugging Face folder that "
+                   "transformers loads; gguf = one GGUF file in llama.cpp's GPT-2 layout, which run.py runs too")
+    s.add_argument("--out", help="where to write: a .safetensors file (--dtype), a folder (hf), a .gguf file")
     s.set_defaults(fn=cmd_export)
 
     s = sub.add_parser("runfile", help="write the standalone numpy run file")

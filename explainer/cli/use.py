@@ -102,12 +102,41 @@ def info_real():
 
 
 def cmd_export(args):
+    fmt, *after = args.format or [None]
+    out = [p for p in (args.out, args.target, *after) if p]
+    if (args.dtype is None) == (fmt is None) or len(out) != 1 or fmt not in (None, "hf", "gguf"):
+        raise CLIError("export needs --dtype (fp32, fp16, int8) or --format (hf, gguf), and one place to "
+                       "write: e.g. `export base --format gguf base.gguf` or `export base --dtype int8 --out x`")
+    out = out[0]
+    if fmt:
+        return export_for_tools(load(args.model), fmt, out)
     from ..gpt.paramfile import export
     loaded = load(args.model)
-    out = export(loaded, args.out, args.dtype)
+    out = export(loaded, out, args.dtype)
     src = Path(loaded.path).stat().st_size
     print(f"saved {out} as {args.dtype}: {out.stat().st_size / 1e6:.2f} MB "
           f"({out.stat().st_size / src:.0%} of {src / 1e6:.2f} MB)")
+    return 0
+
+
+def export_for_tools(loaded, fmt: str, out: str) -> int:
+    """A Hugging Face folder or a GGUF file (explainer.export), and how to use it."""
+    from ..export import to_gguf, to_hf
+    from ..gpt.model import GPT
+    if not isinstance(loaded.model, GPT):
+        raise CLIError("SmolLM2 is already out there: export one of our own models (base, tuned, ...)")
+    try:
+        path = to_hf.write(loaded, out) if fmt == "hf" else to_gguf.write(loaded, out)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if fmt == "hf":
+        print(f"wrote {path}/: {', '.join(sorted(p.name for p in path.iterdir()))}")
+        print(f"  from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+              f"  model = AutoModelForCausalLM.from_pretrained({str(path)!r})\n"
+              f"  tok = AutoTokenizer.from_pretrained({str(path)!r})")
+    else:
+        print(f"wrote {path}: {path.stat().st_size / 1e6:.2f} MB, GPT-2 layout for llama.cpp")
+        print(f"  python run.py {path} \"A flash flood watch will be in effect all\" --temperature 0")
     return 0
 
 
