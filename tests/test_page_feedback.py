@@ -2,11 +2,10 @@
 the thumbs, simulated raters, train from the ratings, before/after), and with a broken ratings
 database (a message, never a crash)."""
 import functools
-import time
 
 import pytest
 import streamlit as st
-from pagetest import open_page, texts
+from pagetest import open_page, run_until, texts
 
 from explainer.gpt.model import GPT, preset
 from explainer.gpt.paramfile import load_model, save_model
@@ -69,22 +68,12 @@ def test_rate_with_the_thumbs(env, tuned_dir):
     assert "helpful" in texts(at.markdown) and "👍 when the answer" in texts(at.markdown)
 
 
-def wait_for(at, done, tries=120):
-    for _ in range(tries):
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return at
-        time.sleep(0.5)
-    raise AssertionError("the job did not finish")
-
-
 def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     monkeypatch, db = env
     at = run(tuned_dir, monkeypatch)
     at.radio(key="fb_rater").set_value("safe").run()
     next(b for b in at.button if b.label.startswith("Rate 200")).click().run()
-    wait_for(at, lambda a: RatingsStore(db).counts().total >= 200)
+    run_until(at, lambda a: RatingsStore(db).counts().total >= 200)
     assert RatingsStore(db).counts(rater="sim:safe").total == 200
     at.run()
     assert at.metric[2].value.startswith("200")
@@ -98,7 +87,7 @@ def test_simulated_raters_then_training_then_before_and_after(env, tuned_dir):
     train = next(b for b in at.button if b.label.startswith("Train the reward model"))
     assert not train.disabled
     train.click().run()
-    wait_for(at, lambda a: any("ready" in str(s.value) for s in a.success))
+    run_until(at, lambda a: any("ready" in str(s.value) for s in a.success))
     assert any("held-out" in m.label for m in at.metric)
     assert "after feedback" in at.table[0].value.columns
     assert "Chance per token" in texts(at.markdown)

@@ -2,11 +2,10 @@
 tiny base and tuned model (every section renders, filters work), and a fine-tuning job started
 from the page runs to its end."""
 import functools
-import time
 
 import pytest
 import streamlit as st
-from pagetest import open_page, texts
+from pagetest import open_page, run_until, texts
 
 from explainer.corpus import instructions as ins
 
@@ -55,12 +54,7 @@ def test_fine_tuning_job_from_the_page(one_layer_dir, fresh):
     start = next(b for b in at.button if b.label == "Start fine-tuning")
     start.click().run()
     assert not at.exception, [e.value for e in at.exception]
-    deadline = time.time() + 120
-    while "Your tuned model is ready" not in texts(at.success) and time.time() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-    assert "Your tuned model is ready" in texts(at.success)
+    run_until(at, lambda a: "Your tuned model is ready" in texts(a.success))
     assert "instruction tuning" not in texts(at.error)
     at.run()                                         # the next estimate comes from this run
     assert "from the latest training of this size on this server" in texts(at.caption)

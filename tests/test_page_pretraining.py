@@ -8,7 +8,7 @@ a loop (with a generous overall limit; no test asserts on how long anything took
 import time
 
 import pytest
-from pagetest import ROOT, open_page, texts
+from pagetest import ROOT, open_page, run_until, texts
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 120
@@ -37,15 +37,9 @@ def test_pretraining_rejects_a_too_short_paste():
     assert "job" not in at.query_params
 
 
-def run_until_done(at: AppTest, limit: float = 300) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if "now your **active model**" in texts(at.success) or at.error:
-            return
-        time.sleep(0.5)
-    pytest.fail("the training did not finish in time")
+def trained(at: AppTest) -> bool:
+    """The page's training ended: the model it made is active, or a problem is shown."""
+    return "now your **active model**" in texts(at.success) or bool(at.error)
 
 
 def test_tiny_training_completes_and_can_be_saved(models_dir):
@@ -58,7 +52,7 @@ def test_tiny_training_completes_and_can_be_saved(models_dir):
     assert not at.exception
     job_id = at.query_params["job"]
     assert job_id and at.button(key="pt_stop")            # Start became Stop
-    run_until_done(at)
+    run_until(at, trained)
     assert not at.error, texts(at.error)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tokens seen"] == "102 k"                  # 50 steps x 32 x 64 = 102,400 tokens
@@ -97,7 +91,7 @@ def test_reload_reattaches_to_the_job_from_the_url():
     job_id = at.query_params["job"]
     fresh = AppTest.from_file(str(ROOT / "pages/2_Pretraining.py"), default_timeout=TIMEOUT)
     fresh.query_params["job"] = job_id                       # a new session with the same URL
-    run_until_done(fresh)
+    run_until(fresh, trained)
     assert "tiny on Everyday English, 50 steps" in texts(fresh.caption)
     assert fresh.query_params["job"] == job_id
 
@@ -174,7 +168,7 @@ def test_training_on_pasted_text():
     at.text_input(key="pt_cands").set_value("sleep, giraffe")
     at.run()
     at.button(key="pt_start").click().run()
-    run_until_done(at)
+    run_until(at, trained)
     assert not at.error, texts(at.error)
     assert "tiny on pasted text, 50 steps" in texts(at.caption)
     assert "Trained on:** pasted text" in texts(at.sidebar.markdown)
