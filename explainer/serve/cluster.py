@@ -59,6 +59,10 @@ def connect(address: str | None = None, **init):
     if ray.is_initialized():
         return ray
     address = address or os.environ.get(ADDRESS_ENV, "").strip() or "auto"
+    # Ray's usage statistics (sent to usage-stats.ray.io) off for a head this process starts
+    # ("local"; Ray's release wheels switch them off there too, nightly ones do not). A head of
+    # `ray start` decides for its cluster: --disable-usage-stats (README, Many machines).
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     package = {"py_modules": [str(Path(__file__).resolve().parents[1])], "excludes": ["__pycache__"]}
     try:
         ray.init(address=None if address == "local" else address, namespace="explainer",
