@@ -10,7 +10,8 @@ file OUTSIDE_GUARD_LOG (host, port, what, pid, the command and a short caller st
   `getaddrinfo`): a lookup is a DNS query that may leave the machine;
 - a TCP connect (`socket.socket.connect`, `connect_ex`) to an address outside 127.0.0.0/8 and ::1.
 
-Nothing is blocked: the call goes on as before. A UDP `connect` sends no packet (Streamlit uses
+Each guarded process also writes one line "guarded" as it starts. Nothing is blocked: the call
+goes on as before. A UDP `connect` sends no packet (Streamlit uses
 one to 8.8.8.8 to learn the machine's own network address), so it is not recorded. Calls made by
 C code that does not go through Python's socket module (gRPC inside Ray) are not seen.
 """
@@ -58,7 +59,7 @@ def is_address(host) -> bool:
 def record(what: str, host, port=None) -> None:
     """Append one JSON line: what was tried, where, by which process and from which code."""
     stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-2]
-             if f.filename != __file__][-12:]
+             if f.filename != __file__][-25:]
     line = json.dumps({"what": what, "host": text(host), "port": port, "pid": os.getpid(),
                        "argv": " ".join(sys.argv)[:300], "stack": stack}) + "\n"
     fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -106,3 +107,4 @@ def install() -> None:
 
 if LOG:
     install()
+    record("guarded", None)     # one line per process, so a test sees which processes had the guard
