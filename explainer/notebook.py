@@ -12,6 +12,7 @@ No streamlit here; ipywidgets is imported only by the functions that build widge
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -333,22 +334,43 @@ def window_slider(loaded: LoadedModel | None, text: str, word: str):
 # ---------------------------------------------------------------------------------------------
 # Two files: the real model's GGUF
 
-def gguf_parts():
-    """The Two files page's "A real LLM's two files": SmolLM2's GGUF read now from its header
-    (gguffile.summary; the weights stay on disk): its size, parameters and tensors, and one row
-    per number type with its bits per weight."""
-    path = smollm.gguf_path()
+def gguf_parts(path=None):
+    """The Two files page's "A real LLM's two files": SmolLM2's GGUF (or the one at `path`) read
+    now from its header (gguffile.summary; the weights stay on disk): its size, parameters and
+    tensors, and one row per number type with its bits per weight."""
+    path = Path(path) if path else smollm.gguf_path()
     if path is None:
         return missing()
     import pandas as pd
     f = gguffile.summary(path)
     print(f"{path.name}: {f.file_bytes / 1e6:.1f} MB, {f.n_params:,} parameters in {len(f.tensors)} tensors")
+    chat = " and the chat template" if "tokenizer.chat_template" in f.meta else ""
     print(f"its header, {f.header_bytes / 1e6:.1f} MB: the config, the {f.n_vocab:,}-token vocabulary, "
-          "its merges and the chat template")
+          f"its merges{chat}")
     print(f"at {path}")
     return pd.DataFrame([{"number type": t.type, "tensors": t.tensors, "weights": t.params,
                           "MB": round(t.bytes / 1e6, 1), "bits per weight": round(t.bits_per_weight, 1)}
                          for t in f.types])
+
+
+def in_transformers(loaded: LoadedModel, folder, text: str, k: int = 5):
+    """The exported Hugging Face folder loaded by transformers, with none of our code: its token
+    IDs for `text` beside ours, the largest difference of the next-token scores, both top k."""
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError:
+        return print("transformers is not installed here: `pip install transformers`, then run this cell again")
+    import torch
+    hf_tok, hf_model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder)
+    ids = loaded.tokenizer.encode(text)
+    print(f"token IDs: ours {ids}\n           theirs {hf_tok.encode(text)}")
+    x = torch.tensor([[loaded.tokenizer.eot_id] + ids])
+    with torch.no_grad():
+        ours, theirs = loaded.model(x).logits[0, -1], hf_model(x).logits[0, -1]
+    print(f"{type(hf_model).__name__}: largest difference of the {ours.numel():,} next-token scores "
+          f"{(ours - theirs).abs().max().item():.1e}")
+    for who, scores in (("ours  ", ours), ("theirs", theirs)):
+        print(who, " | ".join(repr(hf_tok.decode([i])) for i in scores.topk(k).indices.tolist()))
 
 
 def show_q4_1_block(tensor: str = "blk.0.attn_q.weight", index: int = 0) -> None:

@@ -397,6 +397,31 @@ python run.py SmolLM2-135M-Instruct.Q4_1.gguf "A flash flood watch will be in ef
 python run.py SmolLM2-135M-Instruct.Q4_1.gguf "What is the capital of France?" --chat
 ```
 """),
+    md("""
+## Out into the ecosystem
+
+The same numbers in the two formats the rest of the world uses: a **Hugging Face folder**
+(config.json, model.safetensors, the tokenizer), which the `transformers` library loads as a GPT-2,
+and a **GGUF**, the file llama.cpp runs. (`python -m explainer export base --format hf|gguf OUT`
+writes them too; the app's Two files page offers both as downloads.)
+"""),
+    code("""
+from explainer.export import to_gguf, to_hf
+out = tempfile.mkdtemp()
+folder = to_hf.write(base, f"{out}/base")
+gguf = to_gguf.write(base, f"{out}/base.gguf")
+print(f"{folder}: {', '.join(sorted(p.name for p in folder.iterdir()))}")
+nb.in_transformers(base, folder, "A flash flood watch will be in effect all")
+"""),
+    md("The GGUF, read from its header as SmolLM2's was, then run with the numpy run file (greedy: the same tokens as the app's model):"),
+    code("""
+import subprocess, sys
+with open(f"{out}/run.py", "w") as f:
+    f.write(tf.runfile_source())
+print(subprocess.run([sys.executable, f"{out}/run.py", str(gguf), "A flash flood watch will be in effect all",
+                      "--temperature", "0", "--tokens", "20"], capture_output=True, text=True).stdout)
+nb.gguf_parts(gguf)
+"""),
     *try_it("Look inside another tensor: the embedding table or a layer norm; and another block of "
             "the real model's file.",
             """
