@@ -5,15 +5,15 @@ Python imports `sitecustomize` at start-up (module `site`), so the server, its t
 a Jupyter kernel and Ray's own processes all carry the guard. Recorded, one JSON line each in the
 file OUTSIDE_GUARD_LOG (host, port, what, pid, the command and a short caller stack):
 
-- a name lookup of a name that is not loopback (`socket.getaddrinfo`, `gethostbyname(_ex)`,
-  `gethostbyaddr`, `getnameinfo`; `create_connection`, requests, tornado and asyncio go through
-  `getaddrinfo`): a lookup is a DNS query that may leave the machine;
+- a lookup of a name other than localhost and this machine's own name (`socket.getaddrinfo`,
+  `gethostbyname(_ex)`, `gethostbyaddr`, `getnameinfo`; `create_connection`, requests, tornado and
+  asyncio go through `getaddrinfo`): a DNS query may leave the machine;
 - a TCP connect (`socket.socket.connect`, `connect_ex`) to an address outside 127.0.0.0/8 and ::1.
 
 Each guarded process also writes one line "guarded" as it starts. Nothing is blocked: the call
-goes on as before. A UDP `connect` sends no packet (Streamlit uses
-one to 8.8.8.8 to learn the machine's own network address), so it is not recorded. Calls made by
-C code that does not go through Python's socket module (gRPC inside Ray) are not seen.
+goes on as before. A UDP `connect` sends no packet (Streamlit uses one to 8.8.8.8 to learn the
+machine's own network address), so it is not recorded. Calls made by C code that does not go
+through Python's socket module (gRPC inside Ray) are not seen.
 """
 import ipaddress
 import json
