@@ -3,7 +3,8 @@
 Everything the app shows about "the model" comes from this one file: the config and its presets,
 the network (learned position embeddings, pre-LayerNorm blocks, causal self-attention through
 `scaled_dot_product_attention`, GELU MLP, input and output embeddings tied) and its loss.
-Sampling lives in `sampling.py`, scoring and the next-word ranking in `scoring.py`.
+Sampling lives in `sampling.py`, scoring and the next-word ranking in `scoring.py`. The Llama
+(explainer/real/llama.py) reuses this file's `Block`, `attend` and `run_blocks` with its own parts.
 
 References: Radford et al. 2019 (GPT-2); Karpathy's nanoGPT `model.py`, whose layout and parameter
 names this file follows so that readers who know it feel at home.

@@ -5,7 +5,8 @@ instead of LayerNorm (scale only, no mean, no bias); rotary position embeddings 
 queries and keys by an angle proportional to their position instead of a learned position table,
 so the window is a config number, not a table's size; grouped-query attention (9 query heads
 share 3 key/value heads, so the KV cache is 3x smaller); and a SwiGLU MLP (a gated MLP with SiLU).
-No biases anywhere; the output layer is tied to the token embedding, as in our GPT.
+No biases anywhere; the output layer is tied to the token embedding, as in our GPT. The rest is
+GPT's own code, imported: the pre-norm `Block`, the causal attention `attend` and the block loop.
 
 It answers the same interface as `model.GPT` (forward -> GPTOutput with logits, loss, attention
 weights, hidden states and KV cache; generate; a config with block_size, vocab_size, n_layer,
