@@ -4,7 +4,6 @@ Never `playwright install` (it downloads a browser): we drive /usr/bin/chromium.
 browser tests are skipped with a reason, unless REQUIRE_BROWSER=1 (CI), where they fail.
 """
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,11 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-def models_copy(tmp_path_factory) -> Path:
-    """The shipped models, copied, so a test that saves a model leaves models/ alone."""
-    d = tmp_path_factory.mktemp("models")
-    source = Path(os.environ.get("EXPLAINER_MODELS_DIR") or ROOT / "models")
-    for f in source.glob("*.safetensors"):
-        shutil.copy(f, d / f.name)
-    return d
-
-
-@pytest.fixture(scope="session")
-def server(artifacts, models_copy, tmp_path_factory):
+def server(artifacts, shipped_models, tmp_path_factory):
     """One warm server for the browser tests, with the shipped models copied and an empty ratings
     database of its own (data/ratings.sqlite stays as it is)."""
     db = tmp_path_factory.mktemp("ratings") / "ratings.sqlite"
-    proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
+    proc, url = start_server(shipped_models, {"EXPLAINER_RATINGS_DB": str(db)})
     yield url
     stop_server(proc)
 

@@ -60,7 +60,7 @@ def test_home(page, server, artifacts):
     snap(page, artifacts / "home.png")
 
 
-def test_tokens_shows_ids(page, server, artifacts, models_copy):
+def test_tokens_shows_ids(page, server, artifacts, shipped_models):
     from explainer.gpt.tokenizer import cl100k
 
     page.goto(server + "/Tokens")
@@ -80,7 +80,7 @@ def test_tokens_shows_ids(page, server, artifacts, models_copy):
     tip = page.locator(".tok", has_text="␣eat").first.get_attribute("title")
     assert tip.startswith("ID ") and "bytes 20 65 61 74" in tip   # hover: the ID and the bytes
     wait_idle(page)
-    if any(models_copy.glob("*.safetensors")):
+    if any(shipped_models.glob("*.safetensors")):
         page.locator(".js-plotly-plot").first.wait_for()  # the embedding heatmap of the model
     snap(page, artifacts / "tokens.png")
 

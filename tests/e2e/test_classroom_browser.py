@@ -86,11 +86,11 @@ def test_a_students_guess_reaches_the_teacher_and_the_reveal_reaches_the_student
         snap(teacher, artifacts / "classroom-teacher-live.png")
 
 
-def test_the_class_run_reaches_a_students_page_open_before_it_started(browser, models_copy, artifacts,
+def test_the_class_run_reaches_a_students_page_open_before_it_started(browser, shipped_models, artifacts,
                                                                      tmp_path):
     """Its own server: the class run is a two-minute training, which would slow the other tests."""
     db = tmp_path / "ratings.sqlite"
-    proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
+    proc, url = start_server(shipped_models, {"EXPLAINER_RATINGS_DB": str(db)})
     try:
         with a_class(browser, url) as (teacher, student, code, _):
             run_reaches_the_student(teacher, student, url, code, db, artifacts)

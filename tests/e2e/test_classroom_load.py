@@ -44,9 +44,9 @@ STUDENT_POLL = 2.0            # explainer.app.classroom.POLL_SECONDS: clicks com
 
 
 @pytest.fixture(scope="module")
-def class_server(tmp_path_factory, models_copy, artifacts):
+def class_server(tmp_path_factory, shipped_models, artifacts):
     db = tmp_path_factory.mktemp("classload") / "ratings.sqlite"
-    proc, url = start_server(models_copy, {"EXPLAINER_RATINGS_DB": str(db)})
+    proc, url = start_server(shipped_models, {"EXPLAINER_RATINGS_DB": str(db)})
     yield proc, url, db
     stop_server(proc)
 

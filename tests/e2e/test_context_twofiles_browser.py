@@ -9,16 +9,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def tiny_server(tmp_path_factory, artifacts):
-    from explainer import corpus
-    from explainer.gpt.model import GPT, preset
-    from explainer.gpt.paramfile import save_model
-    from explainer.gpt.tokenizer import train_bpe
-    d = tmp_path_factory.mktemp("models5")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:100_000], 400)
-    save_model(d / "tiny.safetensors", GPT(preset("tiny", vocab_size=tok.n_vocab, seed=2)), tok,
-               {"corpus": "Everyday English", "seed": 0})
-    proc, url = start_server(d)
+def tiny_server(tiny_dir, artifacts):
+    proc, url = start_server(tiny_dir)
     yield url
     stop_server(proc)
 

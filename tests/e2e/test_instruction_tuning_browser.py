@@ -9,18 +9,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]   # ~25 s: CI's test-slow
 
 
 @pytest.fixture(scope="module")
-def tiny_server(tmp_path_factory, artifacts):
-    from explainer import corpus
-    from explainer.gpt.model import GPT, GPTConfig
-    from explainer.gpt.paramfile import save_model
-    from explainer.gpt.tokenizer import train_bpe
-    d = tmp_path_factory.mktemp("models4")
-    tok, _ = train_bpe(corpus.get_corpus("everyday").text[:40_000], 320)
-    cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=32, seed=1)
-    save_model(d / "base.safetensors", GPT(cfg), tok, {"kind": "base", "preset": "tiny",
-                                                        "corpus": "Everyday English"})
-    save_model(d / "tuned.safetensors", GPT(cfg), tok, {"kind": "tuned", "base_model": "base"})
-    proc, url = start_server(d, {"EXPLAINER_MAX_JOBS": "1"})
+def tiny_server(one_layer_dir, artifacts):
+    proc, url = start_server(one_layer_dir, {"EXPLAINER_MAX_JOBS": "1"})
     yield url
     stop_server(proc)
 

@@ -250,8 +250,8 @@ def report(idle: dict, busy: dict | None) -> str:
 
 
 @pytest.fixture(scope="module")
-def load_server(models_copy):
-    with running_server(models_copy, {"EXPLAINER_MAX_JOBS": "2"}) as url:
+def load_server(shipped_models):
+    with running_server(shipped_models, {"EXPLAINER_MAX_JOBS": "2"}) as url:
         yield url
 
 

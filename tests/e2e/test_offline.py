@@ -24,8 +24,8 @@ PAGES = [("", "How a large language model is made"),
 
 
 @pytest.fixture(scope="module")
-def process_server(artifacts, models_copy):
-    proc, url = start_server(models_copy, {"EXPLAINER_JOBS": "process", "EXPLAINER_MAX_JOBS": "1"})
+def process_server(artifacts, shipped_models):
+    proc, url = start_server(shipped_models, {"EXPLAINER_JOBS": "process", "EXPLAINER_MAX_JOBS": "1"})
     yield url
     stop_server(proc)
 
