@@ -27,6 +27,15 @@ def server(artifacts, shipped_models, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_server(tiny_dir, artifacts):
+    """A second warm server, on the tiny model alone (tests/conftest.py's tiny_dir), for the pages
+    that a test wants independent of models/."""
+    proc, url = start_server(tiny_dir)
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER") == "1":

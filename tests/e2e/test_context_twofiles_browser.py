@@ -2,17 +2,9 @@
 the test does not depend on models/): charts drawn, slider moves, downloads served, screenshots
 saved under test-artifacts/ to look at."""
 import pytest
-from harness import start_server, stop_server
 from test_browser import no_exceptions, snap, visit, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def tiny_server(tiny_dir, artifacts):
-    proc, url = start_server(tiny_dir)
-    yield url
-    stop_server(proc)
 
 
 def test_context_window_page(page, tiny_server, artifacts):

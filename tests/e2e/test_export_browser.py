@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import ROOT, start_server, stop_server
+from harness import ROOT
 from test_browser import no_exceptions, snap, visit
 
 from explainer.gpt.paramfile import load_model
@@ -15,13 +15,6 @@ from explainer.gpt.paramfile import load_model
 pytestmark = pytest.mark.browser
 sys.path.insert(0, str(ROOT / "explainer" / "runfile"))
 import run  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_server(tiny_dir, artifacts):
-    proc, url = start_server(tiny_dir)
-    yield url
-    stop_server(proc)
 
 
 def download(page, name: str, folder: Path) -> Path:
