@@ -49,9 +49,15 @@ def shipped(name):
     return load_model(path)
 
 
+def agent():
+    """The agent's model: the tuned one grown by the tool-call tokens <|call|> and <|result|>."""
+    from explainer.agents.calls import with_call_tokens
+    return with_call_tokens(shipped("tuned"), seed=0)
+
+
 def models(learners_bpe):
     return {"base": lambda: shipped("base"), "tuned": lambda: shipped("tuned"),
-            "feedback": lambda: shipped("feedback"), "learner": lambda: untrained(learners_bpe)}
+            "feedback": lambda: shipped("feedback"), "agent": agent, "learner": lambda: untrained(learners_bpe)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,7 +103,7 @@ def hf_round_trip(loaded, folder, texts=TEXTS):
     return hf_tok, hf_model
 
 
-@pytest.mark.parametrize("name", ["base", "tuned", "feedback", "learner"])
+@pytest.mark.parametrize("name", ["base", "tuned", "feedback", "agent", "learner"])
 def test_transformers_loads_the_folder_with_our_ids_and_logits(name, learners_bpe, tmp_path):
     loaded = models(learners_bpe)[name]()
     hf_tok, hf_model = hf_round_trip(loaded, tmp_path / name)
@@ -153,7 +159,7 @@ def test_the_exporter_never_imports_transformers():
 # --------------------------------------------------------------------------------------------------
 # GGUF
 
-@pytest.mark.parametrize("name", ["base", "tuned", "learner"])
+@pytest.mark.parametrize("name", ["base", "tuned", "agent", "learner"])
 def test_the_run_file_runs_the_gguf_with_torchs_greedy_tokens(name, learners_bpe, tmp_path):
     loaded = models(learners_bpe)[name]()
     path = to_gguf.write(loaded, tmp_path / f"{name}.gguf")
