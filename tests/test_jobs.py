@@ -6,6 +6,7 @@ test decides exactly when each job may go on. Jobs are module-level functions bo
 functools.partial, so they pickle.
 """
 import functools
+import multiprocessing
 import os
 import signal
 import threading
@@ -21,6 +22,9 @@ from explainer.serve.workers import ProcessBackend
 WAIT = 30  # generous upper bound for a wait(); tests never assert on timing
 BACKENDS = ["thread", "process"]
 CONTEXT = "forkserver"   # workers forked from one clean server process: quick to start in tests
+# ... which imports torch once, so that a worker does not import it again (settle_worker sets
+# its threads): an import per worker made each process test seconds slower, more on a busy machine
+multiprocessing.get_context(CONTEXT).set_forkserver_preload(["torch"])
 
 
 class Gate:
