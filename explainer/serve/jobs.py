@@ -2,8 +2,8 @@
 
 A workshop of 30 people pressing "Start training" at once must not start 30 trainings on
 2 cores. So a page never trains inside its script run: it hands a generator function to the
-one `JobManager` of the server, which runs at most `max_workers` of them at a time (one torch
-thread each) and queues the rest in arrival order. The page then polls `get(job_id)` about once
+one `JobManager` of the server, which runs at most `max_workers` of them at a time (sharing
+the cores) and queues the rest in arrival order. The page then polls `get(job_id)` about once
 a second and draws what the job has yielded so far. Where a job runs is the backend's business
 (workers.py): the server's threads ("thread"), a pool of worker processes ("process", the
 app's default, env EXPLAINER_JOBS) or a Ray cluster ("ray", cluster.py); a job for a process is
@@ -178,8 +178,8 @@ class JobManager:
     max_events:      hard cap on all events kept per job (a runaway generator cannot eat memory)
     ttl_seconds:     ended jobs are forgotten this long after they end
     keep_ended_per_owner: ended jobs kept per owner (their results can hold whole models)
-    torch_threads:   intra-op threads for the server's process (None: leave torch alone); each
-                     worker process has one
+    torch_threads:   intra-op threads for the server's process (None: leave torch alone); worker
+                     processes share the cores among the jobs running (`_share_cores`)
     backend:         "thread" (jobs run in this process), "process" (a pool of worker
                      processes), "ray" (actors on a Ray cluster, cluster.py), or a backend object
     """
@@ -201,6 +201,8 @@ class JobManager:
         self._changed = threading.Condition(self._lock)   # notified on every state change
         self._jobs: dict[str, _Job] = {}
         self._queue: collections.deque[_Job] = collections.deque()
+        self._busy: list = []                             # slots running a job, earliest first
+        self._share_lock = threading.Lock()               # one core-sharing message round at a time
         self._closed = False
         if torch_threads is not None:
             workers.set_torch_threads(torch_threads)
@@ -321,8 +323,28 @@ class JobManager:
                     return
                 job = self._queue.popleft()       # FIFO
                 job.state, job.started = RUNNING, time.time()
+                self._busy.append(slot)
                 self._changed.notify_all()
-            self._run(job, slot)
+            self._share_cores()
+            try:
+                self._run(job, slot)
+            finally:
+                with self._lock:
+                    self._busy.remove(slot)
+                self._share_cores()
+
+    def _share_cores(self) -> None:
+        """Tell each busy worker its share of the cores (workers.share_cores): a lone training
+        uses them all, two share them. Backends whose workers cannot change (threads of this
+        process, Ray actors) have no `set_threads` and keep theirs."""
+        cores = getattr(self.backend, "cores", None)
+        if not cores:
+            return
+        with self._share_lock:                  # so the last message a worker gets is the latest
+            with self._lock:
+                busy = list(self._busy)
+            for slot, n in zip(busy, workers.share_cores(cores, len(busy))):
+                slot.set_threads(n)
 
     def _run(self, job: _Job, slot) -> None:
         state, error, result = DONE, None, None

@@ -13,8 +13,10 @@ cluster.py):
         def close(self, timeout: float) -> None                     # returns the result or raises
 
 `ThreadBackend` runs jobs in the server's own threads (simple; tests use it with closures).
-`ProcessBackend` runs them in a pool of spawned processes, each with one torch thread and a lower
-CPU priority than the server, so a page's script run always gets a core. Jobs sent to a process
+`ProcessBackend` runs them in a pool of spawned processes at a lower CPU priority than the server,
+so a page's script run always gets a core. Threads follow the queue: the manager tells each busy
+worker its share of the cores (`share_cores`: a lone training gets them all, two share them), and
+the worker sets its torch threads to it between steps (at each event). Jobs sent to a process
 must pickle: a `jobs.JobSpec` or functools.partial of a module-level generator function with plain
 arguments (spec dataclasses, texts, LoadedModels). Events and the result come back pickled (our
 own child process, so trusted): a 4 MB LoadedModel pickles in ~16 ms and loads in ~13 ms, keeping
@@ -98,16 +100,34 @@ def pack(fn) -> bytes:
                         f"not a closure ({e})") from None
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def set_torch_threads(n: int) -> None:
-    """Jobs run side by side, so each uses one intra-op thread (2 jobs on 2 cores must not spawn
-    2 threads each and fight). torch is imported lazily so the manager works without it. The
-    setting is process-wide."""
+    """Set torch's intra-op threads (2 jobs on 2 cores must not spawn 2 threads each and fight).
+    torch is imported lazily so the manager works without it. The setting is process-wide."""
     try:
         import torch
     except ImportError:
         return
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+
+
+def share_cores(cores: int, running: int) -> list[int]:
+    """Torch threads for each of `running` jobs on `cores` cores, earliest started first: all of
+    them for a lone job, an even split when more run, never fewer than one each.
+
+    >>> share_cores(2, 1), share_cores(2, 2), share_cores(4, 3), share_cores(2, 3)
+    ([2], [1, 1], [2, 1, 1], [1, 1, 1])
+    """
+    base, extra = divmod(max(cores, 1), max(running, 1))
+    return [max(1, base + (i < extra)) for i in range(running)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,13 +171,16 @@ class ProcessBackend:
 
     kill_after: seconds a cancelled job may take to stop before its worker is killed and replaced
     preload:    modules each worker imports once at start (so a job does not wait for torch)
+    cores:      the cores the running jobs share (None: this machine's); torch_threads is where a
+                worker starts, before the manager gives it its share
     """
     name = "process"
 
     def __init__(self, torch_threads: int = 1, nice: int = 10, kill_after: float = 10.0,
                  preload: tuple[str, ...] = ("explainer.gpt.training",), grace_events: int = 50,
-                 context: str = "spawn"):
+                 context: str = "spawn", cores: int | None = None):
         self.torch_threads, self.nice, self.kill_after = torch_threads, nice, kill_after
+        self.cores = cores or available_cores()
         self.preload, self.grace_events = tuple(preload), grace_events
         self.ctx = multiprocessing.get_context(context)
 
@@ -176,6 +199,8 @@ class ProcessWorker:
         self._ids = itertools.count(1)
         self.proc = self.conn = None
         self.restarts = 0
+        self._send_lock = threading.Lock()      # the job's thread and the manager's both send
+        self._threads = backend.torch_threads   # its share of the cores, as last asked
         self._start()
 
     def _start(self) -> None:
@@ -187,6 +212,8 @@ class ProcessWorker:
             self.proc.start()
         child.close()
         self.conn = parent
+        if self._threads != b.torch_threads:    # a replacement takes over its predecessor's share
+            self.set_threads(self._threads)
 
     def _replace(self) -> None:
         self._stop_process(0.0)
@@ -194,7 +221,16 @@ class ProcessWorker:
         self._start()
 
     def _send(self, msg) -> None:
-        self.conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+        with self._send_lock:
+            self.conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def set_threads(self, n: int) -> None:
+        """Ask the worker to use n torch threads from its next step on (its share of the cores)."""
+        self._threads = n
+        try:
+            self._send(("threads", n))
+        except OSError:
+            pass                                # it died: run() notices and replaces it
 
     @property
     def pid(self) -> int | None:
@@ -285,6 +321,7 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
     settle_worker(torch_threads, nice, preload)
     inbox: queue.Queue = queue.Queue()
     current: dict = {}                          # job id -> its cancel Event
+    share = [torch_threads]                     # the torch threads the manager last asked for
 
     def listen():
         while True:
@@ -300,6 +337,8 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
                 ev = current.get(msg[1])
                 if ev is not None:
                     ev.set()
+            elif msg[0] == "threads":
+                share[0] = msg[1]               # applied by the job's own thread, between steps
             else:
                 inbox.put(msg)
 
@@ -307,6 +346,10 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
 
     def send(msg) -> None:
         conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def relay(event) -> None:
+        set_torch_threads(share[0])             # between steps: never inside one of torch's ops
+        send(("event", event))
 
     from ..gpt.events import failure_message
     while True:
@@ -317,7 +360,8 @@ def _child_main(conn, torch_threads: int, nice: int, preload, grace_events: int)
         cancel = current.get(job_id) or threading.Event()
         try:
             fn = pickle.loads(payload)
-            result = drive(fn, cancel, lambda ev: send(("event", ev)), grace_events)
+            set_torch_threads(share[0])
+            result = drive(fn, cancel, relay, grace_events)
         except BaseException as exc:  # noqa: BLE001 - one job's crash must not end the worker
             send(("error", failure_message(exc)))
             continue
