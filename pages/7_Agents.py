@@ -2,7 +2,7 @@
 tool call in the model's output, runs the tool and writes the result back for the model to read."""
 import streamlit as st
 
-from explainer.agents import calls, data, loop, measure, tuning
+from explainer.agents import calls, data, loop, tuning
 from explainer.agents import tools as tl
 from explainer.app import agents as ag
 from explainer.app import links, panels, real, ui
@@ -69,18 +69,12 @@ st.markdown(
     f"Measured now on held-out questions: **{len(data.HELDOUT_COUNTRIES)} countries** and **40 sums** "
     "that appear in none of the training data (not in pretraining, not in instruction tuning, not "
     "in tool-use tuning), so a right answer can only come from the tool.")
-if agent is not None and st.button("Measure the agent and the tuned model", icon="📏"):
-    st.session_state["ag_measured"] = True
-if agent is not None and st.session_state.get("ag_measured"):
-    fig = ag.figures(agent, tuned)
-    st.table([ag.figures_row(fig, agent.name)], hide_index=True)
-    st.caption("By kind: " + "; ".join(f"{k}: right tool {d['right_tool']:.0%}, right answer "
-                                        f"{d['agent_right']:.0%} of {d['n']}" for k, d in fig.by_kind().items())
-               + f". Without tools means {tuned.name if tuned else 'the tuned model'} answering alone.")
-    with st.expander("Every held-out question"):
-        st.dataframe([{"question": r.question, "expected": r.expected, "call": r.call or "—",
-                       "agent": r.agent_answer, "without tools": r.plain_answer} for r in fig.rows],
-                     hide_index=True)
+fig_view = ui.attached_job("ag_figures")
+if agent is not None and fig_view is None and st.button("Measure the agent and the tuned model", icon="📏"):
+    ui.follow_job(jm.submit(ui.owner_id(), "agent figures", runs.agent_figures_job(agent, tuned)), "ag_figures")
+    st.rerun()
+if fig_view is not None:
+    ui.poll(fig_view.id, ag.figures_panel(agent.name if agent else "agent", tuned.name if tuned else "—"))
 
 st.header("3 · A real LLM as the agent")
 st.markdown(
@@ -88,11 +82,13 @@ st.markdown(
     "own chat template: a system message that describes them and two worked examples, all in plain "
     "text (`CALL: calculator(12*11)`, then a `tool` turn with `RESULT: 132`). Pick it above as the "
     "model to watch it, or measure it on the same held-out questions (a few minutes on this server).")
-if real.available() and st.button("Measure SmolLM2 as an agent", icon="📏"):
-    st.session_state["ag_real_measured"] = True
-if real.available() and st.session_state.get("ag_real_measured"):
-    st.table([ag.figures_row(ag.figures(real.real_model(), real.real_model()), "SmolLM2-135M-Instruct")],
-             hide_index=True)
+real_view = ui.attached_job("ag_real_figures")
+if real.available() and real_view is None and st.button("Measure SmolLM2 as an agent", icon="📏"):
+    ui.follow_job(jm.submit(ui.owner_id(), "SmolLM2 agent figures",
+                            runs.agent_figures_job("smollm2", "smollm2")), "ag_real_figures")
+    st.rerun()
+if real_view is not None:
+    ui.poll(real_view.id, ag.figures_panel("SmolLM2-135M-Instruct", "SmolLM2 itself"))
 st.caption(
     "Larger models are trained on many thousands of tool-use conversations, often with a tool "
     "format of their own in the chat template, so they follow a tool description reliably; a "
@@ -102,7 +98,7 @@ st.header("4 · Train your own agent")
 if tuned is None:
     st.info("No tuned model to start from: train one on the Instruction tuning page.")
 else:
-    steps = links.select_slider(st, "Training steps", [100, 200, 400, 600], tuning.AgentSpec.steps,
+    steps = links.select_slider(st, "Training steps", [100, 200, 400, 800], tuning.AgentSpec.steps,
                                 disabled=busy, key="ag_train_steps", param="train_steps")
     size = tuned.facts.get("preset") or "small"
     st.caption(f"Starting from **{tuned.name}**: two new tokens, <|call|> and <|result|>, are "

@@ -3,13 +3,20 @@ agent: the steps of a run (the call, the tool's result, the final answer), tools
 the URL settings, and the measured figures."""
 import pytest
 import streamlit as st
-from pagetest import open_page, texts
+from pagetest import open_page, run_until, texts
 
 
 @pytest.fixture(autouse=True)
 def fresh():
     st.cache_data.clear()          # the model list is cached server-wide; tests switch directories
     st.cache_resource.clear()
+
+
+def agent_page(models_dir, monkeypatch):
+    """The page opened with the shipped models (skips where there is no agent model)."""
+    if not (models_dir / "agent.safetensors").is_file():
+        pytest.skip("no shipped models/agent.safetensors")
+    return open_page("pages/7_Agents.py", models_dir, monkeypatch, timeout=240)
 
 
 def test_without_an_agent_the_page_says_so(tmp_path, monkeypatch):
@@ -19,9 +26,7 @@ def test_without_an_agent_the_page_says_so(tmp_path, monkeypatch):
 
 
 def test_the_agent_calls_the_calculator_and_answers(models_dir, monkeypatch):
-    if not (models_dir / "agent.safetensors").is_file():
-        pytest.skip("no shipped models/agent.safetensors")
-    at = open_page("pages/7_Agents.py", models_dir, monkeypatch, timeout=240)
+    at = agent_page(models_dir, monkeypatch)
     assert [h.value for h in at.header] == ["1 · Ask, and watch each step", "2 · How often is it right?",
                                             "3 · A real LLM as the agent", "4 · Train your own agent"]
     md = texts(at.markdown)
@@ -56,9 +61,7 @@ def test_the_settings_come_from_the_link(models_dir, monkeypatch):
 
 
 def test_a_question_about_a_capital_uses_lookup(models_dir, monkeypatch):
-    if not (models_dir / "agent.safetensors").is_file():
-        pytest.skip("no shipped models/agent.safetensors")
-    at = open_page("pages/7_Agents.py", models_dir, monkeypatch, timeout=240)
+    at = agent_page(models_dir, monkeypatch)
     at.radio(key="ag_example").set_value("capital").run()
     assert not at.exception
     assert "`lookup(capital of Botswana)` → `Gaborone`" in texts(at.markdown)
@@ -66,20 +69,19 @@ def test_a_question_about_a_capital_uses_lookup(models_dir, monkeypatch):
 
 
 def test_a_long_question_is_cut_with_a_note(models_dir, monkeypatch):
-    if not (models_dir / "agent.safetensors").is_file():
-        pytest.skip("no shipped models/agent.safetensors")
-    at = open_page("pages/7_Agents.py", models_dir, monkeypatch, timeout=240)
+    at = agent_page(models_dir, monkeypatch)
     at.radio(key="ag_example").set_value("your own").run()
-    at.text_input(key="ag_q").input("What is 2 plus 2? " * 600).run()
+    at.text_input(key="ag_q").input("What is 2 plus 2? " * 500).run()
     assert not at.exception
     assert "of its tokens were cut so that it fits the 128-token window" in texts(at.markdown)
 
 
 def test_measuring_shows_the_figures(models_dir, monkeypatch):
-    if not (models_dir / "agent.safetensors").is_file():
-        pytest.skip("no shipped models/agent.safetensors")
-    at = open_page("pages/7_Agents.py", models_dir, monkeypatch, timeout=600)
-    at.button[0].click().run()
+    """The measurement runs as a job; the page shows the question it is at, then the figures."""
+    at = agent_page(models_dir, monkeypatch)
+    next(b for b in at.button if b.label == "Measure the agent and the tuned model").click().run()
     assert not at.exception
+    at = run_until(at, lambda at: len(at.table) > 0, limit=900)
     row = at.table[0].value.iloc[0]
     assert row["questions"] > 50 and row["calls the right tool"].endswith("%")
+    assert "By kind: capital" in texts(at.caption)

@@ -5,9 +5,10 @@ Each conversation is a question and what the assistant does with it, in segments
     ("calculator(23*47)", "1081", "The answer is 1081.")      call, result, answer
     (None, None, "How about porridge with fruit ...")           no tool: answered directly
 
-Four kinds, mixed: arithmetic (calculator), capitals (lookup), made-up countries (lookup finds
-nothing, and the assistant says so), and ordinary instruction pairs that need no tool (so the
-agent still answers "What should I eat today?" itself). Encoded with `encode`, the loss mask is 1
+Five kinds, mixed: arithmetic (calculator), capitals (lookup), made-up countries in an imaginary
+atlas (`atlas_question`: the capital can only be read from the result), made-up countries the
+lookup does not find (the assistant says so), and ordinary instruction pairs that need no tool
+(so the agent still answers "What should I eat today?" itself). Encoded with `encode`, the loss mask is 1
 on the model's own tokens (the call and the answer, each with its <|end|>) and 0 on the question
 and on the result the tool wrote.
 
@@ -37,7 +38,7 @@ ASK_CAPITAL = ("What is the capital of {c}?", "Which city is the capital of {c}?
                "What's the capital city of {c}?", "Tell me the capital of {c}.",
                "What is the capital of {c} called?")
 VOWELS, CONSONANTS = "aeiouy", "bcdfghjklmnpqrstvwxz"
-MIX = {"sum": 0.3, "capital": 0.3, "unknown": 0.2, "plain": 0.2}
+MIX = {"sum": 0.3, "capital": 0.2, "atlas": 0.2, "unknown": 0.1, "plain": 0.2}
 CONVERSATIONS = 6000
 
 
@@ -90,14 +91,29 @@ def capital_question(rng: random.Random, country: str) -> Conversation:
                         f"The capital of {country} is {result}.", "capital", result)
 
 
+_HELDOUT_NAMES = [n.lower() for c, cap, _ in CAPITALS if c in HELDOUT_COUNTRIES
+                  for n in (c.removeprefix("the "), cap)]
+_PLACES = [w for c, cap, _ in CAPITALS if c in TRAIN_COUNTRIES
+           for w in f"{c} {cap}".replace("the ", "").split() if len(w) > 3 and w.isalpha()]
+
+
 def made_up_word(rng: random.Random) -> str:
-    """A pronounceable nonsense word of any letters: 'Kelvoraq'. Many different ones teach the
-    model to copy a name it has never seen, rather than to recall one it knows."""
-    out = [rng.choice(VOWELS + CONSONANTS)]
-    for _ in range(rng.randint(2, 9)):
-        vowel_next = rng.random() < (0.75 if out[-1] in CONSONANTS else 0.2)
-        out.append(rng.choice(VOWELS if vowel_next else CONSONANTS))
-    return "".join(out).capitalize()
+    """A name that exists nowhere: mostly the start of one real place name and the end of
+    another ('Gabo' + 'shkek'), so it is made of the same pieces as real names; otherwise
+    pronounceable nonsense of any letters ('Kelvoraq'). Many different ones teach the model to
+    copy a name it has never seen, rather than to recall one it knows."""
+    while True:
+        if rng.random() < 0.7:
+            a, b = rng.choice(_PLACES), rng.choice(_PLACES)
+            word = (a[:rng.randint(2, len(a) - 1)] + b[rng.randint(1, len(b) - 2):]).capitalize()
+        else:
+            out = [rng.choice(VOWELS + CONSONANTS)]
+            for _ in range(rng.randint(2, 9)):
+                vowel_next = rng.random() < (0.75 if out[-1] in CONSONANTS else 0.2)
+                out.append(rng.choice(VOWELS if vowel_next else CONSONANTS))
+            word = "".join(out).capitalize()
+        if not any(h in word.lower() for h in _HELDOUT_NAMES):      # no held-out name by chance
+            return word
 
 
 def made_up_country(rng: random.Random) -> str:
@@ -113,6 +129,17 @@ def made_up_country(rng: random.Random) -> str:
             name = f"{rng.choice(('North', 'South', 'New', 'Saint'))} {name}"
         if lookup(name).startswith("error"):
             return name
+
+
+def atlas_question(rng: random.Random) -> Conversation:
+    """A made-up country looked up in an imaginary atlas (training only: the real lookup tool
+    knows only the 193 real countries). Its capital cannot be remembered, only read from the
+    result, so the model learns to copy the result into its answer; without these it recalled
+    the capitals it had seen and made one up for a country it had not."""
+    c, capital = made_up_country(rng), made_up_word(rng)
+    q = rng.choice(ASK_CAPITAL).format(c=c)
+    return Conversation(q, f"lookup(capital of {c})", capital, f"The capital of {c} is {capital}.",
+                        "atlas", capital)
 
 
 def unknown_question(rng: random.Random) -> Conversation:
@@ -139,6 +166,8 @@ def conversations(n: int = CONVERSATIONS, seed: int = 0) -> list[Conversation]:
             out.append(sum_question(rng, heldout=False))
         elif kind == "capital":
             out.append(capital_question(rng, rng.choice(TRAIN_COUNTRIES)))
+        elif kind == "atlas":
+            out.append(atlas_question(rng))
         elif kind == "unknown":
             out.append(unknown_question(rng))
         else:

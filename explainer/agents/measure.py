@@ -76,12 +76,19 @@ def plain_answer(loaded, question: str) -> str:
     return chat.answer(loaded.model, loaded.tokenizer, question).text
 
 
-def figures(agent, without=None, questions=None) -> Figures:
-    """Measure `agent` with tools on the held-out questions, and `without` (e.g. the tuned model
-    it started from) answering the same questions without tools."""
+def measuring(agent, without=None, questions=None, *, cancel=None):
+    """Measure `agent` with tools on the held-out questions (default: data.heldout_questions), and
+    `without` (e.g. the tuned model it started from) answering the same questions without tools;
+    yields a Status per question, returns the Figures. "smollm2" for either loads the real model
+    here (in a job's worker: the model is not sent over)."""
+    from ..gpt.events import Status
+    agent, without = _real_if_named(agent), _real_if_named(without)
     questions = questions if questions is not None else data.heldout_questions()
     rows = []
-    for q in questions:
+    for i, q in enumerate(questions):
+        if cancel is not None and cancel.is_set():
+            break
+        yield Status(f"Question {i + 1} of {len(questions)}: {q.question}")
         call, ans = ask(agent, q.question)
         parsed = parse_call(call) if call else None
         plain = plain_answer(without, q.question) if without is not None else None
@@ -92,3 +99,16 @@ def figures(agent, without=None, questions=None) -> Figures:
     n = max(1, len(rows))
     return Figures(len(rows), sum(r.right_tool for r in rows) / n, sum(r.agent_right for r in rows) / n,
                    None if without is None else sum(bool(r.plain_right) for r in rows) / n, rows)
+
+
+def _real_if_named(model):
+    if isinstance(model, str):
+        from ..real import smollm
+        return smollm.load()
+    return model
+
+
+def figures(agent, without=None, questions=None) -> Figures:
+    """`measuring` run to its end: the Figures."""
+    from ..gpt.training import drain
+    return drain(measuring(agent, without, questions))

@@ -174,8 +174,9 @@ TOOLS: dict[str, Tool] = {
 
 def run_tool(name: str, args: str, tools=TOOLS) -> str:
     """The result text of a call: the tool's answer, or 'error: ...' for an unknown tool."""
-    tool = (tools or {}).get(name)
+    if not tools:
+        return "error: tools are off"
+    tool = tools.get(name)
     if tool is None:
-        known = ", ".join(tools or {}) or "none (tools are off)"
-        return f"error: unknown tool {name[:30]!r}; tools: {known}"
+        return f"error: unknown tool {name[:30]!r}; tools: {', '.join(tools)}"
     return tool.run(args)

@@ -31,7 +31,8 @@ WATCH_QUESTION = "What is 23 times 47?"
 @dataclass
 class AgentSpec(TrainConfig):
     """The training loop's config with tool-use tuning's defaults (what the agent file records)."""
-    steps: int = 500               # about 2 minutes on 2 cores for the small model
+    steps: int = 800               # small model: ~2 minutes at 2 threads on an idle machine; 500
+                                   # steps left names half-copied ("Gabor" for Gaborone)
     batch_size: int = 16           # 16 windows x 128 tokens: ~40 conversations per step
     lr: float = 2e-3
     warmup: int = 20

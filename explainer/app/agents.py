@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..agents import loop, measure
-from ..gpt.paramfile import LoadedModel, cache_key
+from ..gpt.paramfile import LoadedModel
 from ..views import agents as av
 from ..views.agents import pieces
 
@@ -50,17 +50,32 @@ def live_run(loaded: LoadedModel, question: str, tools, max_steps: int) -> list[
     return parts
 
 
-def figures(agent: LoadedModel, without: LoadedModel | None) -> measure.Figures:
-    """measure.figures, once per pair of models for the whole server."""
-    return _figures(agent, without, (cache_key(agent), cache_key(without) if without else None))
-
-
-@st.cache_data(max_entries=8, show_spinner="Asking every held-out question, with tools and without ...")
-def _figures(_agent, _without, keys):
-    return measure.figures(_agent, _without)
-
-
 def figures_row(fig: measure.Figures, who: str) -> dict:
     return {"model": who, "questions": fig.n, "calls the right tool": f"{fig.right_tool:.0%}",
             "final answer right (with tools)": f"{fig.agent_right:.0%}",
             "right without tools": "—" if fig.plain_right is None else f"{fig.plain_right:.0%}"}
+
+
+def figures_panel(who: str, without: str):
+    """A render function for ui.poll of a figures job (runs.agent_figures_job): the question
+    it is at while it runs; the figures, by kind and question by question, when it is done."""
+    def render(view) -> None:
+        if not view.ended:
+            said = [e.message for e in view.events if hasattr(e, "message")]
+            st.caption(said[-1] if said else "Waiting for a free worker ...")
+            return
+        if view.error:
+            st.error(view.error)
+            return
+        fig = view.result
+        if fig is None:
+            return
+        st.table([figures_row(fig, who)], hide_index=True)
+        st.caption("By kind: " + "; ".join(f"{k}: right tool {d['right_tool']:.0%}, right answer "
+                                            f"{d['agent_right']:.0%} of {d['n']}" for k, d in fig.by_kind().items())
+                   + f". Without tools: {without} answering alone.")
+        with st.expander("Every held-out question"):
+            st.dataframe([{"question": r.question, "expected": r.expected, "call": r.call or "—",
+                           "with tools": r.agent_answer, "without tools": r.plain_answer} for r in fig.rows],
+                         hide_index=True)
+    return render

@@ -319,3 +319,10 @@ def agent_job(tuned, spec=None, *, base_name: str | None = None) -> JobSpec:
     """Tool-use tuning as a job: `agents.tuning.run`'s events, then the agent LoadedModel."""
     from ..agents import tuning
     return model_job(tuning.run, tuned, spec or tuning.AgentSpec(), name="agent", base_name=base_name)
+
+
+def agent_figures_job(agent, without=None) -> JobSpec:
+    """The held-out figures of an agent (agents.measure.measuring) as a job; "smollm2" for a
+    model loads the real one in the worker."""
+    from ..agents import measure
+    return JobSpec(measure.measuring, (agent, without))
