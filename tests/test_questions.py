@@ -40,7 +40,7 @@ def test_doctests():
 
 
 def test_every_question_has_an_id_text_and_its_answers_among_the_choices():
-    assert len(Q.QUESTIONS) == 6 and len({q.page for q in Q.QUESTIONS.values()}) == 6
+    assert len(Q.QUESTIONS) == 8 and len({q.page for q in Q.QUESTIONS.values()}) == 7   # Tokens has two
     for q in Q.QUESTIONS.values():
         assert q.text.endswith("?") and len(q.choices) >= 2 and len(set(q.choices)) == len(q.choices)
 

@@ -60,6 +60,21 @@ def count_tokens(tok) -> Answer:
     return Answer(choice, f"{n} tokens: " + " | ".join(map(show_piece, pieces)), n)
 
 
+TAX_LANGUAGE = "Hindi"
+TAX_CHOICES = ("Under 2×", "2× to 4×", "4× to 8×", "8× or more")
+
+
+def hindi_tax(tok) -> Answer:
+    """How many times the English weather note's tokens the Hindi one needs in `tok` (the real
+    LLM's tokenizer on the page; tokentax.token_tax counts)."""
+    from ..phases.tokentax import costs_text, row_of, token_tax
+    rows = token_tax([(tok.name, tok)])
+    x = row_of(rows, TAX_LANGUAGE).ratio[tok.name]
+    k = 0 if x < 2 else 1 if x < 4 else 2 if x < 8 else 3
+    said = costs_text(rows, tok.name, TAX_LANGUAGE)     # "in SmolLM2-135M-Instruct, Hindi costs ..."
+    return Answer(TAX_CHOICES[k], said[0].upper() + said[1:] + ".", x)
+
+
 # --------------------------------------------------------------------------------------------------
 # 2 · Pretraining
 
@@ -184,6 +199,9 @@ def plain_multiplies(loaded: LoadedModel) -> Answer:
 
 TOKENS = Question("tokens-count", "Tokens", f"How many tokens is “{TOKENS_TEXT}” for this model's "
                   "tokenizer?", TOKEN_CHOICES, count_tokens, "tokenizer")
+TOKEN_TAX = Question("tokens-tax", "Tokens", f"The same weather note in {TAX_LANGUAGE} and in English: "
+                     f"how many times as many tokens does {TAX_LANGUAGE} cost a real LLM's tokenizer?",
+                     TAX_CHOICES, hindi_tax, "tokenizer")
 PRETRAINING = Question("pretrain-first", "Pretraining", f"Which word will the model rank first after "
                        f"“…{DEFAULT_PROMPT[-13:]}”?", RANK_WORDS, first_word, "model")
 INSTRUCTION = Question("sft-stop", "Instruction tuning", f"Asked “{STOP_QUESTION}”, will the base "
@@ -200,4 +218,4 @@ TWO_FILES = Question("twofiles-size", "Two files", "How big is the parameter fil
 AGENTS = Question("agents-plain", "Agents", f"Will the model without tools get “{AGENT_QUESTION}” right?",
                   AGENT_CHOICES, plain_multiplies, "model")
 
-QUESTIONS = {q.id: q for q in (TOKENS, PRETRAINING, INSTRUCTION, FEEDBACK, CONTEXT, TWO_FILES, AGENTS)}
+QUESTIONS = {q.id: q for q in (TOKENS, TOKEN_TAX, PRETRAINING, INSTRUCTION, FEEDBACK, CONTEXT, TWO_FILES, AGENTS)}
