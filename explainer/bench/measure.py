@@ -10,9 +10,11 @@ import os
 import statistics
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 
 import torch
 
+from ..gpt.events import Eval
 from ..gpt.model import GPT, GPTConfig, preset
 from ..gpt.scoring import rank_next
 from ..gpt.training import Batches, RankSnapshot, Step, TrainConfig, train
@@ -157,8 +159,9 @@ def generation_speed(model: GPT, n_tokens: int = 100) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def nanogpt_text(path: str, steps: int, seconds: float | None) -> dict:
-    """nanoGPT's CPU configuration (config/train_shakespeare_char.py, CPU variant) on a text file."""
+def nanogpt_data(path: str):
+    """nanoGPT's shakespeare_char setup on a text file: characters as tokens, the first 90% to
+    train on, the last 10% to validate on, and its CPU model shape. Returns (GPTConfig, Batches)."""
     from .. import corpus
     from ..gpt.tokenizer import char_tokenizer
     text = corpus.user_text(open(path, "rb").read())
@@ -166,10 +169,66 @@ def nanogpt_text(path: str, steps: int, seconds: float | None) -> dict:
     tok = char_tokenizer(text)
     tr, va = torch.tensor(tok.encode(text[:n])), torch.tensor(tok.encode(text[n:]))
     cfg = GPTConfig(vocab_size=tok.n_vocab, block_size=64, n_layer=4, n_head=4, n_embd=128)
-    data = Batches(tr, va, cfg.block_size)
-    tc = TrainConfig(steps=steps, minutes=seconds / 60 if seconds else None, batch_size=12,
-                     lr=1e-3, warmup=100, min_lr_ratio=0.1, eval_every=max(steps, 1) * 10,
-                     eval_batches=17, sample_every=0, rank_every=0, betas=(0.9, 0.99))
+    return cfg, Batches(tr, va, cfg.block_size)
+
+
+def nanogpt_recipe(steps: int = 2000, seconds: float | None = None) -> TrainConfig:
+    """nanoGPT's CPU recipe (config/train_shakespeare_char.py with its CPU overrides): AdamW 1e-3,
+    100 warmup steps, cosine to 1e-4 over `steps`, batch 12, beta2 0.99, clipping at 1."""
+    return TrainConfig(steps=steps, minutes=seconds / 60 if seconds else None, batch_size=12,
+                       lr=1e-3, warmup=100, min_lr_ratio=0.1, eval_every=max(steps, 1) * 10,
+                       eval_batches=17, sample_every=0, rank_every=0, betas=(0.9, 0.99))
+
+
+def speedrun_recipe() -> TrainConfig:
+    """Ours for the speedrun: the same model, Muon for the blocks' matrices (AdamW 3e-3 for the
+    rest), batch 24, warmup-stable-decay over 400 steps, evaluated every 25 (docs/speedrun.md).
+    Its validation windows are the recipe's (8 x 24 = 16 x 12)."""
+    return TrainConfig(steps=400, batch_size=24, lr=3e-3, warmup=20, min_lr_ratio=0.1,
+                       optimizer="muon", muon_lr=0.02, schedule="wsd", cooldown=0.3,
+                       eval_every=25, eval_batches=8, sample_every=0, rank_every=0,
+                       betas=(0.9, 0.99))
+
+
+def timed_run(cfg: GPTConfig, data: Batches, tc: TrainConfig, target: float | None = None) -> dict:
+    """Train a fresh model; seconds of training (evaluations left out: each is timed from the
+    step before it to its result and subtracted) until the validation loss first reaches `target`,
+    or to the end. Returns seconds, steps, val_loss, evals, eval_seconds, reached."""
+    t0 = prev = None
+    eval_s, evals, out = 0.0, 0, None
+    for ev in train(GPT(cfg), data, tc):
+        now = time.perf_counter()
+        if isinstance(ev, Eval):
+            if t0 is None:                            # the evaluation before the first step
+                t0 = now
+            else:
+                eval_s += now - prev
+                evals += 1
+                out = ev
+                if target is not None and ev.val_loss <= target:
+                    break
+        prev = now
+    return {"seconds": round(now - t0 - eval_s, 1), "steps": out.step, "val_loss": round(out.val_loss, 3),
+            "evals": evals, "eval_seconds": round(eval_s, 1),
+            "reached": target is None or out.val_loss <= target}
+
+
+def speedrun(path: str, target: float = 1.886) -> dict:
+    """nanoGPT's recipe for its 2000 steps, then ours until the validation loss <= target, back to
+    back in this process on the same data, model shape and validation windows."""
+    cfg, data = nanogpt_data(path)
+    load = load_average()
+    recipe = timed_run(cfg, data, replace(nanogpt_recipe(), eval_batches=16))
+    ours = timed_run(cfg, data, speedrun_recipe(), target)
+    return {"recipe": recipe, "ours": ours, "target": target, "threads": torch.get_num_threads(),
+            "ratio": round(ours["seconds"] / recipe["seconds"], 3),
+            "load_average": [load, load_average()]}
+
+
+def nanogpt_text(path: str, steps: int, seconds: float | None) -> dict:
+    """nanoGPT's CPU configuration (config/train_shakespeare_char.py, CPU variant) on a text file."""
+    cfg, data = nanogpt_data(path)
+    tc = nanogpt_recipe(steps, seconds)
     last = None
     for ev in train(GPT(cfg), data, tc):
         if isinstance(ev, Step):
@@ -177,4 +236,4 @@ def nanogpt_text(path: str, steps: int, seconds: float | None) -> dict:
         last = ev
     return {"steps": last.step, "tokens_per_s": round(last_step.tokens_per_s),
             "val_loss": round(last.val_loss, 3), "seconds": round(last.elapsed, 1),
-            "vocab": tok.n_vocab, "nanogpt_published_val_loss": "~1.88 after 2000 iters"}
+            "vocab": cfg.vocab_size, "nanogpt_published_val_loss": "~1.88 after 2000 iters"}

@@ -5,8 +5,8 @@ Each figure is measured here, now, on this machine (`measure.py`, `phases.py`,
 loop beside a plain eager reference loop on the same model, time to quality (seconds until the
 `small` model first ranks "night" top-1 after the flash-flood prompt), ranking latency, generation
 with and without the KV cache, BPE training speed, and optionally nanoGPT's CPU configuration on a
-text file. Nothing is hard-coded; targets are printed next to the measured figures, never used to
-fake them.
+text file, or the speedrun (`--speedrun FILE`: nanoGPT's recipe, then ours to its loss). Nothing
+is hard-coded; targets are printed next to the measured figures, never used to fake them.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from .measure import (
     nanogpt_text,
     ranking_latency,
     reference_tokens_per_s,
+    speedrun,
     threads,
     time_to_quality,
 )
@@ -50,6 +51,21 @@ def main(args) -> int:
         rows.append((name, value, target))
         print(f"  {name:58} {value:>22}  {target}", flush=True)
 
+    if getattr(args, "speedrun", None):
+        with threads(args.threads):
+            res["speedrun"] = r = speedrun(args.speedrun)
+        rec, ours = r["recipe"], r["ours"]
+        row("nanoGPT recipe: seconds | steps | val loss", f"{rec['seconds']:.1f} | {rec['steps']} | "
+            f"{rec['val_loss']:.3f}", "nanoGPT: ~1.88 @ 2000")
+        row(f"ours to val loss <= {r['target']}: seconds | steps | val loss",
+            f"{ours['seconds']:.1f} | {ours['steps']} | {ours['val_loss']:.3f}",
+            "reached" if ours["reached"] else "NOT reached")
+        row("evaluations (left out of both times): ours | seconds", f"{ours['evals']} | "
+            f"{ours['eval_seconds']:.1f}", f"{r['threads']} threads, load {r['load_average']}")
+        finish(res, args)
+        print(f"speedrun: recipe {rec['seconds']:.1f} s, ours {ours['seconds']:.1f} s, "
+              f"ratio {r['ratio']:.2f}")
+        return 0
     if args.text:
         r = nanogpt_text(args.text, args.steps, args.seconds)
         res["nanogpt_cpu_config"] = r

@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--text", help="nanoGPT's CPU configuration on this text file")
     s.add_argument("--steps", type=positive_int, default=2000, help="steps for --text")
     s.add_argument("--seconds", type=positive_float, default=None, help="or a time budget for --text")
+    s.add_argument("--speedrun", metavar="FILE", help="nanoGPT's CPU recipe for 2000 steps on this "
+                   "text, then ours until its validation loss <= 1.886; prints the time ratio")
+    s.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1,
+                   help="torch threads for --speedrun (both runs)")
     s.add_argument("--json", help="also write the results as JSON to this file")
     s.add_argument("--skip", nargs="*", default=[],
                    choices=["bpe", "quality", "context", "compression", "real", "agents"],
