@@ -3,6 +3,7 @@ import streamlit as st
 
 from explainer.app import links, panels, real, ui
 from explainer.app.classroom import predict_then_reveal
+from explainer.app.tokentax import tax_section
 from explainer.gpt.scoring import embedding_rows
 from explainer.gpt.tokenizer import Tokenizer, replay_merges, train_bpe_simple
 from explainer.views import charts
@@ -68,3 +69,4 @@ if text:
         ui.explain(embedding_rows, charts.embedding_heatmap)
 
 predict_then_reveal("tokens-count", model_tok)
+tax_section()

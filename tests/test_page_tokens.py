@@ -64,3 +64,29 @@ def test_tokens_huge_paste_is_cut_and_says_so():
     at.text_area(key="tok_text").set_value("The giraffe eats leaves. " * 44_000).run()  # 1.1 MB
     assert not at.exception
     assert "only the first 1,000,000" in texts(at.warning)
+
+
+def test_tokens_page_shows_the_token_tax_with_its_computed_sentence():
+    from explainer.app.real import real_tokenizer
+    from explainer.corpus.languages import NOTES
+    from explainer.phases import tokentax as tt
+    from explainer.real import smollm
+    at = open_page("pages/1_Tokens.py")
+    assert "The token tax: one note, eleven languages" in texts(at.header)
+    toks = tt.tokenizers(real_tokenizer() if smollm.available() else None)
+    rows = tt.token_tax(toks)
+    llm = tt.SMOL if smollm.available() else tt.GPT4
+    md = texts(at.markdown)
+    assert f"**{tt.headline(rows, llm)}**" in md and "Petrov et al. (2023) measured up to 15 times" in md
+    table = at.table[0].value                               # the chart's text alternative
+    assert list(table["Language"]) == [n.language for n in NOTES]
+    hindi = table[table["Language"] == "Hindi"].iloc[0]
+    r = tt.row_of(rows, "Hindi")
+    assert hindi[llm] == f"{r.tokens[llm]} ({tt.times(r.ratio[llm])}×)"
+    assert "how many times as many tokens does Hindi cost" in md
+    at.button(key="ptr_tokens-tax_c0").click().run()                   # guess "Under 2×"
+    tok = real_tokenizer() if smollm.available() else dict(toks)[tt.GPT4]
+    a = tt.token_tax([(tok.name, tok)])
+    assert f"In {tok.name}, Hindi costs {tt.times(tt.row_of(a, 'Hindi').ratio[tok.name])} times" in texts(at.caption)
+    from explainer.classroom.questions import QUESTIONS
+    assert f"**The model: {QUESTIONS['tokens-tax'].answer(tok).choice}.**" in texts(at.markdown)

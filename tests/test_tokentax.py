@@ -71,6 +71,7 @@ def test_the_sentence_says_smollm2s_hindi_ratio(toks):
     h, e = len(smol.encode(tt.row_of(rows, "Hindi").text)), len(smol.encode(SOURCE))
     assert tt.costs_text(rows, tt.SMOL) == (f"in SmolLM2, Hindi costs {h / e:.1f} times English "
                                             f"({h} tokens against {e})")
+    assert tt.headline(rows, tt.SMOL) == f"In SmolLM2, Hindi costs {h / e:.1f} times English ({h} tokens against {e})."
 
 
 def test_times_and_the_published_comparison(toks):
@@ -81,7 +82,8 @@ def test_times_and_the_published_comparison(toks):
     assert hi == max(r.ratio[n] for r in rows for n in names)
     said = tt.beside_published(rows, names)
     assert said.startswith("Petrov et al. (2023) measured up to 15 times")
-    assert f"ours shows up to {tt.times(hi)} times, for {lang} in " in said
+    label = "this app's BPE" if name == tt.APP else name            # mid-sentence
+    assert f"ours shows up to {tt.times(hi)} times, for {lang} in {label} (and " in said
 
 
 def test_chart_has_a_series_per_tokenizer_and_the_table_the_same_figures(toks):

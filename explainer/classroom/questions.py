@@ -24,6 +24,7 @@ from ..gpt.scoring import rank_next
 from ..phases import context as cx
 from ..phases.judge import logprob_per_token
 from ..phases.pretrain import DEFAULT_PROMPT
+from ..phases.tokentax import headline, row_of, token_tax
 from ..phases.twofiles import mb
 from ..views.charts import show_piece
 
@@ -67,12 +68,10 @@ TAX_CHOICES = ("Under 2×", "2× to 4×", "4× to 8×", "8× or more")
 def hindi_tax(tok) -> Answer:
     """How many times the English weather note's tokens the Hindi one needs in `tok` (the real
     LLM's tokenizer on the page; tokentax.token_tax counts)."""
-    from ..phases.tokentax import costs_text, row_of, token_tax
     rows = token_tax([(tok.name, tok)])
     x = row_of(rows, TAX_LANGUAGE).ratio[tok.name]
     k = 0 if x < 2 else 1 if x < 4 else 2 if x < 8 else 3
-    said = costs_text(rows, tok.name, TAX_LANGUAGE)     # "in SmolLM2-135M-Instruct, Hindi costs ..."
-    return Answer(TAX_CHOICES[k], said[0].upper() + said[1:] + ".", x)
+    return Answer(TAX_CHOICES[k], headline(rows, tok.name, TAX_LANGUAGE), x)
 
 
 # --------------------------------------------------------------------------------------------------

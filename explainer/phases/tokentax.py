@@ -91,6 +91,12 @@ def costs_text(rows: Sequence[TaxRow], name: str, language: str = "Hindi") -> st
             f"({r.tokens[name]} tokens against {en.tokens[name]})")
 
 
+def headline(rows: Sequence[TaxRow], name: str, language: str = "Hindi") -> str:
+    """costs_text as a sentence of its own: 'In SmolLM2, Hindi costs 5.1 times English (...).'"""
+    said = costs_text(rows, name, language)
+    return said[0].upper() + said[1:] + "."
+
+
 def widest(rows: Sequence[TaxRow], names: Sequence[str]) -> tuple[float, str, str]:
     """The largest ratio to English among `names`: (ratio, language, tokenizer name)."""
     return max((r.ratio[n], r.language, n) for r in rows[1:] for n in names)
