@@ -24,7 +24,7 @@ def tax_section() -> None:
     names = [n for n, _ in toks]
     rows = tt.token_tax(toks)
     llm = tt.SMOL if tt.SMOL in names else tt.GPT4
-    st.header("The token tax: one note, eleven languages")
+    st.header(f"The token tax: one note in {len(rows)} languages")
     st.markdown(
         "A model reads, writes and is paid for by the token, and its window holds a fixed number "
         "of them. So a language that needs more tokens for the same message pays more and fits "
@@ -38,7 +38,7 @@ def tax_section() -> None:
                "to one token per byte.")
     if llm != tt.SMOL:
         st.caption(f"{real.NAME} is not installed on this server, so the sentence above is GPT-4's.")
-    with st.expander("The figures as a table (tokens, and times English)"):
+    with st.expander("Each note and its counts (tokens, and times English)"):
         st.table(tax_table(rows, names))
     ui.explain(tt.token_tax, tax_chart)
     predict_then_reveal("tokens-tax", dict(toks)[llm])
