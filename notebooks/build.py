@@ -108,6 +108,29 @@ from explainer.gpt.scoring import embedding_rows
 labels, rows = embedding_rows(base.model, base.tokenizer, text)
 charts.embedding_heatmap(rows, labels)
 """),
+    md("""
+## The token tax
+
+A model reads, writes and is paid for by the token. The same weather note in many languages
+(translated for this app: explainer/corpus/languages.py), and how many tokens each tokenizer needs
+for it, as a multiple of English's: this model's BPE, GPT-4's and, where it is installed, SmolLM2's. The
+diamonds are UTF-8 bytes, where every byte-level tokenizer starts.
+"""),
+    code("""
+from explainer.phases import tokentax
+from explainer.real import smollm
+from explainer.views.tokentax import tax_chart, tax_table
+tax = tokentax.tokenizers(smollm.tokenizer() if smollm.available() else None, base=base.tokenizer)
+names = [n for n, _ in tax]
+tax_rows = tokentax.token_tax(tax)
+print(tokentax.headline(tax_rows, tokentax.real_llm(names)))
+print(tokentax.beside_published(tax_rows, names))
+tax_chart(tax_rows, names)
+"""),
+    code("""
+import pandas as pd
+pd.DataFrame(tax_table(tax_rows, names))   # the same figures as a table, and each note
+"""),
     *try_it("Type your own text: another language, emoji, a line of code, a long word.",
             """
 my_text = "Tokenization is unbelievably important 🙂"

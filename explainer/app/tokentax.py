@@ -23,7 +23,7 @@ def tax_section() -> None:
     toks = _tokenizers()
     names = [n for n, _ in toks]
     rows = tt.token_tax(toks)
-    llm = tt.SMOL if tt.SMOL in names else tt.GPT4
+    llm = tt.real_llm(names)
     st.header(f"The token tax: one note in {len(rows)} languages")
     st.markdown(
         "A model reads, writes and is paid for by the token, and its window holds a fixed number "

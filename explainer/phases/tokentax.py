@@ -58,6 +58,11 @@ def tokenizers(smol: Tokenizer | None = None, base: Tokenizer | None = None) -> 
     return out + [(SMOL, smol)] if smol is not None else out
 
 
+def real_llm(names: Sequence[str]) -> str:
+    """The real LLM a headline speaks of: SmolLM2 where it was counted, else GPT-4."""
+    return SMOL if SMOL in names else GPT4
+
+
 # --------------------------------------------------------------------------------------------------
 # Counting
 
