@@ -187,6 +187,10 @@ def test_the_gguf_is_gpt2_as_llama_cpp_reads_it(tmp_path):
     assert qkv.shape == (3 * loaded.config.n_embd, loaded.config.n_embd) and qkv.type == "F32"
     # every weight once, plus the output layer written out (the embedding again)
     assert f.n_params == loaded.model.num_params() + loaded.model.wte.weight.numel()
+    assert f.meta["tokenizer.ggml.add_bos_token"] is True          # <|endoftext|> opens every text
+    tuned = gguffile.summary(to_gguf.write(shipped("tuned"), tmp_path / "tuned.gguf"))
+    assert tuned.meta["tokenizer.ggml.eot_token_id"] == shipped("tuned").tokenizer.special_tokens["<|end|>"]
+    assert "<|assistant|>" in tuned.meta["tokenizer.chat_template"]
 
 
 def test_a_character_model_has_no_gguf_and_says_why(tmp_path):

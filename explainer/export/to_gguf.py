@@ -2,7 +2,8 @@
 
 One file, as SmolLM2 ships: a header of key/value metadata (`gpt2.*`: the network's shape;
 `tokenizer.ggml.*`: every token spelled byte-level, their types, the merges, the special ids),
-then the tensors, float32, under llama.cpp's GPT-2 names:
+then the tensors, float32, under llama.cpp's GPT-2 names (and for a chat model its template and
+<|end|> as the end of a turn; <|endoftext|> opens every text, as in training):
 
     wte.weight -> token_embd.weight      h.0.ln_1 -> blk.0.attn_norm     h.0.attn.c_attn -> blk.0.attn_qkv
     wpe.weight -> position_embd.weight   h.0.ln_2 -> blk.0.ffn_norm      h.0.attn.c_proj -> blk.0.attn_output
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from ..gpt.paramfile import LoadedModel
-from .to_hf import LAYER_NORM_EPS
+from ..gpt.chat import END
+from .to_hf import LAYER_NORM_EPS, chat_template
 from .vocab import CONTROL, NORMAL, UNUSED, byte_level, spell
 
 ARCH = "gpt2"
@@ -86,7 +88,13 @@ def write(loaded: LoadedModel, path: str | os.PathLike) -> Path:
         w.add_token_types(types)
         w.add_token_merges(merges)
         w.add_bos_token_id(tok.eot_id)
+        w.add_add_bos_token(True)             # every text starts with <|endoftext|>, as in training
         w.add_eos_token_id(tok.eot_id)
+        if END in tok.special_tokens:         # a chat model's answer ends there: llama.cpp stops
+            w.add_eot_token_id(tok.special_tokens[END])
+        template = chat_template(tok)
+        if template:
+            w.add_chat_template(template)
         w.add_string("explainer.tokenizer.kind", tok.kind)
         w.add_string("explainer.tokenizer.pat_str", tok.pat_str)
         sd = loaded.model.state_dict()
