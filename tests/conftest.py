@@ -90,7 +90,7 @@ def one_layer_dir(tiny_bpe, tmp_path_factory) -> Path:
     from explainer.gpt.model import GPT, GPTConfig
     from explainer.gpt.paramfile import save_model
     d = tmp_path_factory.mktemp("one_layer")
-    cfg = GPTConfig(vocab_size=tiny_bpe.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=48, seed=3)
+    cfg = GPTConfig(vocab_size=tiny_bpe.n_vocab, block_size=128, n_layer=1, n_head=2, n_embd=32, seed=3)
     save_model(d / "base.safetensors", GPT(cfg), tiny_bpe, {
         "kind": "base", "preset": "tiny", "corpus": "Everyday English", "tokens_trained": 1000})
     save_model(d / "tuned.safetensors", GPT(cfg), tiny_bpe, {"kind": "tuned", "base_model": "base"})
