@@ -24,8 +24,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from ..gpt.paramfile import LoadedModel
 from ..gpt.chat import END
 from .to_hf import LAYER_NORM_EPS, chat_template
