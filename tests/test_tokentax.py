@@ -110,3 +110,24 @@ def test_question_answer_is_the_tokenizers_hindi_ratio(tok):
     assert a.value == pytest.approx(x) and a.choice in q.choices
     assert a.choice == ("Under 2×" if x < 2 else "2× to 4×" if x < 4 else "4× to 8×" if x < 8 else "8× or more")
     assert a.detail.startswith(f"In {tok.name}, Hindi costs {tt.times(x)} times English")
+
+
+def test_bench_prints_each_tokenizers_hindi_ratio(toks):
+    from explainer.bench.suite import token_tax_rows
+    printed = []
+    res = token_tax_rows(lambda *r: printed.append(r))
+    rows = tt.token_tax(toks)
+    hindi = tt.row_of(rows, "Hindi")
+    assert [r[0] for r in printed] == [f"token tax, {n}: Hindi | widest (x English, one note)"
+                                       for n in [*dict(toks), tt.BYTES]]
+    for (_, value, _), n in zip(printed, [*dict(toks), tt.BYTES]):
+        assert value.startswith(f"x{tt.times(hindi.ratio[n])} | ")
+        assert res[n]["Hindi"] == round(hindi.ratio[n], 2)
+
+
+def test_bench_without_the_base_model_says_so(monkeypatch, tmp_path):
+    from explainer.bench.suite import token_tax_rows
+    monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(tmp_path))
+    printed = []
+    assert "no such file" in token_tax_rows(lambda *r: printed.append(r))["skipped"]
+    assert printed[0][1].startswith("skipped: ")

@@ -4,7 +4,8 @@ Each figure is measured here, now, on this machine (`measure.py`, `phases.py`,
 `real.py`): the matmul peak that model FLOP utilisation is compared against, our training
 loop beside a plain eager reference loop on the same model, time to quality (seconds until the
 `small` model first ranks "night" top-1 after the flash-flood prompt), ranking latency, generation
-with and without the KV cache, BPE training speed, and optionally nanoGPT's CPU configuration on a
+with and without the KV cache, BPE training speed, the token tax (the same note's tokens
+per language, as multiples of English's), and optionally nanoGPT's CPU configuration on a
 text file, or the speedrun (`--speedrun FILE`: nanoGPT's recipe, then ours to its loss). Nothing
 is hard-coded; targets are printed next to the measured figures, never used to fake them.
 """
@@ -16,7 +17,9 @@ import os
 import torch
 
 from ..gpt.model import preset
-from ..gpt.paramfile import load_model, models_dir
+from ..gpt.paramfile import ParamFileError, load_model, models_dir
+from ..phases import tokentax as tt
+from ..real import smollm
 from .measure import (
     flops_per_token,
     generation_speed,
@@ -98,6 +101,7 @@ def main(args) -> int:
         s = bench_bpe(corpus.get_corpus("everyday").text[:1_000_000], 2048)["seconds"]
         res["bpe_2048_on_1MB_s"] = round(s, 2)
         row("BPE: learn 2,048 tokens from 1 MB (s)", f"{s:.2f}", "target <= 10 s")
+    res["token_tax"] = token_tax_rows(row)
 
     if "quality" not in args.skip:
         ttq = time_to_quality(limit_s=30 if quick else 180)
@@ -196,6 +200,23 @@ def agent_rows(row, who: str, r: dict, targets: bool = True) -> None:
         f"{r['right_tool']:.0%} | {r['agent_right']:.0%}", "target >= 95% | >= 90%" if targets else "")
     row(f"{who}: the same questions without tools, right", f"{r['plain_right']:.0%}",
         "target <= 20%" if targets else "")
+
+
+def token_tax_rows(row) -> dict:
+    """The token tax (phases/tokentax.py): per tokenizer, Hindi's tokens and the widest language's
+    as multiples of English's, for the same note; {tokenizer: {language: ratio}}."""
+    try:
+        toks = tt.tokenizers(smollm.tokenizer() if smollm.available() else None)
+    except (ParamFileError, smollm.RealModelMissing) as e:
+        row("token tax", f"skipped: {e}")
+        return {"skipped": str(e)}
+    rows = tt.token_tax(toks)
+    for name in [n for n, _ in toks] + [tt.BYTES]:
+        hi, lang, _ = tt.widest(rows, [name])
+        row(f"token tax, {name}: Hindi | widest (x English, one note)",
+            f"x{tt.times(tt.row_of(rows, 'Hindi').ratio[name])} | x{tt.times(hi)} {lang}",
+            "Petrov et al. 2023: up to x15")
+    return {n: {r.language: round(r.ratio[n], 2) for r in rows[1:]} for n in rows[0].ratio}
 
 
 def finish(res, args) -> int:
