@@ -30,7 +30,7 @@ if agent is None:
             "from your tuned model in section 4 below.")
 
 st.header("1 · Ask, and watch each step")
-EXAMPLES = {"arithmetic": "What is 23 times 47?", "capital": "What is the capital of Botswana?",
+EXAMPLES = {"arithmetic": "What is 23 times 47?", "capital": "What is the capital of the Solomon Islands?",
             "not in the table": "What is the capital of Atlantis?",
             "no tool needed": "What should I eat today?", "your own": ""}
 brain = real.model_chooser(agent, key="ag_brain") if agent is not None else None
@@ -38,7 +38,7 @@ SHORT = {"arithmetic": "sum", "capital": "capital", "not in the table": "unknown
          "no tool needed": "plain", "your own": "own"}          # ?ask=sum ... in a link
 pick = links.radio(st, "Question", list(EXAMPLES), key="ag_example", param="ask", horizontal=True,
                    names=SHORT.get)
-question = EXAMPLES[pick] or links.text_input(st, "Your question", "What is 1234 plus 5678?",
+question = EXAMPLES[pick] or links.text_input(st, "Your question", "What is 38 times 56?",
                                              key="ag_q", param="q", max_chars=10_000)
 c1, c2, c3, c4 = st.columns(4)
 use_tools = links.toggle(c1, "Tools on", True, key="ag_tools", param="tools")
