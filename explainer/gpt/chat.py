@@ -160,7 +160,7 @@ def continue_text(model, tok, text: str, max_new_tokens: int, temperature: float
 
 def is_chat_model(loaded) -> bool:
     """A parameter file made by instruction tuning (facts kind 'tuned' or later phases)."""
-    return loaded.facts.get("kind") in ("tuned", "feedback")
+    return loaded.facts.get("kind") in ("tuned", "feedback", "agent")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def list_models(directory: Path | None = None) -> list[ModelInfo]:
                        if not name.endswith(".scale"))
         out.append(ModelInfo(path.stem, str(path), meta["config"], meta["facts"], n_params,
                              int(meta["config"].get("vocab_size", 0))))
-    stage = {"tuned": 1, "feedback": 2}                 # the journey's order: base, tuned, feedback
+    stage = {"tuned": 1, "feedback": 2, "agent": 3}     # the journey's order: base, tuned, feedback, agent
     return sorted(out, key=lambda m: (m.error is not None, not m.shipped, m.name != "base",
                                       stage.get(m.facts.get("kind"), 0), m.name))
 
