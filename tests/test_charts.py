@@ -152,3 +152,21 @@ def test_a_long_title_gets_two_lines_and_the_room_for_them():
 def test_parameter_counts_read_in_millions():
     from explainer.views.charts import params_text
     assert params_text(1_071_872) == "1.07\u00a0M" and params_text(235_264) == "0.24\u00a0M"
+
+
+def test_every_chart_has_its_numbers_as_a_table():
+    """The text alternative under each chart (ui.plot): the same numbers, no colour needed."""
+    fig = charts.loss_chart(list(range(1000)), [5 - i / 250 for i in range(1000)], [0, 500, 999], [5.1, 3.2, 1.1])
+    rows, total = charts.figure_table(fig)
+    assert total == 300 + 1 and len(rows) == 50              # 300 drawn training points, +1 validation step
+    assert rows[0] == {"training step": "0", "training text": "5", "validation text (unseen)": "5.1"}
+    assert rows[-1]["training step"] == "999" and rows[-1]["validation text (unseen)"] == "1.1"
+    bars = charts.next_word_bars([(" night", 0.5), (" day", 0.125)], highlight=["day"])
+    assert charts.figure_table(bars) == ([{"next token": "␣night", "probability": "50.0%"},   # the bars' labels
+                                          {"next token": "␣day", "probability": "12.5%"}], 2)
+
+
+def test_a_heatmap_table_has_a_row_per_token_and_a_column_per_dimension():
+    rows, total = charts.figure_table(charts.embedding_heatmap([[0.5, -1.25], [2.0, 0.0]], ["a", " b"]))
+    assert total == 2 and rows == [{"token (position: piece)": "1: a", "0": "0.5", "1": "-1.25"},
+                                   {"token (position: piece)": "2: ␣b", "0": "2", "1": "0"}]

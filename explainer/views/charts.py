@@ -10,6 +10,7 @@ Nothing here imports streamlit or torch; the pages pass lists and numbers.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Sequence
 
 import plotly.graph_objects as go
@@ -346,3 +347,85 @@ def eta_text(seconds: float | None) -> str:
         return "…"
     s = int(round(max(0.0, seconds)))
     return f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+
+
+# ---------------------------------------------------------------------------------------------
+# The numbers behind a chart (its text alternative)
+
+
+def figure_table(fig: go.Figure, max_rows: int = 50, max_cols: int = 16) -> tuple[list[dict], int]:
+    """The numbers behind a chart as table rows, and how many rows there were before thinning:
+    what a screen reader reads instead of the picture, and what no colour has to carry (ui.plot
+    shows it under every chart). Lines and bars: one row per category or x value (the axis title
+    heads the first column), one column per trace, a bar's own label (its `text`) where it has
+    one; a heatmap: one row per y, one column per x (the first `max_cols`). Rows are thinned
+    evenly to `max_rows`, the first and the last kept; hidden and empty traces are left out.
+
+    >>> bars = _figure([dict(type="bar", x=[0.75, 0.25], y=[0, 1], orientation="h", name="p",
+    ...                      text=["75%", "25%"])], "t", "probability", "word",
+    ...                yaxis=dict(tickmode="array", tickvals=[0, 1], ticktext=["␣night", "␣day"]))
+    >>> figure_table(bars)
+    ([{'word': '␣night', 'p': '75%'}, {'word': '␣day', 'p': '25%'}], 2)
+    """
+    layout = fig.layout
+    rows: dict = {}
+    for i, tr in enumerate(fig.data):
+        if tr.visible == "legendonly" or tr.visible is False:
+            continue
+        if tr.type == "heatmap":
+            return _heatmap_table(tr, layout, max_rows, max_cols)
+        flip = getattr(tr, "orientation", None) == "h"
+        keys, values = (tr.y, tr.x) if flip else (tr.x, tr.y)
+        if keys is None or values is None or all(v is None for v in values):
+            continue
+        key_axis, value_axis = (layout.yaxis, layout.xaxis) if flip else (layout.xaxis, layout.yaxis)
+        head = key_axis.title.text or "x"
+        name = tr.name or value_axis.title.text or f"series {i + 1}"
+        texts = tr.text if isinstance(tr.text, (list, tuple)) else None
+        for j, (k, v) in enumerate(zip(keys, values)):
+            row = rows.setdefault(k, {head: _tick_label(key_axis, k)})
+            row[name] = str(texts[j]) if texts is not None and j < len(texts) else _number(v)
+    table = list(rows.values())
+    if all(isinstance(k, numbers.Real) for k in rows):      # a line's steps, merged in order
+        table = [rows[k] for k in sorted(rows)]
+    columns = list(dict.fromkeys(c for row in table for c in row))
+    table = [{c: row.get(c, "") for c in columns} for row in table]        # a gap stays empty
+    return _thin(table, max_rows), len(table)
+
+
+def _heatmap_table(tr, layout, max_rows: int, max_cols: int) -> tuple[list[dict], int]:
+    xs = list(tr.x) if tr.x is not None else list(range(len(tr.z[0]) if len(tr.z) else 0))
+    ys = list(tr.y) if tr.y is not None else list(range(len(tr.z)))
+    texts = tr.text if isinstance(tr.text, (list, tuple)) else None
+    head = layout.yaxis.title.text or "row"
+    table = []
+    for r, (y, zrow) in enumerate(zip(ys, tr.z)):
+        row = {head: _tick_label(layout.yaxis, y)}
+        for c, (x, z) in enumerate(list(zip(xs, zrow))[:max_cols]):
+            cell = _number(z)
+            label = _tick_label(layout.xaxis, x)          # tokens: numbered, as they may repeat
+            row[f"{c + 1}: {label}" if layout.xaxis.ticktext else label] = (
+                f"{texts[r][c]} ({cell})" if texts else cell)
+        table.append(row)
+    return _thin(table, max_rows), len(table)
+
+
+def _tick_label(axis, value) -> str:
+    """A category as its axis shows it (tickvals -> ticktext), else the value itself."""
+    if axis.tickvals is not None and axis.ticktext is not None and value in axis.tickvals:
+        return str(axis.ticktext[list(axis.tickvals).index(value)])
+    return _number(value) if isinstance(value, numbers.Real) else str(value)
+
+
+def _number(v) -> str:
+    """1234 -> '1,234', 0.012345 -> '0.01235', None -> ''."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, numbers.Real) and float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{float(v):.4g}" if isinstance(v, numbers.Real) else str(v)
+
+
+def _thin(rows: list, most: int) -> list:
+    """At most `most` rows, evenly spaced, the first and the last kept (as downsample)."""
+    return downsample(rows, rows, most)[0]
