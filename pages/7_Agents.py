@@ -81,7 +81,9 @@ st.markdown(
     "SmolLM2-135M-Instruct was never tuned on our call tokens. It gets the same tools through its "
     "own chat template: a system message that describes them and two worked examples, all in plain "
     "text (`CALL: calculator(12*11)`, then a `tool` turn with `RESULT: 132`). Pick it above as the "
-    "model to watch it, or measure it on the same held-out questions (a few minutes on this server).")
+    "model to watch it, or measure it on the same held-out questions: a job of 67 questions, each "
+    "asked with tools and without, seconds each for a 135-million-parameter model on this CPU, so "
+    "allow 10-30 minutes; the page shows how far it is.")
 real_view = ui.attached_job("ag_real_figures")
 if real.available() and real_view is None and st.button("Measure SmolLM2 as an agent", icon="📏"):
     ui.follow_job(jm.submit(ui.owner_id(), "SmolLM2 agent figures",
