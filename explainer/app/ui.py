@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 import threading
 import uuid
 import zlib
@@ -34,6 +35,17 @@ html { font-size: 21px; }
 </style>"""
 BASE_CSS = """<style>
 .block-container { padding-top: 2.2rem; }
+</style>"""
+# WCAG 2.1 AA on every page (docs/accessibility.md): Streamlit's captions are grey at 3.9:1 on
+# white (AA asks 4.5:1), so ours take the body colour, faded to 6.5:1 (light) / 11:1 (dark); a
+# formula is no scroll box that no key can reach (KaTeX's overflowed by 2 px); whatever the
+# keyboard reaches shows a 2 px outline (Okabe-Ito blue, 3:1 or more on both themes' backgrounds).
+A11Y_CSS = """<style>
+[data-testid="stCaptionContainer"] { color: inherit !important; opacity: 0.78; }
+.katex-display { overflow: visible !important; }
+:is(button, a, summary, input, textarea, [role="slider"], [role="radio"], [role="checkbox"],
+    [role="switch"], [role="tab"], [tabindex]):focus-visible {
+  outline: 2px solid #0072B2 !important; outline-offset: 2px; }
 </style>"""
 
 
@@ -293,7 +305,7 @@ def page_setup(title: str, icon: str = "🧠") -> None:
     one_torch_thread()
     warm_up()
     presenting()
-    st.html(PRESENT_CSS if presenting() else BASE_CSS)
+    st.html((PRESENT_CSS if presenting() else BASE_CSS) + A11Y_CSS)
     _adopt_finished_job()
     links.begin()
     sidebar()
@@ -349,18 +361,39 @@ def explain(*fns: Callable, label: str = "What is really happening") -> None:
     with st.expander(label):
         for fn in fns:
             st.caption(f"`{fn.__module__}.{fn.__qualname__}`")
-            st.code(inspect.getsource(fn), language="python")
+            st.code(inspect.getsource(fn), language="python", wrap_lines=True)   # no box to scroll by key
 
 
 def plot(fig, key: str | None = None) -> None:
     """A plotly figure; in presentation mode taller, in larger type, and with a long title on two
     lines (at 18 points a 50-character title is cut on a narrow screen). Its camera button
-    downloads it, in the browser, as PNG (twice the screen's pixels) or SVG: the sidebar's choice."""
+    downloads it, in the browser, as PNG (twice the screen's pixels) or SVG: the sidebar's choice.
+    Under it, "The numbers behind this chart" (charts.figure_table): a table a screen reader reads,
+    and the same facts without the colours."""
     if presenting():
         fig.update_layout(height=int((fig.layout.height or 360) * 1.25), font=dict(size=18))
         charts.two_line_title(fig, PRESENT_TITLE_CHARS)
     image = {"format": links.chart_format(), "filename": f"llm-explainer-{key or 'chart'}", "scale": 2}
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": image})
+    rows, total = charts.figure_table(fig)
+    if rows:
+        with st.expander("The numbers behind this chart"):
+            title = fig.layout.title.text or "the chart"
+            st.caption(f"{title.replace('<br>', ' ')}: " + (f"{len(rows)} of {total} rows, evenly spaced."
+                                                            if len(rows) < total else f"{total} rows."))
+            st.markdown(markdown_table(rows))        # not st.table: pages' own tables keep their places
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Rows as a Markdown table, every cell escaped (a token may be "*" or "$"):
+    [{"a": "1*"}] -> '| a |\n| --- |\n| 1\\* |'."""
+    cell = lambda v: MARKDOWN_SPECIALS.sub(r"\\\1", str(v).replace("\n", " "))     # noqa: E731
+    head = list(rows[0])
+    lines = ["| " + " | ".join(map(cell, head)) + " |", "|" + " --- |" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(cell(r[c]) for c in head) + " |" for r in rows])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,10 +32,11 @@ TOKEN_CSS = """<style>
 .cw-row { line-height: 1.9; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
 .cw-tok { border-radius: 3px; padding: 1px 1px; margin-right: 1px; white-space: pre; display: inline-block; }
 .cw-in { background: rgba(0,114,178,0.14); }
-.cw-out { color: #999; text-decoration: line-through; background: rgba(128,128,128,0.10); }
+.cw-out { color: inherit; opacity: 0.7; text-decoration: line-through; background: rgba(128,128,128,0.10); }  /* faded, still 4.5:1 */
 .cw-mark { outline: 2px solid #E69F00; font-weight: 700; }
 .cw-turn { display: block; margin: 2px 0; }
-.at-row { line-height: 2.1; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
+.at-row { line-height: 2.1; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em;
+          background: #fff; color: #000; padding: 2px 6px; border-radius: 4px; }  /* shades on white, both themes */
 .at-tok { border-radius: 3px; padding: 0 1px; margin: 2px 2px 2px 0; white-space: pre; display: inline-block; }
 .at-strong { color: #fff; }
 .at-key { display: flex; align-items: center; gap: 8px; font-size: 0.85em; margin-top: 4px; }
@@ -155,7 +156,7 @@ def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[i
     return token_boxes(boxes, row="cw-row", stacked=False)
 
 
-STRONG = 0.55          # from this shade on, a token's text turns white to stay readable
+STRONG = 0.92          # from this shade on, white text (4.5:1 or more); below it, black (4.6:1 or more)
 
 
 def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int = 1) -> str:
