@@ -85,3 +85,15 @@ def test_measuring_shows_the_figures(models_dir, monkeypatch):
     row = at.table[0].value.iloc[0]
     assert row["questions"] > 50 and row["calls the right tool"].endswith("%")
     assert "By kind: capital" in texts(at.caption)
+
+
+def test_training_your_own_agent_runs_as_a_job(one_layer_dir, monkeypatch):
+    """From a tuned model and no agent: the page trains one (100 steps of a one-layer model),
+    follows the job, and then asks it in section 1."""
+    at = open_page("pages/7_Agents.py", one_layer_dir, monkeypatch, timeout=240)
+    assert "No agent model yet" in texts(at.info)
+    at.select_slider(key="ag_train_steps").set_value(100).run()
+    next(b for b in at.button if b.label == "Start tool-use tuning").click().run()
+    assert not at.exception
+    at = run_until(at, lambda at: "Your agent is ready" in texts(at.success), limit=900)
+    assert "The prompt" in texts(at.markdown) and "No agent model yet" not in texts(at.info)
