@@ -37,12 +37,13 @@ BASE_CSS = """<style>
 .block-container { padding-top: 2.2rem; }
 </style>"""
 # WCAG 2.1 AA on every page (docs/accessibility.md): Streamlit's captions are grey at 3.9:1 on
-# white (AA asks 4.5:1), so ours take the body colour, faded to 6.5:1 (light) / 11:1 (dark); a
+# white (AA asks 4.5:1), so ours take the body colour, faded to 6.3:1 (light) / 11:1 (dark); a
 # formula is no scroll box that no key can reach (KaTeX's overflowed by 2 px); whatever the
 # keyboard reaches shows a 2 px outline (Okabe-Ito blue, 3:1 or more on both themes' backgrounds).
 A11Y_CSS = """<style>
 [data-testid="stCaptionContainer"] { color: inherit !important; opacity: 0.78; }
 .katex-display { overflow: visible !important; }
+[data-testid="stSliderThumbValue"] { color: inherit !important; }  /* primary blue: 3.5:1 on dark */
 :is(button, a, summary, input, textarea, [role="slider"], [role="radio"], [role="checkbox"],
     [role="switch"], [role="tab"], [tabindex]):focus-visible {
   outline: 2px solid #0072B2 !important; outline-offset: 2px; }

@@ -67,6 +67,20 @@ def test_every_page_passes_a_wcag_aa_audit(page, server, name):
     assert not blocking(violations), "\n".join(blocking(violations))
 
 
+@pytest.mark.parametrize("name", ["Classroom", "Context_window"])
+def test_the_dark_theme_passes_too(browser, server, name):
+    """The browser's dark setting picks Streamlit's dark theme: primary buttons (white text on the
+    theme's primary colour), captions and the token pictures stay readable there too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_app_page(page, f"{server}/{name}")
+        assert not blocking(audit(page)), "\n".join(blocking(audit(page)))
+    finally:
+        context.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # By keyboard alone
 
@@ -106,10 +120,7 @@ def test_start_training_by_keyboard(page, server):
     page.get_by_text("Watch it learn").wait_for(timeout=120_000)
     tab_to(page, "e.tagName === 'BUTTON' && /Stop|Leave the queue/.test(e.innerText)")
     page.keyboard.press("Enter")                     # and the run stops, by keyboard too
-    try:
-        page.get_by_text("You stopped the training").wait_for(timeout=120_000)
-    finally:
-        page.screenshot(path=ROOT / "test-artifacts" / "a11y-keyboard-training.png")
+    page.get_by_text("You stopped the training").wait_for(timeout=120_000)
 
 
 def test_a_guess_by_keyboard(page, server):
@@ -131,7 +142,7 @@ def test_a_thumb_by_keyboard(page, server):
                            ".innerText.trim().endsWith('1')", timeout=120_000)
 
 
-def test_the_window_slider_by_keyboard(page, server):
+def test_the_window_slider_by_keyboard(page, server, artifacts):
     open_app_page(page, f"{server}/Context_window")
     slider = "e.type === 'range' && e.closest('[data-testid=\"stMain\"]')"    # the window's, first
     tab_to(page, slider)
@@ -145,5 +156,10 @@ def test_the_window_slider_by_keyboard(page, server):
     assert page.locator(".cw-tok.cw-out").count() == 5
     value = "() => document.querySelector('[data-testid=\"stMain\"] input[type=range]').value"
     assert int(page.evaluate(value)) == before - 5
+    page.locator("[data-testid=\"stMain\"] input[type=range]").first.focus()    # the outline, to look at
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    wait_idle(page, timeout=120_000)
+    page.screenshot(path=artifacts / "a11y-window-by-keyboard.png")
     assert not blocking(audit(page)), "struck-through tokens and the attention shades readable"
 
