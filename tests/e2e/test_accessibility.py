@@ -29,6 +29,11 @@ def open_app_page(page, url: str) -> None:
     page.goto(url)
     page.locator("h1").first.wait_for()
     wait_idle(page, timeout=180_000)
+    # st.html (ui.A11Y_CSS) is a component Streamlit loads lazily: under load its <style> can come
+    # a moment after the first captions, drawn meanwhile in Streamlit's own grey. Audit the page
+    # as it settles, with it.
+    page.wait_for_function("() => [...document.querySelectorAll('style')]"
+                           ".some(s => s.textContent.includes('stCaptionContainer'))", timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0, \
         page.locator('[data-testid="stException"]').first.inner_text()
 
