@@ -95,6 +95,6 @@ def test_timed_run_stops_at_the_target_and_leaves_evaluations_out(tmp_path):
     assert full["steps"] == 40 and full["evals"] == 8 and full["reached"]
     hit = measure.timed_run(cfg, data, tc, target=full["val_loss"] + 0.5)
     assert hit["reached"] and hit["steps"] < 40 and hit["val_loss"] <= full["val_loss"] + 0.5
-    assert 0 < hit["seconds"] and 0 < hit["eval_seconds"]
+    assert 0 < hit["seconds"] and 0 < hit["eval_seconds"] and 0 < hit["cpu_seconds"]
     never = measure.timed_run(cfg, data, tc, target=-1.0)
     assert not never["reached"] and never["steps"] == 40

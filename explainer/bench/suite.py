@@ -63,6 +63,8 @@ def main(args) -> int:
         row(f"ours to val loss <= {r['target']}: seconds | steps | val loss",
             f"{ours['seconds']:.1f} | {ours['steps']} | {ours['val_loss']:.3f}",
             "reached" if ours["reached"] else "NOT reached")
+        row("CPU seconds (this process): recipe | ours | ratio", f"{rec['cpu_seconds']:.1f} | "
+            f"{ours['cpu_seconds']:.1f} | {r['cpu_ratio']:.2f}", "load-proof on a shared machine")
         row("evaluations (left out of both times): ours | seconds", f"{ours['evals']} | "
             f"{ours['eval_seconds']:.1f}", f"{r['threads']} threads, load {r['load_average']}")
         finish(res, args)
