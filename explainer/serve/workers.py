@@ -183,6 +183,11 @@ class ProcessBackend:
         self.cores = cores or available_cores()
         self.preload, self.grace_events = tuple(preload), grace_events
         self.ctx = multiprocessing.get_context(context)
+        # A worker's OpenMP threads sleep when they wait instead of spinning: a niced worker with
+        # two threads, one of them preempted by the server or another process, then slows to the
+        # pace of one thread instead of collapsing (docs/speed-jobs.md). Spawned workers read it
+        # when torch loads; a setting the user made stays.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     def prepare(self, fn) -> bytes:
         return pack(fn)
