@@ -59,7 +59,13 @@ def test_the_app_lists_every_page_file(page, server):
     assert [urlparse(h).path.strip("/") for h in hrefs] == PAGES
 
 
-@pytest.mark.parametrize("name", PAGES, ids=lambda n: n or "Home")
+# Three pages in `make test` (Home, the token boxes, the window's struck-through tokens and
+# attention shades); every page in `make test-slow` (about 30 s each with its expanders open).
+QUICK = {"", "Tokens", "Context_window"}
+
+
+@pytest.mark.parametrize("name", [n if n in QUICK else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in PAGES], ids=lambda n: n or "Home")
 def test_every_page_passes_a_wcag_aa_audit(page, server, name):
     open_app_page(page, f"{server}/{name}")
     for summary in page.locator('[data-testid="stExpander"] summary').all():   # hidden content too
@@ -72,6 +78,7 @@ def test_every_page_passes_a_wcag_aa_audit(page, server, name):
     assert not blocking(violations), "\n".join(blocking(violations))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["Classroom", "Context_window"])
 def test_the_dark_theme_passes_too(browser, server, name):
     """The browser's dark setting picks Streamlit's dark theme: primary buttons (white text on the

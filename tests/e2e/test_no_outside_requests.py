@@ -161,6 +161,7 @@ def guarded_app(tmp_path_factory, shipped_models):
 
 
 @pytest.mark.browser
+@pytest.mark.slow            # a second server and every page again: 3 minutes; test_offline's sweep is quick
 def test_the_app_server_asks_no_outside_host_for_any_page_or_a_training(page, guarded_app):
     url, guard, log = guarded_app
     for path, heading in PAGES:
