@@ -46,7 +46,9 @@ def test_a_link_opens_the_view_and_charts_download_as_svg_and_png(page, server, 
     page.locator('[data-testid="stSidebar"]').get_by_text("PNG", exact=True).click()
     wait_idle(page)
     page.wait_for_function("() => !location.search.includes('download=')")
+    wait_idle(page)                  # the switch reruns the page: its charts are drawn anew
     chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=60_000)
     chart.scroll_into_view_if_needed()
     name, data = download_chart(page, chart)
     assert name.endswith(".png") and data[:8] == PNG, (name, data[:16])
