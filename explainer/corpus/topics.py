@@ -110,9 +110,7 @@ KEYWORDS: dict[str, dict[str, int]] = {
 def _index() -> tuple[dict[str, list[tuple[str, str]]], list[tuple[re.Pattern, str, str]]]:
     """Single words -> [(topic, keyword)] for a set lookup (fast); phrases (with a space or a
     hyphen) as regular expressions. Plural forms are looked up as the word without -s / -es."""
-    from ..corpus.everyday import (
-        RECIPES,  # (imported here: the corpus imports this module)
-    )
+    from .everyday import RECIPES   # (imported here: the corpus imports this module)
     for dish in RECIPES:                          # every dish is a meals keyword: "dal", "shakshuka"
         KEYWORDS["meals"].setdefault(dish.lower(), 2)
     words: dict[str, list[tuple[str, str]]] = {}

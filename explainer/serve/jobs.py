@@ -44,9 +44,7 @@ JobFn = Callable[[threading.Event], Iterator[Any]]
 
 
 def _ray_backend(**kwargs):
-    from .cluster import (
-        RayBackend,  # Ray is an optional extra: imported only when chosen
-    )
+    from .cluster import RayBackend     # Ray is an optional extra: imported only when chosen
     return RayBackend(**kwargs)
 
 
