@@ -1,5 +1,7 @@
 """`python -m explainer agent` and `agent-tune`: each step printed, then 'answer: ...'; mistakes
 give one clear line."""
+from pathlib import Path
+
 import pytest
 
 from explainer.cli import main
@@ -26,6 +28,10 @@ def test_agent_tune_saves_a_model_with_the_call_tokens(agent_dir, capsys):
     m = load_model(agent_dir / "agent.safetensors")
     assert {"<|call|>", "<|result|>"} <= set(m.tokenizer.special_tokens)
     assert m.facts["kind"] == "agent" and m.config.vocab_size == m.tokenizer.n_vocab
+    # the card of a fresh agent has the shipped agent's facts (gpt/card.py, as the other phases)
+    shipped = load_model(Path(__file__).resolve().parents[1] / "models" / "agent.safetensors")
+    assert set(m.facts) == set(shipped.facts)
+    assert m.facts["special_tokens"] == dict(m.tokenizer.special_tokens)
 
 
 def test_agent_prints_each_step_and_the_answer(agent_dir, capsys):

@@ -11,13 +11,13 @@ final answer, each with its <|end|>; never the question, and never the result th
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 
+from ..gpt.card import card
 from ..gpt.events import Status
 from ..gpt.paramfile import LoadedModel
 from ..gpt.training import Eval, Finished, Sample, TrainConfig, TrainingError, train
@@ -96,24 +96,19 @@ def run(tuned: LoadedModel, spec: AgentSpec = AgentSpec(), *, base_name: str | N
         elif isinstance(ev, Finished):
             finished = ev
     agent.model.eval()
-    agent.facts.update({
-        "kind": "agent", "name": "agent",
-        "base_model": base_name or tuned.name,
-        "corpus": f"{tuned.facts.get('corpus', 'a tuned model')} + {len(convs):,} tool-use conversations",
-        "preset": tuned.facts.get("preset"),
-        "parameters": agent.model.num_params(),
-        "conversations": len(convs),
-        "steps": finished.step, "stop_reason": finished.reason,
-        "tokens_trained": int(tuned.facts.get("tokens_trained", 0)) + finished.tokens_seen,
-        "agent_tokens": finished.tokens_seen,
-        "val_loss": round(finished.val_loss, 4),
-        "val_loss_meaning": "nats per call and answer token on held-out questions",
-        "train_seconds": round(finished.elapsed, 1),
-        "seed": spec.seed, "spec": asdict(spec),
-        "special_tokens": dict(agent.tokenizer.special_tokens),
-        "tools": ["calculator", "lookup"], "call_tokens": [CALL, RESULT],
-        "loss_on": "the call and the final answer (with their <|end|>); never the tool's result",
-        "heldout_countries": list(data.HELDOUT_COUNTRIES),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    })
+    agent.facts.update(card(
+        "agent", agent.model, spec, base_model=base_name or tuned.name,
+        corpus=f"{tuned.facts.get('corpus', 'a tuned model')} + {len(convs):,} tool-use conversations",
+        preset=tuned.facts.get("preset"),
+        conversations=len(convs),
+        steps=finished.step, stop_reason=finished.reason,
+        tokens_trained=int(tuned.facts.get("tokens_trained", 0)) + finished.tokens_seen,
+        agent_tokens=finished.tokens_seen,
+        val_loss=round(finished.val_loss, 4),
+        val_loss_meaning="nats per call and answer token on held-out questions",
+        train_seconds=round(finished.elapsed, 1),
+        special_tokens=dict(agent.tokenizer.special_tokens),
+        tools=["calculator", "lookup"], call_tokens=[CALL, RESULT],
+        loss_on="the call and the final answer (with their <|end|>); never the tool's result",
+        heldout_countries=list(data.HELDOUT_COUNTRIES)))
     return agent

@@ -1,8 +1,9 @@
 """A trained model's card: the facts its parameter file carries (`paramfile.py`, "facts").
 
 What kind of model it is and what it started from, what it learned from, its size, the phase's own
-figures, the settings it ran with, and when. Pretraining, instruction tuning and learning from
-feedback each fill one in with `card`, so the facts every phase shares are written once.
+figures, the settings it ran with, and when. Pretraining, instruction tuning, learning from
+feedback and tool-use tuning each fill one in with `card`, so the facts every phase shares are
+written once.
 
     >>> from .model import GPT, GPTConfig
     >>> from .training import TrainConfig
@@ -22,7 +23,7 @@ from . import chat
 
 def card(kind: str, model, spec, *, corpus: str, preset: str | None, base_model: str | None = None,
          tokenizer=None, **figures: Any) -> dict:
-    """The facts of `model` (a GPT), trained by the phase `kind` ("base", "tuned", "feedback") with
+    """The facts of `model` (a GPT), trained by the phase `kind` ("base", "tuned", "feedback", "agent") with
     `spec` (a dataclass with a `seed`): in this order, kind (and, for a model made from another,
     its name = kind and `base_model`), corpus, preset, parameters, the phase's `figures`, seed,
     spec, (for a chat model, given its `tokenizer`: the chat template and special tokens), date."""
