@@ -261,12 +261,12 @@ def phase_model(phase: str):
 
 
 def own_model(phase: str):
-    """This session's own model of a phase ("tuned" or "feedback"), or None if it has none."""
+    """This session's own model of a phase ("tuned", "feedback" or "agent"), or None if none."""
     return st.session_state.get(OWN_MODEL_KEYS[phase])
 
 
 def keep_job_model(phase: str, view: JobView | None) -> None:
-    """A finished job's model becomes this session's own for `phase` ("tuned" or "feedback"):
+    """A finished job's model becomes this session's own for `phase` (see OWN_MODEL_KEYS):
     phase_model(phase) answers it from now on, on every page. Nothing while the job runs, or if
     it ended without a model."""
     if view is not None and view.ended and view.result is not None:
