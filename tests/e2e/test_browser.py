@@ -55,7 +55,7 @@ def test_home(page, server, artifacts):
     no_exceptions(page)
     for name in ("Tokens", "Pretraining", "Instruction tuning", "Human feedback",
                  "Context window", "The two files"):
-        assert page.get_by_text(name, exact=False).count() > 0
+        page.get_by_text(name, exact=False).first.wait_for()      # retries: the journey may still be drawing
     assert page.get_by_role("link", name="Open").count() >= 2
     snap(page, artifacts / "home.png")
 
