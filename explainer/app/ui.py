@@ -19,7 +19,9 @@ from typing import Callable
 
 import streamlit as st
 
+from .. import i18n
 from ..corpus import get_corpus
+from ..i18n import N_, _
 from ..gpt.tokenizer import char_tokenizer, cl100k
 from ..serve import registry
 from ..serve.jobs import JobManager, JobView, backend_from_env
@@ -300,9 +302,69 @@ def shipped_tokenizer(corpus_title: str):
 # Page frame
 
 
+LANG = "lang"          # st.session_state: this session's language code
+# The sidebar's pages, in the journey's order; the file names make the URLs (/Tokens), the
+# titles are translated (Streamlit's own navigation shows file names, so the app draws its own).
+NAV = [("Home.py", N_("Home"), "🧠"), ("pages/1_Tokens.py", N_("Tokens"), "🔤"),
+       ("pages/2_Pretraining.py", N_("Pretraining"), "📖"),
+       ("pages/3_Instruction_tuning.py", N_("Instruction tuning"), "💬"),
+       ("pages/4_Human_feedback.py", N_("Human feedback"), "👍"),
+       ("pages/5_Context_window.py", N_("Context window"), "👁️"),
+       ("pages/6_Two_files.py", N_("Two files"), "📄"), ("pages/7_Agents.py", N_("Agents"), "🛠️"),
+       ("pages/8_Classroom.py", N_("Classroom"), "🏫")]
+
+
+def _session_language() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    return st.session_state.get(LANG) if get_script_run_ctx() is not None else None
+
+
+def choose_language() -> str:
+    """The session's language, settled before anything is drawn: the link's `?lang=es` on the
+    session's first look, else the browser's language if the app has it, else English. The
+    sidebar's picker changes it later (and writes it into the link)."""
+    i18n.use(_session_language)
+    if LANG not in st.session_state:
+        found, code = links.from_url(links.choice(LANG, list(i18n.LANGUAGES), i18n.SOURCE))
+        st.session_state[LANG] = code if found else (i18n.best_match(st.context.locale) or i18n.SOURCE)
+    return st.session_state[LANG]
+
+
+def language_picker() -> None:
+    """Sidebar: the language, kept across pages and carried by teacher links (`?lang=de`)."""
+    p = links.choice(LANG, list(i18n.LANGUAGES), i18n.SOURCE)
+    links.bound(p, LANG, lambda **k: st.selectbox(
+        "🌐 " + _("Language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, **k), keep=True)
+    if i18n.current() != i18n.SOURCE:
+        st.caption(_("The models were trained on English text: what they write stays in English."))
+
+
+def model_text(text: str, where=st, block: bool = True) -> None:
+    """What a model wrote, shown as it wrote it: never translated, and marked as English
+    (`lang="en"`) so that a screen reader reads it with English pronunciation on a Spanish or
+    German page (WCAG 3.1.2), and the translation test knows it is not the app's own text."""
+    import html
+    tag = "div" if block else "span"
+    body = html.escape(text).replace("\n", "<br>")
+    where.markdown(f'<{tag} lang="en" class="model-text">{body}</{tag}>', unsafe_allow_html=True)
+
+
+def navigation() -> None:
+    """Sidebar: every page, with its title in the session's language."""
+    from streamlit.errors import StreamlitAPIException
+    with st.container(key="nav"):
+        for path, title, icon in NAV:
+            try:
+                st.page_link(path, label=_(title), icon=icon)
+            except StreamlitAPIException:  # a page run on its own (`streamlit run pages/...`)
+                st.markdown(f"{icon} {_(title)}")
+
+
 def page_setup(title: str, icon: str = "🧠") -> None:
-    """Call first on every page: config, CSS, sidebar."""
-    st.set_page_config(page_title=f"{title} · LLM Explainer", page_icon=icon, layout="wide")
+    """Call first on every page: config, CSS, sidebar. `title` is marked with N_() and
+    translated here, once the session's language is known."""
+    choose_language()
+    st.set_page_config(page_title=f"{_(title)} · LLM Explainer", page_icon=icon, layout="wide")
     one_torch_thread()
     warm_up()
     presenting()
@@ -324,6 +386,8 @@ def _adopt_finished_job(param: str = "job") -> None:
 
 def sidebar() -> None:
     with st.sidebar:
+        navigation()
+        language_picker()
         st.toggle("Presentation mode", help="Larger text and fewer controls, for a projector.",
                   **_persistent("presenting", presenting()))
         st.subheader("Active model")

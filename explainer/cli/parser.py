@@ -14,6 +14,7 @@ agent-tune  tool-use fine-tuning: a tuned model learns to call tools
 feedback  learn from thumbs up/down ratings: reward model, then policy optimisation
 demo      train for about a minute and show the ranking improve (no files written)
 bench     speed and quality figures measured side by side
+catalogs  how complete the Spanish and German texts are; --update brings the .po files in step
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from .common import (
 from .agent import cmd_agent, cmd_agent_tune
 from .train import NO_REWARD, cmd_demo, cmd_feedback, cmd_pretrain, cmd_sft
 from .use import (
+    cmd_catalogs,
     cmd_bench,
     cmd_chat,
     cmd_export,
@@ -119,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "transformers loads; gguf = one GGUF file in llama.cpp's GPT-2 layout, which run.py runs too")
     s.add_argument("--out", help="where to write: a .safetensors file (--dtype), a folder (hf), a .gguf file")
     s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("catalogs", help="translations: completeness per language, texts still missing")
+    s.add_argument("--update", action="store_true", help="first bring every .po file in step with the "
+                   "sources (new texts come in empty, unused ones go, translations stay)")
+    s.add_argument("--area", nargs="*", default=None, help="only these areas (explainer/i18n/catalogs.py AREAS)")
+    s.add_argument("--strict", action="store_true", help="exit 1 unless every language is 100%% complete")
+    s.set_defaults(fn=cmd_catalogs)
 
     s = sub.add_parser("runfile", help="write the standalone numpy run file")
     s.add_argument("--out", default="run.py", help="where to write it (default: run.py)")

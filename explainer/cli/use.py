@@ -236,3 +236,32 @@ def cmd_bench(args):
         raise CLIError(f"cannot read {e.filename}: {e.strerror}") from None
     except CorpusError as e:
         raise CLIError(f"{args.text}: {e}") from None
+
+
+def cmd_catalogs(args):
+    from ..i18n import LANGUAGES, catalogs
+    areas = args.area or list(catalogs.AREAS)
+    unknown = [a for a in areas if a not in catalogs.AREAS]
+    if unknown:
+        raise CLIError(f"no area {', '.join(unknown)}: pick from {', '.join(catalogs.AREAS)}")
+    if args.update:
+        for area in areas:
+            for code, (added, dropped) in catalogs.update(area).items():
+                if added or dropped:
+                    print(f"{area}/{code}: {added} new, {dropped} no longer used")
+    for name in catalogs.unlisted_sources():
+        print(f"warning: {name} marks texts but is in no area (catalogs.AREAS): they reach no catalog")
+    complete = True
+    for code in catalogs.TARGETS:
+        c = catalogs.completeness(code)
+        missing = [(a, m) for a, m in c.missing if a in areas]
+        print(f"{LANGUAGES[code]} ({code}): {c.percent:.1f}% of {c.total} texts translated")
+        for area, msg in missing[:20]:
+            print(f"  missing [{area}] {msg[:90]!r}")
+        if len(missing) > 20:
+            print(f"  ... and {len(missing) - 20} more")
+        for area, msg, got in catalogs.placeholder_mismatches(code):
+            print(f"  placeholders differ [{area}] {msg[:60]!r} -> {got[:60]!r}")
+            complete = False
+        complete &= not c.missing
+    return 0 if complete or not args.strict else 1
