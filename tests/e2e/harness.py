@@ -129,7 +129,7 @@ def open_page(page, base: str, path: str, *effects, timeout: float = 120_000) ->
     """Seconds from opening a page until its main content (`effects`) is visible. With the app
     already open in `page`, through the sidebar's link (as a learner moves on: no reload);
     otherwise by loading the URL (base + path)."""
-    link = page.locator('[data-testid="stSidebarNav"] ' + (f'a[href$="{path}"]' if path else "a")).first
+    link = page.locator('.st-key-nav ' + (f'a[href$="{path}"]' if path else "a")).first
     if link.count():
         return timed(page, link.click, *effects, timeout=timeout)
     return timed(page, lambda: page.goto(base + path), *effects, timeout=timeout)

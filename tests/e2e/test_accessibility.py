@@ -54,7 +54,7 @@ def blocking(violations: list[dict]) -> list[str]:
 def test_the_app_lists_every_page_file(page, server):
     """The audit below covers pages/*.py: the sidebar lists exactly those (and Home)."""
     open_app_page(page, server)
-    hrefs = page.eval_on_selector_all('[data-testid="stSidebarNav"] a',
+    hrefs = page.eval_on_selector_all('.st-key-nav a',
                                       "links => links.map(a => a.getAttribute('href'))")
     assert [urlparse(h).path.strip("/") for h in hrefs] == PAGES
 
