@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..i18n import _
 from ..phases import tokentax as tt
 from ..views.tokentax import tax_chart, tax_table
 from . import real, ui
@@ -21,24 +22,25 @@ def _tokenizers() -> list[tuple[str, object]]:
 
 def tax_section() -> None:
     toks = _tokenizers()
-    names = [n for n, _ in toks]
+    names = [name for name, _tok in toks]
     rows = tt.token_tax(toks)
     llm = tt.real_llm(names)
-    st.header(f"The token tax: one note in {len(rows)} languages")
-    st.markdown(
+    st.header(_("The token tax: one note in {n} languages").format(n=len(rows)))
+    st.markdown(_(
         "A model reads, writes and is paid for by the token, and its window holds a fixed number "
         "of them. So a language that needs more tokens for the same message pays more and fits "
-        f"less in. Here is the same weather note (“{rows[0].text}”), translated for this app into "
-        f"{len(rows) - 1} languages, and what each tokenizer needs for it.")
+        "less in. Here is the same weather note (“{note}”), translated for this app into "
+        "{n} languages, and what each tokenizer needs for it.").format(note=rows[0].text, n=len(rows) - 1))
     ui.plot(tax_chart(rows, names), key="tax")
     st.markdown(f"**{tt.headline(rows, llm)}** {tt.beside_published(rows, names)}")
-    st.caption("Bars: tokens as a multiple of the English note's (the dashed line). Diamonds: UTF-8 "
-               "bytes, what a byte-level tokenizer starts from before it has learned any merges. "
-               "This app's BPE learned only English, so outside the Latin alphabet it falls back "
-               "to one token per byte.")
+    st.caption(_("Bars: tokens as a multiple of the English note's (the dashed line). Diamonds: UTF-8 "
+                 "bytes, what a byte-level tokenizer starts from before it has learned any merges. "
+                 "This app's BPE learned only English, so outside the Latin alphabet it falls back "
+                 "to one token per byte."))
     if llm != tt.SMOL:
-        st.caption(f"{real.NAME} is not installed on this server, so the sentence above is GPT-4's.")
-    with st.expander("Each note and its counts (tokens, and times English)"):
+        st.caption(_("{name} is not installed on this server, so the sentence above is GPT-4's.").format(
+            name=real.NAME))
+    with st.expander(_("Each note and its counts (tokens, and times English)")):
         st.table(tax_table(rows, names))
     ui.explain(tt.token_tax, tax_chart)
     predict_then_reveal("tokens-tax", dict(toks)[llm])

@@ -24,12 +24,18 @@ from pathlib import Path
 from ..corpus.languages import NOTES, Note
 from ..gpt.paramfile import models_dir, read_metadata
 from ..gpt.tokenizer import Tokenizer, cl100k
+from ..i18n import N_, _, current, number
 
-BYTES = "UTF-8 bytes"
-APP, GPT4, SMOL = "This app's BPE", "GPT-4 (cl100k)", "SmolLM2"
+# Names that are keys (of TaxRow.tokens, table columns, chart series) stay English; where they are
+# shown, `shown()` translates the two that are words rather than names.
+BYTES = N_("UTF-8 bytes")
+APP, GPT4, SMOL = N_("This app's BPE"), "GPT-4 (cl100k)", "SmolLM2"
 PUBLISHED_MAX = 15          # Petrov et al. 2023, the largest gap they measured
-PUBLISHED = ("Petrov et al. (2023) measured up to 15 times as many tokens for the same text in one "
-             "language as in another")
+PUBLISHED = N_("Petrov et al. (2023) measured up to 15 times as many tokens for the same text in one "
+               "language as in another")
+# The notes' languages by their English names (as corpus/languages.py names them), to their codes:
+# a language's name in the learner's language comes from Babel's locale data, not the catalogs
+CODES = {n.language: n.code for n in NOTES}
 
 
 @dataclass(frozen=True)
@@ -85,21 +91,45 @@ def row_of(rows: Sequence[TaxRow], language: str) -> TaxRow:
 
 
 def times(x: float) -> str:
-    """A ratio as a reader says it: 5.111 -> '5.1', 1.0 -> '1.0', 12.04 -> '12'."""
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+    """A ratio as a reader says it: 5.111 -> '5.1', 1.0 -> '1.0', 12.04 -> '12' (in German
+    '5,1': the digits are rounded first, then written as the current language writes them)."""
+    said = f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+    return number(float(said), "#,##0" if x >= 10 else "0.0")
+
+
+def shown(name: str) -> str:
+    """A tokenizer's or a note's language's name as the learner reads it (the keys stay English):
+    'Hindi' in English, 'hindi' in Spanish; 'UTF-8 bytes', 'bytes UTF-8'."""
+    code, lang = CODES.get(name), current()
+    if code is None or lang == "en":
+        return _(name)
+    from babel import Locale
+    return Locale.parse(lang).languages.get(code, name)
+
+
+def label(name: str) -> str:
+    """shown(), starting with a capital: for a table cell or an axis ('hindi' in a Spanish sentence,
+    'Hindi' as a label)."""
+    said = shown(name)
+    return said[:1].upper() + said[1:]
+
+
+def _costs(rows: Sequence[TaxRow], name: str, language: str) -> dict:
+    r, en = row_of(rows, language), rows[0]
+    return dict(tokenizer=name, language=shown(language), times=times(r.ratio[name]),
+                english=shown(en.language), tokens=r.tokens[name], english_tokens=en.tokens[name])
 
 
 def costs_text(rows: Sequence[TaxRow], name: str, language: str = "Hindi") -> str:
     """'in SmolLM2, Hindi costs 5.1 times English (92 tokens against 18)'."""
-    r, en = row_of(rows, language), rows[0]
-    return (f"in {name}, {language} costs {times(r.ratio[name])} times {en.language} "
-            f"({r.tokens[name]} tokens against {en.tokens[name]})")
+    return _("in {tokenizer}, {language} costs {times} times {english} "
+             "({tokens} tokens against {english_tokens})").format(**_costs(rows, name, language))
 
 
 def headline(rows: Sequence[TaxRow], name: str, language: str = "Hindi") -> str:
     """costs_text as a sentence of its own: 'In SmolLM2, Hindi costs 5.1 times English (...).'"""
-    said = costs_text(rows, name, language)
-    return said[0].upper() + said[1:] + "."
+    return _("In {tokenizer}, {language} costs {times} times {english} "
+             "({tokens} tokens against {english_tokens}).").format(**_costs(rows, name, language))
 
 
 def widest(rows: Sequence[TaxRow], names: Sequence[str]) -> tuple[float, str, str]:
@@ -111,6 +141,8 @@ def beside_published(rows: Sequence[TaxRow], names: Sequence[str]) -> str:
     """One sentence: what this table shows beside Petrov et al.'s 15 times."""
     hi, lang, name = widest(rows, names)
     lo = min(rows[1:], key=lambda r: r.ratio[name])
-    said = "this app's BPE" if name == APP else name          # mid-sentence
-    return (f"{PUBLISHED}; on this one note ours shows up to {times(hi)} times, for {lang} in "
-            f"{said} (and {times(lo.ratio[name])} times for {lo.language} in the same tokenizer).")
+    said = _("this app's BPE") if name == APP else name       # mid-sentence
+    return _("{published}; on this one note ours shows up to {most} times, for {language} in "
+             "{tokenizer} (and {least} times for {other} in the same tokenizer).").format(
+        published=_(PUBLISHED), most=times(hi), language=shown(lang), tokenizer=said,
+        least=times(lo.ratio[name]), other=shown(lo.language))

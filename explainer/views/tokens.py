@@ -19,6 +19,7 @@ import html
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..i18n import _, ngettext, number
 from .charts import PALETTE, percent_text, show_piece
 
 TOKEN_CSS = """<style>
@@ -107,11 +108,14 @@ def token_pieces_html(pieces: Sequence[tuple[str, int, bytes]], show_whitespace:
     >>> "title=\\"ID 42" in token_pieces_html([("Hi", 42, b"Hi")])
     True
     """
-    boxes = [Box(show_piece(text, show_whitespace), f"ID {tid} · bytes {raw.hex(' ') if raw else '(none)'}",
+    none = _("(none)")
+    boxes = [Box(show_piece(text, show_whitespace),
+                 _("ID {id} · bytes {bytes}").format(id=tid, bytes=raw.hex(" ") if raw else none),
                  color=_tint(i), id=tid if show_ids else None)
              for i, (text, tid, raw) in enumerate(pieces[:max_pieces])]
     more = (len(pieces) if total is None else total) - min(len(pieces), max_pieces)
-    tail = f'<span class="tok-more">… and {more:,} more tokens</span>' if more > 0 else ""
+    said = ngettext("… and {n} more token", "… and {n} more tokens", more).format(n=number(more, "#,##0"))
+    tail = f'<span class="tok-more">{html.escape(said)}</span>' if more > 0 else ""
     return token_boxes(boxes, tail=tail)
 
 
@@ -134,8 +138,9 @@ def replayed_html(text: str, merges, n: int) -> tuple[str, list[bytes]]:
 def masked_html(pieces) -> str:
     """Token boxes of one turn (chat.masked_pieces) coloured by the loss mask: green = learned
     from, grey = context only; special tokens in bold. Hover shows the ID."""
+    learned, context = _("learned from"), _("context only")
     return token_boxes([Box(p.text.replace(" ", "␣"),
-                            f"ID {p.id} · {'learned from' if p.learned else 'context only'}",
+                            f"ID {p.id} · {learned if p.learned else context}",
                             color=LEARNED_BG if p.learned else CONTEXT_BG, id=p.id, bold=p.special,
                             outline="#009E73" if p.learned else None) for p in pieces])
 
@@ -149,7 +154,8 @@ def window_tokens_html(pieces: Sequence[str], n_visible: int, marked: Sequence[i
     through, those at the indices in `marked` (the name) are outlined. Hover: the token's number,
     counted from 1 (the ⟨start⟩ token is token 1), as everywhere on the page."""
     first_in = len(pieces) - n_visible
-    boxes = [Box(p, f"token {i + 1}: {'visible' if i >= first_in else 'outside the window: forgotten'}",
+    seen, gone = _("token {n}: visible"), _("token {n}: outside the window: forgotten")
+    boxes = [Box(p, (seen if i >= first_in else gone).format(n=i + 1),
                  cls=" ".join(["cw-tok", "cw-in" if i >= first_in else "cw-out"]
                               + (["cw-mark"] if i in marked else [])))
              for i, p in enumerate(pieces)]
@@ -173,11 +179,13 @@ def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int =
     boxes = []
     for i, (p, w) in enumerate(zip(pieces, weights)):
         shade = 0.03 + 0.97 * max(float(w), 0.0) / top                 # 0.03 (none) .. 1 (most)
-        boxes.append(Box(p, f"token {first + i}: {percent_text(float(w))} of the attention",
+        boxes.append(Box(p, _("token {n}: {share} of the attention").format(n=first + i,
+                                                                            share=percent_text(float(w))),
                          cls="at-tok at-strong" if shade >= STRONG else "at-tok",
                          color=f"rgba(0,114,178,{shade:.3f})"))
-    key = (f'<div class="at-key"><span>none</span><span class="at-scale"></span>'
-           f'<span>strongest: {percent_text(top)} of the attention</span></div>')
+    strongest = _("strongest: {share} of the attention").format(share=percent_text(top))
+    key = (f'<div class="at-key"><span>{html.escape(_("none"))}</span><span class="at-scale"></span>'
+           f'<span>{html.escape(strongest)}</span></div>')
     return token_boxes(boxes, row="at-row", stacked=False) + key
 
 
