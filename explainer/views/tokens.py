@@ -8,7 +8,7 @@ it forgets; the attention of the last token as shades of blue). Each picture tur
     >>> print(token_boxes([Box("Hi", "ID 7", color="#eee", id=7)])[len(TOKEN_CSS):].replace("><", ">\n<"))
     <div class="tok-row">
     <span class="tok" style="background:#eee" title="ID 7">
-    <span class="tok-text">Hi</span>
+    <span class="tok-text" lang="en">Hi</span>
     <span class="tok-id">7</span>
     </span>
     </div>
@@ -58,17 +58,22 @@ class Box:
     outline: str | None = None      # a 2 px border in this colour
 
 
-def token_boxes(boxes: Sequence[Box], *, row: str = "tok-row", stacked: bool = True, tail: str = "") -> str:
+def token_boxes(boxes: Sequence[Box], *, row: str = "tok-row", stacked: bool = True, tail: str = "",
+                lang: str | None = "en") -> str:
     r"""The one token-box renderer: the boxes in reading order inside a `row` div, after TOKEN_CSS.
 
     stacked: boxes in a wrapping flex row, each piece above its ID (the Tokens page). Otherwise
     inline text boxes that never break inside (white-space: pre); the lines break between tokens,
     so a name's leading space cannot end a line on its own, and a newline really starts a new line.
     `tail` is HTML after the last box ("… and 20 more tokens").
+    `lang`: the pieces' language, on each piece. They are data, never translated: the corpora's, the
+    models' and the pages' examples are English, so by default `lang="en"` (a screen reader on a
+    Spanish page reads them with English sounds, as ui.model_text does); None leaves it unsaid.
 
     >>> token_boxes([Box("a<\n", "token 2", cls="t")], row="r", stacked=False)[len(TOKEN_CSS):]
-    '<div class="r"><span class="t" title="token 2">a&lt;↵</span><br></div>'
+    '<div class="r"><span class="t" lang="en" title="token 2">a&lt;↵</span><br></div>'
     """
+    said = f' lang="{lang}"' if lang else ""
     out = []
     for b in boxes:
         text = html.escape(b.text.replace("\n", "↵")) or "&nbsp;"
@@ -79,10 +84,10 @@ def token_boxes(boxes: Sequence[Box], *, row: str = "tok-row", stacked: bool = T
         css = f' style="{style}"' if style else ""
         if stacked:
             label = f'<span class="tok-id">{b.id}</span>' if b.id is not None else ""
-            inner, after = f'<span class="tok-text">{text}</span>{label}', ""
+            inner, after, outer = f'<span class="tok-text"{said}>{text}</span>{label}', "", ""
         else:
-            inner, after = text, "<br>" * b.text.count("\n")
-        out.append(f'<span class="{b.cls}"{css} title="{html.escape(b.title)}">{inner}</span>{after}')
+            inner, after, outer = text, "<br>" * b.text.count("\n"), said
+        out.append(f'<span class="{b.cls}"{outer}{css} title="{html.escape(b.title)}">{inner}</span>{after}')
     return TOKEN_CSS + f'<div class="{row}">{"".join(out)}{tail}</div>'
 
 
