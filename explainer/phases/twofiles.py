@@ -16,19 +16,25 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import i18n
 from ..gpt.paramfile import LoadedModel, export, load_model
+from ..i18n import N_, _
 
 RUNFILE = Path(__file__).resolve().parents[1] / "runfile" / "run.py"
 BYTES_PER = {"F32": 4, "F16": 2, "BF16": 2, "I8": 1}
-PARTS = ("embeddings", "attention", "MLP", "norms")
+PARTS = (N_("embeddings"), N_("attention"), "MLP", N_("norms"))   # shown through _()
 # Documented margins (tests check them): a copy's validation bits per byte stays this close to the
 # fp32 original's. Measured changes are far smaller (about 1e-5 for both on our small models).
 BPB_MARGIN = {"fp32": 0.0, "fp16": 0.002, "int8": 0.02}
-# Published reference figures (not measured here): (label, bytes, size as published, note).
+# Published reference figures (not measured here): (label, bytes, size as published, note); the
+# size and the note are shown through _().
 REFERENCES = [
-    ("GPT-2 124M (fp32)", 0.5e9, "about 0.5 GB", "GPT-2 small: 124M parameters x 4 bytes, about 0.5 GB"),
-    ("Llama 2 70B (fp16)", 140e9, "about 140 GB", "Llama 2 70B: 70B parameters x 2 bytes, about 140 GB"),
+    ("GPT-2 124M (fp32)", 0.5e9, N_("about 0.5 GB"), N_("GPT-2 small: 124M parameters x 4 bytes, about 0.5 GB")),
+    ("Llama 2 70B (fp16)", 140e9, N_("about 140 GB"), N_("Llama 2 70B: 70B parameters x 2 bytes, about 140 GB")),
 ]
+# The tensor table's columns as the page shows them (through _()).
+COLUMNS = {"tensor": N_("tensor"), "part": N_("part"), "shape": N_("shape"), "dtype": N_("dtype"),
+           "numbers": N_("numbers"), "bytes": N_("bytes")}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -45,7 +51,7 @@ def part_of(name: str) -> str:
         return "MLP"
     if "ln_" in name:
         return "norms"
-    return "other"
+    return N_("other")
 
 
 def tensor_table(tensors: dict[str, tuple[list[int], str]]) -> list[dict]:
@@ -73,10 +79,10 @@ def params_by_part(tensors: dict[str, tuple[list[int], str]]) -> dict[str, int]:
 
 def tokenizer_summary(tok_meta: dict) -> dict:
     """The tokenizer metadata without its long list of token bytes."""
-    return {"kind": tok_meta.get("kind"), "name": tok_meta.get("name"),
-            "ordinary tokens stored": len(tok_meta.get("ranks", [])),
-            "special tokens": tok_meta.get("special_tokens", {}),
-            "split pattern (regex)": tok_meta.get("pat_str")}
+    return {"kind": tok_meta.get("kind"), "name": tok_meta.get("name"),      # keys shown through _()
+            N_("ordinary tokens stored"): len(tok_meta.get("ranks", [])),
+            N_("special tokens"): tok_meta.get("special_tokens", {}),
+            N_("split pattern (regex)"): tok_meta.get("pat_str")}
 
 
 def tensor_values(loaded: LoadedModel, name: str) -> np.ndarray:
@@ -118,7 +124,7 @@ def validation_data(loaded: LoadedModel, n_windows: int | None = None):
     from .pretrain import encode_documents
     keys = {title: key for key, title in corpus.CORPORA.items()}
     key = keys.get(loaded.facts.get("corpus"), "everyday")
-    _, val_text = corpus.split(corpus.get_corpus(key).text, seed=int(loaded.facts.get("seed", 0)))
+    _train, val_text = corpus.split(corpus.get_corpus(key).text, seed=int(loaded.facts.get("seed", 0)))
     ids = encode_documents(loaded.tokenizer, val_text)
     n_windows = n_windows or validation_windows(loaded.facts)
     val = Batches(ids, ids, loaded.config.block_size).val_set(n_windows)
@@ -155,15 +161,16 @@ def facts_note(facts: dict, rows: list[dict]) -> str | None:
         return None
     fp32 = rows[0]
     if round(fp32["val_bpb"], 4) == round(facts["val_bpb"], 4):
-        return ('The fp32 row is the "val_bpb" in the training facts above: the same held-out '
-                "text, measured again here.")
+        return _('The fp32 row is the "val_bpb" in the training facts above: the same held-out '
+                 "text, measured again here.")
     if facts.get("corpus") != fp32["corpus"]:
-        why = (f"on held-out text from {facts.get('corpus', 'its own text')}, which this page "
-               f"does not have, so here it is measured on {fp32['corpus']}")
+        why = _("on held-out text from {corpus}, which this page does not have, so here it is "
+                "measured on {here}").format(corpus=_(facts["corpus"]) if facts.get("corpus")
+                                             else _("its own text"), here=_(fp32["corpus"]))
     else:
-        why = "on held-out text other than the windows measured here"
-    return (f'The training facts say "val_bpb": {facts["val_bpb"]}: that was measured when '
-            f"training ended, {why}.")
+        why = _("on held-out text other than the windows measured here")
+    return _('The training facts say "val_bpb": {value}: that was measured when training ended, '
+             "{why}.").format(value=facts["val_bpb"], why=why)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,5 +194,5 @@ def mb(n: float) -> str:
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= size:
             v = n / size
-            return f"{v:.0f} {unit}" if v >= 100 else f"{v:.1f} {unit}"
-    return f"{int(n)} bytes"
+            return f"{i18n.number(v, '0' if v >= 100 else '0.0')} {unit}"   # 4,3 MB in German
+    return _("{n} bytes").format(n=int(n))

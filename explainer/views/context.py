@@ -5,6 +5,8 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
+from .. import i18n
+from ..i18n import _
 from ..phases.context import mentions_in_reach
 from .charts import PALETTE, titled
 
@@ -23,16 +25,18 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
         fig.add_vline(x=current, line=window_line)
     # the lines are named in the legend, under the plot: labels on the plot ran into each other
     # when the window sat next to a mention
-    legend = ([(f'a "{word}" leaves the window', mention_line)] if shown else []) + \
-        ([("your window", window_line)] if current is not None else [])
+    legend = ([(_('a "{word}" leaves the window').format(word=word), mention_line)] if shown else []) + \
+        ([(_("your window"), window_line)] if current is not None else [])
     for name, line in legend:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=name))
     if sizes:
         fig.update_xaxes(range=[min(sizes) - 2, max(sizes) + 2])     # the text's length, no further
     fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],
-                     ticktext=["≤ 1 in a billion", "1 in a million", "1 in 1,000", "1%", "10%", "100%"])
-    out = titled(fig, f'How likely is "{word}" next, seeing only the last N tokens?',
-                 "window size N (tokens the model can see)", "probability (log scale)", height=400)
+                     ticktext=[_("≤ 1 in a billion"), _("1 in a million"),
+                               _("1 in {n}").format(n=i18n.number(1000, "#,##0")),
+                               *(i18n.percent(f) for f in (0.01, 0.1, 1))])
+    out = titled(fig, _('How likely is "{word}" next, seeing only the last N tokens?').format(word=word),
+                 _("window size N (tokens the model can see)"), _("probability (log scale)"), height=400)
     # three legend entries wrap on a narrow screen: under the plot they push it up, not into the title
     return out.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
                                          xanchor="left", x=0), margin_b=125)

@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import i18n
+from ..i18n import _
 from ..phases.twofiles import REFERENCES, mb
 from .charts import PALETTE, titled
 
@@ -17,9 +19,10 @@ def histogram_chart(values: np.ndarray, name: str, bins: int = 80) -> go.Figure:
     counts, edges = np.histogram(values, bins=bins)
     mids = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure(go.Bar(x=mids, y=counts, marker_color=PALETTE[0], width=edges[1] - edges[0],
-                           hovertemplate="around %{x:.4f}: %{y:,} numbers<extra></extra>"))
+                           hovertemplate=_("around %{x:.4f}: %{y:,} numbers") + "<extra></extra>"))
     fig.update_layout(bargap=0)
-    return titled(fig, f"The {values.size:,} numbers in {name}", "value", "how many numbers")
+    title = _("The {n} numbers in {tensor}").format(n=i18n.number(values.size, "#,##0"), tensor=name)
+    return titled(fig, title, _("value"), _("how many numbers"))
 
 
 def parts_chart(counts: dict[str, int]) -> go.Figure:
@@ -27,16 +30,19 @@ def parts_chart(counts: dict[str, int]) -> go.Figure:
     total = sum(counts.values()) or 1
     names = [k for k in counts if counts[k]]
     fig = go.Figure(go.Bar(
-        x=names, y=[counts[k] for k in names], marker_color=[PALETTE[i % 6] for i in range(len(names))],
-        text=[f"{counts[k]:,}<br>{counts[k] / total:.{0 if counts[k] >= total / 100 else 1}%}" for k in names],
+        x=[_(k) for k in names], y=[counts[k] for k in names],
+        marker_color=[PALETTE[i % 6] for i in range(len(names))],
+        text=[f"{i18n.number(counts[k], '#,##0')}<br>"
+              f"{i18n.percent(counts[k] / total, '0%' if counts[k] >= total / 100 else '0.0%')}" for k in names],
         textposition="auto",
-        hovertemplate="%{x}: %{y:,} parameters<extra></extra>"))
-    return titled(fig, f"Where the {total:,} parameters are", "part of the network", "parameters")
+        hovertemplate=_("%{x}: %{y:,} parameters") + "<extra></extra>"))
+    return titled(fig, _("Where the {n} parameters are").format(n=i18n.number(total, "#,##0")),
+                  _("part of the network"), _("parameters"))
 
 
 def scale_chart(files: Sequence[tuple[str, float]]) -> go.Figure:
     """This model's files beside the published reference figures, on a log scale."""
-    rows = [(name, size, mb(size)) for name, size in files] + [r[:3] for r in REFERENCES]
+    rows = [(name, size, mb(size)) for name, size in files] + [(r[0], r[1], _(r[2])) for r in REFERENCES]
     colors = [PALETTE[0]] * len(files) + [PALETTE[3]] * len(REFERENCES)
     fig = go.Figure(go.Bar(
         y=[r[0] for r in rows], x=[r[1] for r in rows], orientation="h", marker_color=colors,
@@ -46,8 +52,8 @@ def scale_chart(files: Sequence[tuple[str, float]]) -> go.Figure:
                      ticktext=["100 KB", "1 MB", "10 MB", "100 MB", "1 GB", "10 GB", "100 GB", "1 TB"],
                      range=[5, 12.3])
     fig.update_yaxes(autorange="reversed")
-    return titled(fig, "Parameter file sizes (log scale: each step is 10 times bigger)",
-                   "file size", "", height=120 + 48 * len(rows))
+    return titled(fig, _("Parameter file sizes (log scale: each step is 10 times bigger)"),
+                  _("file size"), "", height=120 + 48 * len(rows))
 
 
 # A grid, so the two rows line up; where it is narrow (800 px with the sidebar, presentation mode)
@@ -74,12 +80,12 @@ TWO_FILES_CSS = """<style>
 def two_files_html(rows: Sequence[tuple[str, str, str, str, str]]) -> str:
     """Rows of the two-file picture, aligned in a grid: (who, parameter file, its size, run file,
     its size)."""
-    cells = []
+    cells, makes = [], html.escape(_("a language model that writes text"))
     for who, pname, psize, rname, rsize in rows:
         cells.append(
             f'<span class="tf-who">{html.escape(who)}</span>'
             f'<span class="tf-file"><b>{html.escape(pname)}</b>{html.escape(psize)}</span>'
             f'<span class="tf-op">+</span>'
             f'<span class="tf-file code"><b>{html.escape(rname)}</b>{html.escape(rsize)}</span>'
-            f'<span class="tf-makes"><span class="tf-op">=</span> a language model that writes text</span>')
+            f'<span class="tf-makes"><span class="tf-op">=</span> {makes}</span>')
     return TWO_FILES_CSS + f'<div class="tf-grid"><div class="tf-rows">{"".join(cells)}</div></div>'
