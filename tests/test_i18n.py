@@ -117,7 +117,9 @@ def visible_texts(at: AppTest) -> set[str]:
 
 
 def english_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[A-Za-z']+", text) if w.lower() in ENGLISH]
+    """The English function words of a text, code spans (`name`) and URLs left out."""
+    prose = re.sub(r"`[^`]*`|https?://\S+", " ", text)
+    return [w for w in re.findall(r"[A-Za-z']+", prose) if w.lower() in ENGLISH]
 
 
 def render(page: str, code: str, models_dir) -> AppTest:
