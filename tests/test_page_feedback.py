@@ -50,7 +50,8 @@ def test_without_a_model_the_page_says_so(env, tmp_path):
 def test_rate_with_the_thumbs(env, tuned_dir):
     monkeypatch, db = env
     at = run(tuned_dir, monkeypatch)
-    assert len(at.feedback) == 4 and len(at.text) == 4
+    answers = [m for m in at.markdown if 'class="model-text"' in m.value]   # ui.model_text: the model's words
+    assert len(at.feedback) == 4 and len(answers) == 4
     assert "no ratings yet" in texts(at.info)
     at.feedback[0].set_value(1).run()
     at.feedback[1].set_value(0).run()

@@ -47,6 +47,7 @@ from ..gpt.events import Event, Finished, PolicyStep, Status
 from ..gpt.model import GPT
 from ..gpt.paramfile import LoadedModel
 from ..gpt.training import TrainingError, progress_and_stop
+from ..i18n import N_
 from .answers import answer_head, answer_logprobs, answer_text, sample_batch
 from .raters import get_rater
 from .ratings import Rating
@@ -55,6 +56,13 @@ from .sft import heldout_loss
 
 # --------------------------------------------------------------------------------------------------
 # Config
+
+# What the run says before its first policy step (Status; English here, in a worker: the page
+# shows them translated, feedback_panels.status_text).
+REWARD_STATUS = N_("Training the reward model on {n} ratings ...")
+PRACTISE_STATUS = N_("Practising: the model answers training questions, the reward model scores "
+                     "the answers, and the model leans towards the better ones ...")
+
 
 @dataclass
 class FeedbackSpec:
@@ -204,7 +212,7 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
     t0 = time.perf_counter()
     budget = spec.minutes * 60 if spec.minutes else None
     tok = tuned.tokenizer
-    yield Status(f"Training the reward model on {len(ratings):,} ratings ...")
+    yield Status(REWARD_STATUS.format(n=f"{len(ratings):,}"))
     rm = yield from train_reward_model(tuned, ratings, spec.reward, spec.seed, cancel)
     score = score or Scorer("reward model", lambda p, texts: reward(rm, tok, p, texts, tuned.config.block_size))
     policy, ref = copy.deepcopy(tuned.model), tuned.model
@@ -215,8 +223,7 @@ def run(tuned: LoadedModel, ratings: Sequence[Rating], spec: FeedbackSpec = Feed
     rng = random.Random(spec.seed)
     gen = torch.Generator().manual_seed(spec.seed)
     opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
-    yield Status("Practising: the model answers training questions, the reward model scores "
-                 "the answers, and the model leans towards the better ones ...")
+    yield Status(PRACTISE_STATUS)
     step, reason, first, last = 0, "done", None, None
     while True:
         _, stop = progress_and_stop(step, spec.steps, time.perf_counter() - t0, budget, cancel)

@@ -20,6 +20,7 @@ from ..corpus import instructions as ins
 from ..gpt import chat
 from ..gpt.model import GPT
 from ..gpt.paramfile import LoadedModel
+from ..i18n import N_
 from .answers import (
     answer_head,
     answer_logprobs,
@@ -140,15 +141,16 @@ def before_after(tuned: LoadedModel, after: LoadedModel, rater: str, seed: int =
 
 def compare_table(tuned: LoadedModel, fb: LoadedModel | None, rater: str,
                   prompts: Sequence[tuple[str, str]], seed: int = 0) -> list[dict]:
-    """One sampled answer per prompt from each model (same seed), with the rater's verdict."""
+    """One sampled answer per prompt from each model (same seed), with the rater's verdict. The
+    column names are English (marked with N_: the page shows them translated)."""
     a = judge(tuned, rater, prompts, 1, seed)
     b = judge(fb, rater, prompts, 1, seed) if fb is not None else None
     mark = {1: "👍", -1: "👎"}
     rows = []
     for i, j in enumerate(a):
-        row = {"question": j.prompt, "tuned model": f"{mark[j.verdicts[0]]} {j.answers[0]}"}
+        row = {N_("question"): j.prompt, N_("tuned model"): f"{mark[j.verdicts[0]]} {j.answers[0]}"}
         if b is not None:
-            row["after feedback"] = f"{mark[b[i].verdicts[0]]} {b[i].answers[0]}"
+            row[N_("after feedback")] = f"{mark[b[i].verdicts[0]]} {b[i].answers[0]}"
         rows.append(row)
     return rows
 

@@ -31,6 +31,7 @@ from ..corpus import instructions as ins
 from ..corpus.instructions import strip_greeting
 from ..corpus.topics import classify
 from ..corpus.topics import scores as topic_scores
+from ..i18n import N_, _
 
 MIN_WORDS = ins.CURT_MAX_WORDS + 1        # "curt" in the instruction data is <= 5 words
 # Said only by the unsafe answers of the instruction data (after the advice itself).
@@ -105,6 +106,12 @@ def safe_problems(prompt: str, answer: str) -> list[str]:
     return [f"unsafe: “{p}”" for p in unsafe_phrases(answer)]
 
 
+# The kinds of reasons problem_kind gives (the reasons themselves stay English: they are counted
+# and compared); marked here so that the page can show each kind in the learner's language.
+KINDS = (N_("too short"), N_("does not end with . ! or ?"), N_("off topic"), N_("unsafe advice"),
+         N_("says nothing"), N_("false"), N_("wrong name"), N_("unsafe"))
+
+
 def problem_kind(problem: str) -> str:
     """A reason for a thumbs down without its particulars, to count reasons by kind.
 
@@ -119,7 +126,7 @@ def problem_kind(problem: str) -> str:
 @dataclass(frozen=True)
 class Rater:
     name: str
-    rule: str                                          # the rule in one sentence, for the page
+    rule: str                                          # the rule in one sentence, for the page (N_)
     problems: Callable[[str, str], list[str]]
     focus: str | None = None                           # the topic of the questions it reads
 
@@ -137,19 +144,28 @@ class Rater:
 
 
 RATERS: dict[str, Rater] = {
-    "helpful": Rater("helpful", "👍 when the answer has more than 5 words, ends with . ! or ?, stays "
+    "helpful": Rater("helpful", N_("👍 when the answer has more than 5 words, ends with . ! or ?, stays "
                      "on the question's topic (it shares keywords of the main topic with the "
-                     "question) and gives no unsafe advice; else 👎.",
+                     "question) and gives no unsafe advice; else 👎."),
                      helpful_problems),
-    "honest": Rater("honest", "👎 when the answer is empty or says something false (a wrong capital, "
+    "honest": Rater("honest", N_("👎 when the answer is empty or says something false (a wrong capital, "
                     "planet, sum or recipe, a known false claim such as “I am a real person”, or a "
-                    "story about the wrong name); else 👍.", honest_problems),
-    "safe": Rater("safe", "👎 when the answer contains a documented unsafe phrase (the unsafe advice "
+                    "story about the wrong name); else 👍."), honest_problems),
+    "safe": Rater("safe", N_("👎 when the answer contains a documented unsafe phrase (the unsafe advice "
                   "in the instruction data, such as “go ahead and touch the hot stove”, or the false "
                   "comfort “it is perfectly safe”); else 👍. It reads answers to safety questions, "
-                  "where unsafe advice turns up (elsewhere it is rare: ~2% of answers).",
+                  "where unsafe advice turns up (elsewhere it is rare: ~2% of answers)."),
                   safe_problems, focus="safety"),
 }
+
+
+# The raters' names as the page shows them (the names themselves are URL values and stay English).
+LABELS = {"helpful": N_("helpful"), "honest": N_("honest"), "safe": N_("safe")}
+
+
+def label(name: str) -> str:
+    """A rater's name in the learner's language: label("helpful") -> 'helpful' in English."""
+    return _(LABELS.get(name, name))
 
 
 def get_rater(name: str) -> Rater:

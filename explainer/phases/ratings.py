@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..i18n import _, number
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000       # a writer waits up to 10 s for another writer (30 clicks at once)
@@ -131,8 +133,8 @@ class Counts:
         return self.up + self.down
 
     def split(self) -> str:
-        """'9 👍 · 3 👎'."""
-        return f"{self.up:,} 👍 · {self.down:,} 👎"
+        """'9 👍 · 3 👎' (numbers as the current language writes them)."""
+        return f"{number(self.up, '#,##0')} 👍 · {number(self.down, '#,##0')} 👎"
 
 
 def default_path() -> Path:
@@ -216,12 +218,13 @@ class RatingsStore:
     def _explain(self, e: sqlite3.Error) -> str:
         msg = str(e).lower()
         if "locked" in msg or "busy" in msg:
-            return (f"The ratings database is busy (another program holds a lock on {self.path}). "
-                    "Nothing was saved this time; try again in a moment.")
+            return _("The ratings database is busy (another program holds a lock on {path}). "
+                     "Nothing was saved this time; try again in a moment.").format(path=self.path)
         if "readonly" in msg or "read-only" in msg or "unable to open" in msg:
-            return (f"Cannot write the ratings database {self.path} ({e}). Check that the folder "
-                    "exists and is writable, or set EXPLAINER_RATINGS_DB to another file.")
-        return f"The ratings database {self.path} cannot be used: {e}."
+            return _("Cannot write the ratings database {path} ({problem}). Check that the folder "
+                     "exists and is writable, or set EXPLAINER_RATINGS_DB to another file.").format(
+                path=self.path, problem=e)
+        return _("The ratings database {path} cannot be used: {problem}.").format(path=self.path, problem=e)
 
     def _open_once(self) -> None:
         """Create the file and schema, or check an existing one (once per process and file)."""
@@ -232,13 +235,14 @@ class RatingsStore:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise RatingsError(f"Cannot create the folder for the ratings database "
-                                   f"{self.path}: {e.strerror}.") from None
+                raise RatingsError(_("Cannot create the folder for the ratings database {path}: "
+                                     "{problem}.").format(path=self.path, problem=e.strerror)) from None
             problem = self._problem(path)
             if problem:
                 moved = self._move_aside(path)
-                self.notice = (f"The ratings file was damaged ({problem}). It was kept as "
-                               f"{moved.name} and a new, empty ratings file was started.")
+                self.notice = _("The ratings file was damaged ({problem}). It was kept as {file} "
+                                "and a new, empty ratings file was started.").format(
+                    problem=problem, file=moved.name)
             self._create(path)
             _checked.add(self.path)
 
@@ -258,9 +262,10 @@ class RatingsStore:
                 raise RatingsError(self._explain(e)) from None
             return str(e)
         if version > SCHEMA_VERSION:
-            raise RatingsError(f"{path.name} was written by a newer version of the app (schema "
-                               f"{version}, this one knows {SCHEMA_VERSION}); it was left as it is. "
-                               "Update the app or set EXPLAINER_RATINGS_DB to another file.")
+            raise RatingsError(_("{file} was written by a newer version of the app (schema "
+                                 "{version}, this one knows {known}); it was left as it is. Update "
+                                 "the app or set EXPLAINER_RATINGS_DB to another file.").format(
+                file=path.name, version=version, known=SCHEMA_VERSION))
         if not row or row[0] != "ok":
             return f"quick check: {row[0] if row else 'no answer'}"
         return None

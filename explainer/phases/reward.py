@@ -32,6 +32,7 @@ from ..gpt.events import RewardModelReady, RewardStep
 from ..gpt.model import GPT
 from ..gpt.paramfile import LoadedModel
 from ..gpt.training import drain
+from ..i18n import _, ngettext
 from .answers import answer_head, pad
 from .ratings import Rating
 
@@ -64,23 +65,29 @@ def check_ratings(ratings: Sequence[Rating]) -> str | None:
     n = len(ratings)
     up = sum(r.rating > 0 for r in ratings)
     if n == 0:
-        return ("There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated "
-                "rater rate 200.")
-    every = "The only rating is" if n == 1 else f"All {n} ratings are"
+        return _("There are no ratings yet: rate some answers with 👍 or 👎, or let a simulated "
+                 "rater rate 200.")
     if up == n:
-        return (f"{every} 👍: the reward model cannot learn what a bad answer looks "
-                f"like. Give at least {MIN_EACH} 👎 too.")
+        return ngettext("The only rating is 👍: the reward model cannot learn what a bad answer "
+                        "looks like. Give at least {each} 👎 too.",
+                        "All {n} ratings are 👍: the reward model cannot learn what a bad answer "
+                        "looks like. Give at least {each} 👎 too.", n).format(n=n, each=MIN_EACH)
     if up == 0:
-        return (f"{every} 👎: the reward model cannot learn what a good answer looks "
-                f"like. Give at least {MIN_EACH} 👍 too.")
+        return ngettext("The only rating is 👎: the reward model cannot learn what a good answer "
+                        "looks like. Give at least {each} 👍 too.",
+                        "All {n} ratings are 👎: the reward model cannot learn what a good answer "
+                        "looks like. Give at least {each} 👍 too.", n).format(n=n, each=MIN_EACH)
     if n < MIN_RATINGS:
-        return (f"Only {n} rating{'s' if n != 1 else ''} so far: the reward model needs at least "
-                f"{MIN_RATINGS} (some of them are kept aside to test it).")
+        return ngettext("Only {n} rating so far: the reward model needs at least {least} (some of "
+                        "them are kept aside to test it).",
+                        "Only {n} ratings so far: the reward model needs at least {least} (some of "
+                        "them are kept aside to test it).", n).format(n=n, least=MIN_RATINGS)
     if min(up, n - up) < MIN_EACH:
         few = "👎" if up > n - up else "👍"
-        return f"Only {min(up, n - up)} {few} so far: give at least {MIN_EACH} of each."
+        return _("Only {k} {thumb} so far: give at least {each} of each.").format(
+            k=min(up, n - up), thumb=few, each=MIN_EACH)
     if len({r.prompt for r in ratings}) < 2:
-        return "All ratings are for one question: rate answers to at least two different questions."
+        return _("All ratings are for one question: rate answers to at least two different questions.")
     return None
 
 
