@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import N_
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
 class Stage:
+    """A step of the journey; `title` and `blurb` are marked with N_() and translated where drawn."""
     slug: str
     title: str
     icon: str
@@ -23,19 +26,19 @@ class Stage:
 # The main road, left to right; then two side trips that explain what you meet on the way;
 # then where the road leads.
 ROAD = [
-    Stage("tokens", "Tokens", "🔤", "Text becomes numbers: pieces of words, each with an ID."),
-    Stage("pretraining", "Pretraining", "📖", "A network reads a pile of text and learns to guess the next token."),
-    Stage("instructiontuning", "Instruction tuning", "💬", "Examples of questions and answers turn the text-continuer into an assistant."),
-    Stage("humanfeedback", "Human feedback", "👍", "People give its answers a thumbs up or down; the model learns what they like."),
+    Stage("tokens", N_("Tokens"), "🔤", N_("Text becomes numbers: pieces of words, each with an ID.")),
+    Stage("pretraining", N_("Pretraining"), "📖", N_("A network reads a pile of text and learns to guess the next token.")),
+    Stage("instructiontuning", N_("Instruction tuning"), "💬", N_("Examples of questions and answers turn the text-continuer into an assistant.")),
+    Stage("humanfeedback", N_("Human feedback"), "👍", N_("People give its answers a thumbs up or down; the model learns what they like.")),
 ]
 SIDE = [
-    Stage("contextwindow", "Context window", "👁️", "What the model can see at once, and what falls out of view."),
-    Stage("twofiles", "The two files", "📄", "A model is just a parameter file plus a small program that runs it."),
+    Stage("contextwindow", N_("Context window"), "👁️", N_("What the model can see at once, and what falls out of view.")),
+    Stage("twofiles", N_("The two files"), "📄", N_("A model is just a parameter file plus a small program that runs it.")),
 ]
 # Where the road leads: the model as the brain of a program
 AFTER = [
-    Stage("agents", "Agents", "🛠️", "The model calls tools (a calculator, a table of facts) and a "
-          "small program runs them: the backbone of AI agents."),
+    Stage("agents", N_("Agents"), "🛠️", N_("The model calls tools (a calculator, a table of facts) and a "
+          "small program runs them: the backbone of AI agents.")),
 ]
 
 

@@ -21,6 +21,7 @@ from ..gpt.chat import prompt_ids
 from ..gpt.lens import logit_lens
 from ..gpt.paramfile import LoadedModel, cache_key
 from ..gpt.scoring import rank_next
+from ..i18n import _
 from ..phases import context as cx
 from ..phases import judge, sft
 from ..phases import twofiles as tf
@@ -42,10 +43,11 @@ def _ranking(_loaded, key, prompt, candidates):
 
 def lens(loaded: LoadedModel, text: str, max_tokens: int = 12):
     """What each layer would guess next (lens.logit_lens)."""
-    return _lens(loaded, cache_key(loaded), text, max_tokens)
+    with st.spinner(_("Reading every layer ...")):
+        return _lens(loaded, cache_key(loaded), text, max_tokens)
 
 
-@st.cache_data(max_entries=32, show_spinner="Reading every layer ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _lens(_loaded, key, text, max_tokens):
     return logit_lens(_loaded.model, _loaded.tokenizer, text, max_tokens)
 
@@ -64,30 +66,33 @@ def compare(base: LoadedModel | None, tuned: LoadedModel | None,
             prompts: Sequence[tuple[str, str]]) -> list[sft.Row]:
     """Both models' greedy answers to each (question, topic) (sft.compare); a missing model's
     side is None."""
-    return _compare(base, tuned, (cache_key(base), cache_key(tuned)), tuple(prompts))
+    with st.spinner(_("The models are answering ...")):
+        return _compare(base, tuned, (cache_key(base), cache_key(tuned)), tuple(prompts))
 
 
-@st.cache_data(max_entries=32, show_spinner="The models are answering ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _compare(_base, _tuned, keys, prompts):
     return sft.compare(_base, _tuned, prompts)
 
 
 def answers_to_rate(tuned: LoadedModel, prompt: str, seed: int) -> list[str]:
     """Four sampled answers to `prompt`, the same four for everyone with the same seed."""
-    return _answers_to_rate(tuned, cache_key(tuned), prompt, seed)
+    with st.spinner(_("The assistant is writing 4 answers ...")):
+        return _answers_to_rate(tuned, cache_key(tuned), prompt, seed)
 
 
-@st.cache_data(max_entries=64, show_spinner="The assistant is writing 4 answers ...")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _answers_to_rate(_tuned, key, prompt, seed):
     return sample_texts(_tuned, prompt, 4, seed)
 
 
 def before_after_table(tuned: LoadedModel, after: LoadedModel | None, rater: str) -> list[dict]:
     """One answer of each model to every held-out question (one per topic), judged by `rater`."""
-    return _before_after_table(tuned, after, (cache_key(tuned), cache_key(after)), rater)
+    with st.spinner(_("Both models are answering ...")):
+        return _before_after_table(tuned, after, (cache_key(tuned), cache_key(after)), rater)
 
 
-@st.cache_data(max_entries=16, show_spinner="Both models are answering ...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _before_after_table(_tuned, _after, keys, rater):
     return judge.compare_table(_tuned, _after, rater, ins.heldout_prompts(instruction_data(), 1))
 
@@ -144,10 +149,11 @@ def _chat_answer(_loaded, key, turns):
 
 def name_recall(loaded: LoadedModel, n: int):
     """Name recall on `n` held-out stories, whole story vs a window after the last mention."""
-    return _recall(loaded, cache_key(loaded), n)
+    with st.spinner(_("Measuring name recall on held-out stories ...")):
+        return _recall(loaded, cache_key(loaded), n)
 
 
-@st.cache_data(max_entries=8, show_spinner="Measuring name recall on held-out stories ...")
+@st.cache_data(max_entries=8, show_spinner=False)
 def _recall(_loaded, key, n):
     return cx.name_recall(_loaded.model, _loaded.tokenizer, name_recall_cases(n, 1234))
 
@@ -161,9 +167,10 @@ def compression(loaded: LoadedModel) -> list[dict]:
     measured (twofiles.compression)."""
     key = cache_key(loaded)
     folder = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()    # one per model, no path in it
-    return _compression(loaded, key, str(Path(tempfile.gettempdir()) / "llm-explainer-twofiles" / folder))
+    with st.spinner(_("Saving fp16 and int8 copies and measuring them ...")):
+        return _compression(loaded, key, str(Path(tempfile.gettempdir()) / "llm-explainer-twofiles" / folder))
 
 
-@st.cache_data(max_entries=16, show_spinner="Saving fp16 and int8 copies and measuring them ...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _compression(_loaded, key, directory):
     return tf.compression(_loaded, Path(directory))

@@ -26,6 +26,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ..i18n import _
+from ..views.charts import local
+
 PRIVATE = ("key", "job", "sft_job", "fb_job", "sim_job", "present")   # never in a shared link
 HIDE = "_hide"
 CHART_FORMATS = ("png", "svg")
@@ -63,7 +66,8 @@ def choice(name: str, options: Sequence, default, names: Callable[[Any], str] = 
     def parse(raw: str):
         if raw not in by_name:
             shown = list(by_name)
-            raise ValueError("not one of " + ", ".join(shown[:8]) + (", ..." if len(shown) > 8 else ""))
+            raise ValueError(_("not one of {values}").format(
+                values=", ".join(shown[:8]) + (", ..." if len(shown) > 8 else "")))
         return by_name[raw]
     return Param(name, default, parse, names)
 
@@ -86,9 +90,9 @@ def number(name: str, lo, hi, default, step=None) -> Param:
         try:
             v = int(raw) if integer else float(raw)
         except ValueError:
-            raise ValueError("not a whole number" if integer else "not a number") from None
+            raise ValueError(_("not a whole number") if integer else _("not a number")) from None
         if not lo <= v <= hi:              # also refuses nan
-            raise ValueError(f"outside {show(lo)} to {show(hi)}")
+            raise ValueError(_("outside {lo} to {hi}").format(lo=show(lo), hi=show(hi)))
         if step and not integer:           # the nearest step: 1.25 on a 0.1 slider is 1.2
             v = round(lo + round((v - lo) / step) * step, 10)
         return v
@@ -98,7 +102,7 @@ def number(name: str, lo, hi, default, step=None) -> Param:
 def text(name: str, default: str, max_chars: int | None = None) -> Param:
     def parse(raw: str) -> str:
         if max_chars is not None and len(raw) > max_chars:
-            raise ValueError(f"longer than {max_chars:,} characters")
+            raise ValueError(_("longer than {n} characters").format(n=local(f"{max_chars:,}")))
         return raw
     return Param(name, default, parse)
 
@@ -110,7 +114,7 @@ def flag(name: str, default: bool) -> Param:
 
     def parse(raw: str) -> bool:
         if raw.lower() not in words:
-            raise ValueError("not 1 or 0")
+            raise ValueError(_("not 1 or 0"))
         return words[raw.lower()]
     return Param(name, default, parse, lambda v: "1" if v else "0")
 
@@ -141,9 +145,11 @@ def from_url(p: Param, where=st, once: bool = True) -> tuple[bool, Any]:
     except ValueError as e:
         if first:
             default = p.text(p.default)
-            where.warning(f"The link's `{p.name}={_short(raw)}` was ignored ({e}); "
-                          + (f"the default `{_short(default)}` applies." if default else "it stays empty."),
-                          icon="🔗")
+            setting = f"{p.name}={_short(raw)}"
+            where.warning(_("The link's `{setting}` was ignored ({reason}); the default `{default}` applies.")
+                          .format(setting=setting, reason=e, default=_short(default)) if default else
+                          _("The link's `{setting}` was ignored ({reason}); it stays empty.")
+                          .format(setting=setting, reason=e), icon="🔗")
         return False, p.default
 
 
@@ -263,7 +269,7 @@ def link() -> str:
     base = (st.context.url or "").split("?")[0].split("#")[0]
     query = urlencode([(k, v) for k in st.query_params if k not in PRIVATE
                        for v in st.query_params.get_all(k)])
-    return base + ("?" + query if query else "") or "(this page, no settings changed)"
+    return base + ("?" + query if query else "") or _("(this page, no settings changed)")
 
 
 def begin() -> None:
@@ -289,12 +295,12 @@ def chart_format() -> str:
 
 def share_panel() -> None:
     """Sidebar: the link to this view (with Streamlit's copy button) and the chart format."""
-    st.subheader("Link to this view")
-    st.caption("Students who open it see this page as you set it (your teacher key and your "
-               "training runs stay out). Add `<setting>_hide=1` to hide a control.")
+    st.subheader(_("Link to this view"))
+    st.caption(_("Students who open it see this page as you set it (your teacher key and your "
+                 "training runs stay out). Add `<setting>_hide=1` to hide a control."))
     st.session_state[_SLOT] = st.empty()
     _show_link()
     p = choice("download", CHART_FORMATS, CHART_FORMATS[0])
     bound(p, "chart_format", lambda **k: st.radio(
-        "Chart downloads (the 📷 button on a chart)", CHART_FORMATS, format_func=str.upper,
-        horizontal=True, help="PNG for slides, SVG to scale without blur.", **k), keep=True)
+        _("Chart downloads (the 📷 button on a chart)"), CHART_FORMATS, format_func=str.upper,
+        horizontal=True, help=_("PNG for slides, SVG to scale without blur."), **k), keep=True)

@@ -21,8 +21,8 @@ import streamlit as st
 
 from .. import i18n
 from ..corpus import get_corpus
-from ..i18n import N_, _
 from ..gpt.tokenizer import char_tokenizer, cl100k
+from ..i18n import N_, _, ngettext
 from ..serve import registry
 from ..serve.jobs import JobManager, JobView, backend_from_env
 from ..views import charts
@@ -70,7 +70,7 @@ def get_job_manager() -> JobManager:
     try:
         return _job_manager()
     except (ValueError, ClusterError) as e:
-        st.error(f"Trainings cannot start on this server: {e}", icon="⚠️")
+        st.error(_("Trainings cannot start on this server: {error}").format(error=e), icon="⚠️")
         st.stop()
 
 
@@ -124,15 +124,18 @@ def gpt4_tok():
     return cl100k()
 
 
-@st.cache_resource(show_spinner="Loading the model ...", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_file(path: str, mtime: float):
     from ..gpt.paramfile import load_model
     return load_model(path)
 
 
 def load_model_file(path: str):
-    """A parameter file, loaded once per server (re-read if the file changes)."""
-    return _load_file(path, os.path.getmtime(path))
+    """A parameter file, loaded once per server (re-read if the file changes). While it loads, a
+    spinner says so in the session's language (a spinner shows only after half a second: a file
+    already loaded shows none)."""
+    with st.spinner(_("Loading the model ...")):
+        return _load_file(path, os.path.getmtime(path))
 
 
 def shipped_model(name: str):
@@ -203,9 +206,12 @@ def set_session_model(loaded, job_id: str | None = None) -> None:
 
 def session_label(facts: dict) -> str:
     """The sidebar's short name for this session's model: 'your model (this session)'."""
-    what = {"tuned": "your tuned model", "feedback": "your feedback model"}.get(facts.get("kind"),
-                                                                             "your model")
-    return f"{what} (this session)"
+    return _(SESSION_LABELS.get(facts.get("kind"), SESSION_LABELS[None]))
+
+
+SESSION_LABELS = {"tuned": N_("your tuned model (this session)"),
+                  "feedback": N_("your feedback model (this session)"),
+                  None: N_("your model (this session)")}
 
 
 def session_state_text(facts: dict) -> str:
@@ -215,8 +221,10 @@ def session_state_text(facts: dict) -> str:
     planned, done = (facts.get("spec") or {}).get("steps"), facts.get("steps")
     size = f"{facts['preset']}, " if facts.get("preset") else ""
     if done is not None and planned and done < planned:
-        return f"{size}stopped at step {done:,} of {planned:,}"
-    return f"{size}{done:,} steps" if done else "trained just now"
+        return size + _("stopped at step {done} of {planned}").format(
+            done=charts.local(f"{done:,}"), planned=charts.local(f"{planned:,}"))
+    return size + ngettext("{n} step", "{n} steps", done).format(n=charts.local(f"{done:,}")) if done \
+        else _("trained just now")
 
 
 def active_model():
@@ -231,7 +239,7 @@ def active_model():
     try:
         return load_model_file(path)
     except Exception as e:  # noqa: BLE001 - a broken file must not break every page
-        st.sidebar.error(f"Cannot load {Path(path).name}: {e}")
+        st.sidebar.error(_("Cannot load {file}: {error}").format(file=Path(path).name, error=e))
         return None
 
 
@@ -280,8 +288,8 @@ def require_model():
     end of this page run (pages that show nothing without a model)."""
     loaded = active_model()
     if loaded is None:
-        st.info("No model yet. The shipped model appears here once models/base.safetensors "
-                "exists, or train your own on the Pretraining page.")
+        st.info(_("No model yet. The shipped model appears here once models/base.safetensors "
+                  "exists, or train your own on the Pretraining page."))
         st.stop()
     return loaded
 
@@ -388,15 +396,15 @@ def sidebar() -> None:
     with st.sidebar:
         navigation()
         language_picker()
-        st.toggle("Presentation mode", help="Larger text and fewer controls, for a projector.",
+        st.toggle(_("Presentation mode"), help=_("Larger text and fewer controls, for a projector."),
                   **_persistent("presenting", presenting()))
-        st.subheader("Active model")
+        st.subheader(_("Active model"))
         files = [m for m in available_models() if m.error is None]
         options = (["session"] if session_model() is not None else []) + [m.path for m in files]
         if not options:
-            st.info("No model yet. Train one on the Pretraining page.")
+            st.info(_("No model yet. Train one on the Pretraining page."))
             return
-        labels = {m.path: f"{m.name}{' (shipped)' if m.shipped else ''}" for m in files}
+        labels = {m.path: _("{name} (shipped)").format(name=m.name) if m.shipped else m.name for m in files}
         labels["session"] = session_label(session_model().facts) if session_model() is not None else ""
         linked = links.choice("model", [m.path for m in files], files[0].path if files else None,
                               names=lambda path: Path(path).stem)     # ?model=base: a file's name
@@ -406,24 +414,24 @@ def sidebar() -> None:
         if st.session_state.get("active_model") not in options:
             st.session_state.active_model = options[0]
         if not links.hidden("model"):
-            st.selectbox("Model the pages use", options, format_func=labels.get,
+            st.selectbox(_("Model the pages use"), options, format_func=labels.get,
                          **_persistent("active_model", options[0]))
         chosen = st.session_state.active_model          # this session's model has no link
         links.write(linked, linked.default if chosen == "session" else chosen)
         loaded = active_model()
         if loaded is not None and loaded is session_model():
-            st.caption(f"Trained in this session: {session_state_text(loaded.facts)}.")
+            st.caption(_("Trained in this session: {state}.").format(state=session_state_text(loaded.facts)))
         if loaded is not None:
             rows = registry.loaded_card(loaded)
             st.markdown("\n".join(f"- **{k}:** {v}" for k, v in rows))
         for m in available_models():
             if m.error:
-                st.warning(f"Skipped {Path(m.path).name}: {m.error}")
+                st.warning(_("Skipped {file}: {error}").format(file=Path(m.path).name, error=m.error))
 
 
-def explain(*fns: Callable, label: str = "What is really happening") -> None:
+def explain(*fns: Callable, label: str = N_("What is really happening")) -> None:
     """An expander with the source of the functions that produced what is on screen."""
-    with st.expander(label):
+    with st.expander(_(label)):
         for fn in fns:
             st.caption(f"`{fn.__module__}.{fn.__qualname__}`")
             st.code(inspect.getsource(fn), language="python", wrap_lines=True)   # no box to scroll by key
@@ -442,10 +450,14 @@ def plot(fig, key: str | None = None) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": image})
     rows, total = charts.figure_table(fig)
     if rows:
-        with st.expander("The numbers behind this chart"):
-            title = fig.layout.title.text or "the chart"
-            st.caption(f"{title.replace('<br>', ' ')}: " + (f"{len(rows)} of {total} rows, evenly spaced."
-                                                            if len(rows) < total else f"{total} rows."))
+        with st.expander(_("The numbers behind this chart")):
+            title = (fig.layout.title.text or _("the chart")).replace("<br>", " ")
+            if len(rows) < total:
+                st.caption(_("{title}: {shown} of {total} rows, evenly spaced.").format(
+                    title=title, shown=charts.local(str(len(rows))), total=charts.local(str(total))))
+            else:
+                st.caption(ngettext("{title}: {total} row.", "{title}: {total} rows.", total).format(
+                    title=title, total=charts.local(str(total))))
             st.markdown(markdown_table(rows))        # not st.table: pages' own tables keep their places
 
 
@@ -475,8 +487,8 @@ def attached_job(param: str = "job") -> JobView | None:
         return None
     view = get_job_manager().get(job_id)
     if view is None:
-        st.info("That training run is no longer on this server (it restarted, or the run "
-                "finished long ago). Start a new one below.")
+        st.info(_("That training run is no longer on this server (it restarted, or the run "
+                  "finished long ago). Start a new one below."))
         forget_job(param)
         return None
     st.session_state[param] = job_id
@@ -529,7 +541,7 @@ def stop_button(view: JobView | None, key: str) -> None:
     slot = st.container()
     if view is None or view.ended:
         return
-    label = "Stop" if view.state == "running" else "Leave the queue"
+    label = _("Stop") if view.state == "running" else _("Leave the queue")
     if slot.button(label, key=key, icon="⏹️"):
         get_job_manager().cancel(view.id)
         st.rerun()
@@ -547,7 +559,7 @@ def poll(job_id: str, render: Callable[[JobView], None], every: float = 1.0) -> 
     def _job_fragment():
         view = jm.get(job_id)
         if view is None:
-            st.warning("This run is gone from the server.")
+            st.warning(_("This run is gone from the server."))
             return
         render(view)
         if live and view.ended:

@@ -29,6 +29,7 @@ from ..gpt.events import (
     Step,
     completed,
 )
+from ..i18n import N_
 
 SMOOTHING_SECONDS = 30.0    # "time left" follows the speed of the last half minute
 
@@ -73,14 +74,15 @@ def remaining_seconds(events: Sequence[Any]) -> float | None:
 def end_word(state: str, reason: str | None) -> str:
     """How a job that ended is described on its progress line, for a job `state` ("done",
     "cancelled", "failed") and the run's own stop reason ("done", "time", "cancelled" or None):
-    only a run that reached its steps or its time budget is "done".
+    only a run that reached its steps or its time budget is "done". The word is English (pages
+    compare it); they show it with `_(word)`.
 
     >>> end_word("done", "time"), end_word("cancelled", "cancelled"), end_word("failed", None)
     ('done', 'stopped', 'stopped by a problem')
     """
     if state == "failed":
-        return "stopped by a problem"
-    return "done" if state == "done" and (reason is None or completed(reason)) else "stopped"
+        return N_("stopped by a problem")
+    return N_("done") if state == "done" and (reason is None or completed(reason)) else N_("stopped")
 
 
 @dataclass

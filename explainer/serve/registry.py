@@ -6,10 +6,13 @@ read from the parameter file's own config and facts.
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+from .. import i18n
 from ..gpt.paramfile import (
     LoadedModel,
     ParamFileError,
@@ -18,6 +21,7 @@ from ..gpt.paramfile import (
     save_model,
     validate_model_name,
 )
+from ..i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -66,23 +70,52 @@ def _prod(shape) -> int:
 
 
 def card(config: dict, facts: dict, n_params: int | None = None) -> list[tuple[str, str]]:
-    """The facts a learner needs about a model, as (label, value) rows.
+    """The facts a learner needs about a model, as (label, value) rows, in the current language.
 
     >>> card({"vocab_size": 2048, "block_size": 128}, {"parameters": 1072000,
     ...       "tokens_trained": 2457600, "val_loss": 2.91, "corpus": "Everyday English"})[:3]
     [('Parameters', '1,072,000'), ('Vocabulary', '2,048 tokens'), ('Context length', '128 tokens')]
     """
     params = facts.get("parameters", n_params)
+    count = lambda n: i18n.number(int(n), "#,##0")                      # noqa: E731
+    tokens = lambda n: _("{n} tokens").format(n=count(n))               # noqa: E731
+    unknown = _("unknown")
     rows = [
-        ("Parameters", f"{int(params):,}" if params else "unknown"),
-        ("Vocabulary", f"{int(config['vocab_size']):,} tokens" if config.get("vocab_size") else "unknown"),
-        ("Context length", f"{int(config['block_size']):,} tokens" if config.get("block_size") else "unknown"),
-        ("Tokens trained on", f"{int(facts['tokens_trained']):,}" if facts.get("tokens_trained") else "unknown"),
-        ("Validation loss", f"{float(facts['val_loss']):.3f}" if facts.get("val_loss") is not None else "unknown"),
+        (_("Parameters"), count(params) if params else unknown),
+        (_("Vocabulary"), tokens(config["vocab_size"]) if config.get("vocab_size") else unknown),
+        (_("Context length"), tokens(config["block_size"]) if config.get("block_size") else unknown),
+        (_("Tokens trained on"), count(facts["tokens_trained"]) if facts.get("tokens_trained") else unknown),
+        (_("Validation loss"), i18n.number(Decimal(f"{float(facts['val_loss']):.3f}"), "0.000")
+         if facts.get("val_loss") is not None else unknown),
     ]
     if facts.get("corpus"):
-        rows.append(("Trained on", str(facts["corpus"])))
+        rows.append((_("Trained on"), corpus_text(str(facts["corpus"]))))
     return rows
+
+
+# What a model made from another learned from, as its facts say it (in English, written by the
+# phases: sft, feedback, agents.tuning): "Everyday English + 7,031 question/answer pairs".
+CORPUS_PARTS = {"question/answer pairs": N_("{n} question/answer pairs"), "ratings": N_("{n} ratings"),
+                "tool-use conversations": N_("{n} tool-use conversations")}
+CORPUS_NAMES = [N_("a tuned model")]     # the phases' stand-in for a corpus the facts do not name
+
+
+def corpus_text(corpus: str) -> str:
+    """A model's facts' "corpus" in the current language: each part that the catalogs know
+    translated, the numbers as the language writes them.
+
+    >>> corpus_text("Everyday English + 7,031 question/answer pairs + 300 ratings")
+    'Everyday English + 7,031 question/answer pairs + 300 ratings'
+    """
+    first, *more = corpus.split(" + ")
+    out = [_(first)]
+    for part in more:
+        m = re.fullmatch(r"([\d,]+) (.+)", part)
+        if m and m[2] in CORPUS_PARTS:
+            out.append(_(CORPUS_PARTS[m[2]]).format(n=i18n.number(int(m[1].replace(",", "")), "#,##0")))
+        else:
+            out.append(_(part))
+    return " + ".join(out)
 
 
 def loaded_card(loaded: LoadedModel) -> list[tuple[str, str]]:

@@ -9,11 +9,17 @@ Nothing here imports streamlit or torch; the pages pass lists and numbers.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import re
+from decimal import Decimal
 from typing import Sequence
 
 import plotly.graph_objects as go
+
+from .. import i18n
+from ..i18n import N_, _
 
 # Okabe-Ito, in the order we use them: blue, orange, bluish green, vermillion, reddish purple,
 # sky blue, yellow, black (the last two are hard to read on white, so they come last).
@@ -55,9 +61,12 @@ def house_layout(title: str, height: int) -> dict:
     """Title, size, palette, margins and legend of every chart. The title has the top line to
     itself and the legend the line under it, just above the plot: side by side, they ran into
     each other on a narrow screen."""
-    return dict(title=dict(text=title, y=1.0, yanchor="top", pad=dict(t=TITLE_PAD)), height=height,
-                colorway=PALETTE, margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
-                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    layout = dict(title=dict(text=title, y=1.0, yanchor="top", pad=dict(t=TITLE_PAD)), height=height,
+                  colorway=PALETTE, margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    if i18n.current() != i18n.SOURCE:      # plotly's own numbers (axes, hover): 1.234,5 in German
+        layout["separators"] = _symbols(i18n.current())[0] + _symbols(i18n.current())[1]
+    return layout
 
 
 TITLE_PAD, TOP_MARGIN = 12, 78     # the title's line, then the legend's, above the plot
@@ -103,7 +112,7 @@ def titled(fig: go.Figure, title: str, x: str, y: str, height: int = 360) -> go.
 
 def loss_chart(train_steps: Sequence[int], train_loss: Sequence[float],
                val_steps: Sequence[int] = (), val_loss: Sequence[float] = (),
-               max_points: int = 300, title: str = "Loss while training (lower is better)") -> go.Figure:
+               max_points: int = 300, title: str = N_("Loss while training (lower is better)")) -> go.Figure:
     """Training loss per step (a line) and validation loss at each evaluation (line + markers).
 
     Loss is the average surprise of the model at the real next token, in nats: a model guessing
@@ -111,14 +120,14 @@ def loss_chart(train_steps: Sequence[int], train_loss: Sequence[float],
     """
     xs, ys = downsample(train_steps, train_loss, max_points)
     traces = [dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers",  # 1: a dot
-                   name="training text",
+                   name=_("training text"),
                    line=dict(color=TRAIN_COLOR, width=2))]
     if len(val_steps):
         vx, vy = downsample(val_steps, val_loss, max_points)
         traces.append(dict(type="scatter", x=vx, y=vy, mode="lines+markers",
-                           name="validation text (unseen)", line=dict(color=VAL_COLOR, width=3, dash="dot"),
+                           name=_("validation text (unseen)"), line=dict(color=VAL_COLOR, width=3, dash="dot"),
                            marker=dict(symbol="diamond", size=8)))
-    fig = _figure(traces, title, "training step", "loss (nats per token)")
+    fig = _figure(traces, _(title), _("training step"), _("loss (nats per token)"))
     # the first steps: whole-step ticks 0 ... 4 (plotly centred one point on -1 ... 1 by halves)
     steps = [*train_steps, *val_steps]
     if steps and max(steps) < 5:
@@ -126,7 +135,7 @@ def loss_chart(train_steps: Sequence[int], train_loss: Sequence[float],
     return fig.update_xaxes(rangemode="nonnegative")
 
 
-def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next words",
+def next_word_bars(top: Sequence[tuple[str, float]], title: str = N_("Top next words"),
                    highlight: Sequence[str] = ()) -> go.Figure:
     """Horizontal bars, most likely first (at the top). `top`: [(piece, probability)].
 
@@ -143,7 +152,7 @@ def next_word_bars(top: Sequence[tuple[str, float]], title: str = "Top next word
                hovertemplate="%{customdata}: %{text}<extra></extra>", customdata=labels[::-1])
     hi = (max(probs, default=0.0) or 1.0) * 1.3     # room for the labels outside, even when narrow
     vals, texts = percent_ticks(hi)
-    return _figure([bar], title, "probability", "next token", height=max(260, 60 + 28 * len(labels)),
+    return _figure([bar], _(title), _("probability"), _("next token"), height=max(260, 60 + 28 * len(labels)),
                    xaxis=dict(tickmode="array", tickvals=vals, ticktext=texts, range=[0, hi]),
                    yaxis=dict(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels,
                               autorange="reversed", tickfont=dict(size=14)))
@@ -176,7 +185,7 @@ def percent_ticks(hi: float, n: int = 5) -> tuple[list[float], list[str]]:
     for d in range(0, 9):
         if all(abs(round(v * 100, d) - v * 100) < 1e-9 for v in vals):
             break
-    return vals, [f"{v * 100:.{d}f}%" if v else "0%" for v in vals]
+    return vals, [local_percent(f"{v * 100:.{d}f}%" if v else "0%") for v in vals]
 
 
 def percent_text(p: float) -> str:
@@ -188,16 +197,16 @@ def percent_text(p: float) -> str:
     '<0.000001%'
     """
     if p >= 0.01:
-        return f"{p:.1%}"
+        return local_percent(f"{p:.1%}")
     if p <= 0:
-        return "0%"
+        return local_percent("0%")
     if p < 1e-8:
-        return "<0.000001%"
-    return f"{p * 100:.{min(8, 1 - math.floor(math.log10(p * 100)))}f}%"
+        return local_percent("<0.000001%")
+    return local_percent(f"{p * 100:.{min(8, 1 - math.floor(math.log10(p * 100)))}f}%")
 
 
 def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],
-                     title: str = "Your candidate words over training") -> go.Figure:
+                     title: str = N_("Your candidate words over training")) -> go.Figure:
     """Each candidate word's probability after the prompt, at each snapshot (log scale, so 0.001%
     and 50% both stay visible)."""
     traces = [dict(type="scatter", x=list(steps), y=[max(float(p), 1e-12) for p in probs],  # log: no 0
@@ -207,7 +216,7 @@ def candidates_chart(steps: Sequence[int], series: dict[str, Sequence[float]],
               for i, (word, probs) in enumerate(series.items())]
     ys = [y for t in traces for y in t["y"]] or [1.0]
     vals = log_ticks(min(ys))
-    return _figure(traces, title, "training step", "probability (log scale)",
+    return _figure(traces, _(title), _("training step"), _("probability (log scale)"),
                    yaxis=dict(type="log", tickvals=vals, ticktext=[chance_text(v) for v in vals]))
 
 
@@ -236,8 +245,8 @@ def chance_text(p: float) -> str:
     ('50%', '0.2%', '1 in 2,000', '1 in 1,000,000')
     """
     if p >= 0.001:
-        return f"{p * 100:.4g}%"
-    return f"1 in {round(1 / p):,}"
+        return local_percent(f"{p * 100:.4g}%")
+    return _("1 in {n}").format(n=local(f"{round(1 / p):,}"))
 
 
 def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[float],
@@ -253,21 +262,22 @@ def feedback_charts(steps: Sequence[int], reward: Sequence[float], kl: Sequence[
     """
     figs = []
     for values, title, y_label, color in (
-            (reward, "Reward: the reward model's chance of 👍", "chance of a thumbs up", PALETTE[0]),
-            (kl, "KL to the tuned model", "KL (nats per token)", PALETTE[1]),
-            (entropy, "Unsureness: entropy of the next word", "entropy (nats per token)", PALETTE[2])):
+            (reward, _("Reward: the reward model's chance of 👍"), _("chance of a thumbs up"), PALETTE[0]),
+            (kl, _("KL to the tuned model"), _("KL (nats per token)"), PALETTE[1]),
+            (entropy, _("Unsureness: entropy of the next word"), _("entropy (nats per token)"), PALETTE[2])):
         xs, ys = downsample(steps, values, max_points)
         traces = [dict(type="scatter", x=xs, y=ys, mode="lines" if len(xs) > 1 else "markers",
-                       name="each step", line=dict(color=color, width=1), opacity=0.55,
+                       name=_("each step"), line=dict(color=color, width=1), opacity=0.55,
                        marker=dict(color=color, size=8),
-                       hovertemplate="policy step %{x}: %{y:.3f}<extra></extra>")]
+                       hovertemplate=_("policy step %{x}: %{y:.3f}") + "<extra></extra>")]
         if len(steps) > 1:         # one step's 64 answers are a noisy sample: show the trend too
             mx, my = downsample(steps, rolling_mean(values, SMOOTH), max_points)
-            traces.append(dict(type="scatter", x=mx, y=my, mode="lines", name=f"average of {SMOOTH} steps",
+            traces.append(dict(type="scatter", x=mx, y=my, mode="lines",
+                               name=_("average of {n} steps").format(n=SMOOTH),
                                line=dict(color=color, width=3),
-                               hovertemplate="policy step %{x}: %{y:.3f} (average)<extra></extra>"))
+                               hovertemplate=_("policy step %{x}: %{y:.3f} (average)") + "<extra></extra>"))
         whole = dict(dtick=1) if steps and max(steps) < 10 else None     # no "step 1.5" at the start
-        figs.append(_figure(traces, title, "policy step", y_label, xaxis=whole,
+        figs.append(_figure(traces, title, _("policy step"), y_label, xaxis=whole,
                             yaxis=dict(rangemode="nonnegative")))
     return figs[0], figs[1], figs[2]
 
@@ -293,7 +303,7 @@ def rolling_mean(values: Sequence[float], n: int) -> list[float]:
 
 
 def embedding_heatmap(rows: Sequence[Sequence[float]], labels: Sequence[str], max_dims: int = 64,
-                      title: str = "Each token becomes a row of numbers (its embedding)") -> go.Figure:
+                      title: str = N_("Each token becomes a row of numbers (its embedding)")) -> go.Figure:
     """One row per token, one column per embedding dimension (the first `max_dims`), diverging
     colours centred on zero (blue negative, orange positive: Okabe-Ito ends)."""
     cut = [list(map(float, r[:max_dims])) for r in rows]
@@ -301,9 +311,9 @@ def embedding_heatmap(rows: Sequence[Sequence[float]], labels: Sequence[str], ma
     ylabels = [f"{i}: {show_piece(t)}" for i, t in enumerate(labels, start=1)]   # counted from 1, as on every page
     heat = dict(type="heatmap", z=cut, y=ylabels, x=list(range(len(cut[0]) if cut else 0)),
                 zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, PALETTE[0]], [0.5, "#f7f7f7"], [1, PALETTE[1]]],
-                colorbar=dict(title=dict(text="value")),
-                hovertemplate="token %{y}<br>dimension %{x}: %{z:.3f}<extra></extra>")
-    return _figure([heat], title, "embedding dimension", "token (position: piece)",
+                colorbar=dict(title=dict(text=_("value"))),
+                hovertemplate=_("token %{y}<br>dimension %{x}: %{z:.3f}") + "<extra></extra>")
+    return _figure([heat], _(title), _("embedding dimension"), _("token (position: piece)"),
                    height=max(240, 90 + 26 * len(ylabels)), yaxis=dict(autorange="reversed", type="category"))
 
 
@@ -327,14 +337,14 @@ def count_text(n: float) -> str:
     for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if n >= size:
             v = n / size
-            return f"{v:.1f} {unit}" if v < 100 else f"{v:.0f} {unit}"
-    return f"{n:,.0f}"
+            return local(f"{v:.1f}" if v < 100 else f"{v:.0f}") + f" {unit}"
+    return local(f"{n:,.0f}")
 
 
 def params_text(n: int) -> str:
     """A parameter count in millions, as the model-size picker and the models table show it
     (no-break space: the unit stays with its number): 1_071_872 -> '1.07\u00a0M'."""
-    return f"{n / 1e6:.2f}\u00a0M"
+    return local(f"{n / 1e6:.2f}") + "\u00a0M"
 
 
 def eta_text(seconds: float | None) -> str:
@@ -347,6 +357,54 @@ def eta_text(seconds: float | None) -> str:
         return "…"
     s = int(round(max(0.0, seconds)))
     return f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers in the learner's language
+
+
+@functools.cache
+def _symbols(code: str) -> tuple[str, str, str, str]:
+    """The language's decimal sign, group sign, and what stands before and after a percentage:
+    ('.', ',', '', '%') in English, (',', '.', '', '\u00a0%') in German."""
+    from babel import Locale
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+    pattern = Locale.parse(code).percent_formats[None].pattern
+    before, after = re.fullmatch(r"([^#0,.]*)[#0,.]+([^#0,.]*)", pattern).groups()
+    return get_decimal_symbol(code), get_group_symbol(code), before, after
+
+
+def local(text: str) -> str:
+    """A number Python wrote the English way ('12,345.5', '0.01235', '9.8'), with the current
+    language's signs and the same digits (the same rounding): '12.345,5' in German. English:
+    `text` unchanged.
+
+    >>> local("12,345.5"), i18n.with_language("de", local, "12,345.5"), i18n.with_language("de", local, "1e-05")
+    ('12,345.5', '12.345,5', '1e-05')
+    """
+    code = i18n.current()
+    if code == i18n.SOURCE:
+        return text
+    m = re.fullmatch(r"-?[\d,]+(\.\d+)?", text)
+    if m is None:                     # '1.2e-05', 'nan': only the decimal sign changes
+        return text.replace(".", _symbols(code)[0])
+    pattern = ("#,##0" if "," in text else "0") + ("." + "0" * (len(m[1]) - 1) if m[1] else "")
+    return i18n.number(Decimal(text.replace(",", "")), pattern)
+
+
+def local_percent(text: str) -> str:
+    """A percentage Python wrote the English way ('45.7%', '<0.000001%') as the current
+    language writes it: '45,7\u00a0%' in German and Spanish.
+
+    >>> local_percent("45.7%"), i18n.with_language("de", local_percent, "45.7%")
+    ('45.7%', '45,7\xa0%')
+    """
+    code = i18n.current()
+    if code == i18n.SOURCE or not text.endswith("%"):
+        return text
+    less = "<" if text.startswith("<") else ""
+    _decimal, _group, before, after = _symbols(code)
+    return less + before + local(text[len(less):-1]) + after
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,7 +438,7 @@ def figure_table(fig: go.Figure, max_rows: int = 50, max_cols: int = 16) -> tupl
             continue
         key_axis, value_axis = (layout.yaxis, layout.xaxis) if flip else (layout.xaxis, layout.yaxis)
         head = key_axis.title.text or "x"
-        name = tr.name or value_axis.title.text or f"series {i + 1}"
+        name = tr.name or value_axis.title.text or _("series {n}").format(n=i + 1)
         texts = tr.text if isinstance(tr.text, (list, tuple)) else None
         for j, (k, v) in enumerate(zip(keys, values)):
             row = rows.setdefault(k, {head: _tick_label(key_axis, k)})
@@ -397,7 +455,7 @@ def _heatmap_table(tr, layout, max_rows: int, max_cols: int) -> tuple[list[dict]
     xs = list(tr.x) if tr.x is not None else list(range(len(tr.z[0]) if len(tr.z) else 0))
     ys = list(tr.y) if tr.y is not None else list(range(len(tr.z)))
     texts = tr.text if isinstance(tr.text, (list, tuple)) else None
-    head = layout.yaxis.title.text or "row"
+    head = layout.yaxis.title.text or _("row")
     table = []
     for r, (y, zrow) in enumerate(zip(ys, tr.z)):
         row = {head: _tick_label(layout.yaxis, y)}
@@ -422,8 +480,8 @@ def _number(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, numbers.Real) and float(v).is_integer() and abs(v) < 1e15:
-        return f"{int(v):,}"
-    return f"{float(v):.4g}" if isinstance(v, numbers.Real) else str(v)
+        return local(f"{int(v):,}")
+    return local(f"{float(v):.4g}") if isinstance(v, numbers.Real) else str(v)
 
 
 def _thin(rows: list, most: int) -> list:
