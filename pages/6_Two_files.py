@@ -10,6 +10,7 @@ from explainer.gpt.paramfile import quantize_int8, read_metadata
 from explainer.i18n import N_, _
 from explainer.phases import twofiles as tf
 from explainer.views import twofiles as tv
+from explainer.views.charts import local_percent
 
 ui.page_setup(N_("Two files"), "📄")
 st.title(_("📄 A model is just two files"))
@@ -67,11 +68,11 @@ st.markdown(_(
     "just now, on text from {corpus} the model never trained on.").format(corpus=_(rows[0]["corpus"])))
 st.table([{   # sizes with a no-break space: "4.3 MB" stays on one line in a narrow table
     _("file"): f"{r['dtype']}",
-    _("size"): f"{tf.mb(r['bytes'])} ({i18n.percent(r['size_vs_fp32'], '0%')})".replace(" ", "\u00a0"),
+    _("size"): f"{tf.mb(r['bytes'])} ({local_percent(format(r['size_vs_fp32'], '.0%'))})".replace(" ", "\u00a0"),
     _("bits per byte"): i18n.number(r["val_bpb"], "0.0000"),
     _("change"): "—" if r["dtype"] == "fp32" else i18n.number(round(r["bpb_change"], 5) or 0.0,  # no "-0.00000"
                                                               "+0.00000;-0.00000"),
-    _('"night"'): f"#{r['word_rank']}\u00a0({i18n.percent(r['word_prob'], '0.0%')})",
+    _('"night"'): f"#{r['word_rank']}\u00a0({local_percent(format(r['word_prob'], '.1%'))})",
 } for r in rows], border="horizontal", hide_index=True)
 st.caption(_('Size: in brackets, of the fp32 file. Bits per byte (lower is better): how surprised the '
              'model is by new text. "night": its rank and chance in the flash-flood test, "A flash '

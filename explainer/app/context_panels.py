@@ -36,10 +36,10 @@ def chat_panel(loaded: LoadedModel) -> None:
     guess = [charts.show_piece(r.top[0][0]) for r in scores]      # "␣W": a token, maybe part of a word
     most_likely = _("The model's most likely next token: “{piece}”")
     c1.metric(_('P("{word}") with the whole chat').format(word=cx.CHAT_ANSWER),
-              i18n.percent(scores[0].answer.prob, "0.0%"), help=most_likely.format(piece=guess[0]))
+              charts.local_percent(f"{scores[0].answer.prob:.1%}"), help=most_likely.format(piece=guess[0]))
     c2.metric(ngettext("… after dropping the oldest turn", "… after dropping the {n} oldest turns",
                        dropped).format(n=dropped) if dropped else
-              _("… in this window (all of it fits)"), i18n.percent(scores[1].answer.prob, "0.0%"),
+              _("… in this window (all of it fits)"), charts.local_percent(f"{scores[1].answer.prob:.1%}"),
               help=most_likely.format(piece=guess[1]))
     st.caption(ngettext("The app dropped the oldest turn to fit the window. Its most likely next token "
                         "is now “{piece}” (a token is a word or a piece of one; ␣ is a space).",

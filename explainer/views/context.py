@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from .. import i18n
 from ..i18n import _
 from ..phases.context import mentions_in_reach
-from .charts import PALETTE, titled
+from .charts import PALETTE, local_percent, titled
 
 
 def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, current: int | None = None,
@@ -34,7 +34,7 @@ def window_chart(sizes: Sequence[int], probs: Sequence[float], word: str, curren
     fig.update_yaxes(type="log", tickvals=[1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1],
                      ticktext=[_("≤ 1 in a billion"), _("1 in a million"),
                                _("1 in {n}").format(n=i18n.number(1000, "#,##0")),
-                               *(i18n.percent(f) for f in (0.01, 0.1, 1))])
+                               *map(local_percent, ("1%", "10%", "100%"))])
     out = titled(fig, _('How likely is "{word}" next, seeing only the last N tokens?').format(word=word),
                  _("window size N (tokens the model can see)"), _("probability (log scale)"), height=400)
     # three legend entries wrap on a narrow screen: under the plot they push it up, not into the title

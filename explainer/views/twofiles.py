@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from .. import i18n
 from ..i18n import _
 from ..phases.twofiles import REFERENCES, mb
-from .charts import PALETTE, titled
+from .charts import PALETTE, local_percent, titled
 
 
 def histogram_chart(values: np.ndarray, name: str, bins: int = 80) -> go.Figure:
@@ -33,7 +33,8 @@ def parts_chart(counts: dict[str, int]) -> go.Figure:
         x=[_(k) for k in names], y=[counts[k] for k in names],
         marker_color=[PALETTE[i % 6] for i in range(len(names))],
         text=[f"{i18n.number(counts[k], '#,##0')}<br>"
-              f"{i18n.percent(counts[k] / total, '0%' if counts[k] >= total / 100 else '0.0%')}" for k in names],
+              f"{local_percent(format(counts[k] / total, '.0%' if counts[k] >= total / 100 else '.1%'))}"
+              for k in names],
         textposition="auto",
         hovertemplate=_("%{x}: %{y:,} parameters") + "<extra></extra>"))
     return titled(fig, _("Where the {n} parameters are").format(n=i18n.number(total, "#,##0")),
