@@ -10,6 +10,7 @@ its thumbs pool there. The store is explainer/classroom/classes.py, the question
 """
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -17,6 +18,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
+from .. import i18n
 from ..classroom.classes import (
     Classroom,
     ClassroomError,
@@ -29,6 +31,7 @@ from ..classroom.classes import (
 from ..classroom.questions import QUESTIONS, Answer, Question
 from ..gpt.events import failure_message
 from ..gpt.paramfile import LoadedModel, cache_key
+from ..i18n import _, ngettext
 from ..phases import feedback as fb
 from ..phases import reward
 from ..phases.ratings import RatingsError, RatingsStore
@@ -102,11 +105,12 @@ def enter(code: str, key: str | None = None) -> bool:
         leave()
         return False
     except RatingsError as e:
-        st.warning(f"{e} The class cannot be joined right now; the page works on its own.", icon="🗄️")
+        st.warning(f"{e} " + _("The class cannot be joined right now; the page works on its own."),
+                   icon="🗄️")
         return False
     if key and not teacher:
-        st.error(f"That teacher key does not belong to class {info.code}: you joined as a student.",
-                 icon="🔑")
+        st.error(_("That teacher key does not belong to class {code}: you joined as a student.")
+                 .format(code=info.code), icon="🔑")
     st.session_state.class_code = info.code
     st.session_state.class_key = key if teacher else None
     return True
@@ -141,7 +145,7 @@ def predict_then_reveal(q: Question | str, *inputs, key: str | None = None) -> N
     q = QUESTIONS[q] if isinstance(q, str) else q
     k = key or f"ptr_{q.id}"
     with st.container(border=True, key=k):
-        st.markdown(f"**🤔 Predict, then reveal.** {q.text}")
+        st.markdown("**🤔 " + _("Predict, then reveal.") + "** " + q.html, unsafe_allow_html=True)
         m = membership()
         if m is None:
             _solo(q, inputs, k)
@@ -152,10 +156,10 @@ def predict_then_reveal(q: Question | str, *inputs, key: str | None = None) -> N
 def _choice_buttons(q: Question, k: str, mine: str | None, on_pick, disabled: bool = False) -> None:
     """One button per choice, side by side; long choices one under the other, so that none is cut
     to "While every mention i..." in a narrow column."""
-    side_by_side = max(map(len, q.choices)) <= 22
-    places = st.columns(len(q.choices)) if side_by_side else [st.container() for _ in q.choices]
+    side_by_side = max(len(q.label(c)) for c in q.choices) <= 22
+    places = st.columns(len(q.choices)) if side_by_side else [st.container() for _c in q.choices]
     for i, (col, c) in enumerate(zip(places, q.choices)):
-        col.button(c, key=f"{k}_c{i}", type="primary" if c == mine else "secondary",
+        col.button(q.label(c), key=f"{k}_c{i}", type="primary" if c == mine else "secondary",
                    width="stretch", on_click=on_pick, args=(c,), disabled=disabled,
                    icon="✋" if c == mine else None)
 
@@ -166,7 +170,7 @@ def _solo(q: Question, inputs: Sequence, k: str) -> None:
         mine = st.session_state.get(f"{k}_guess")
         _choice_buttons(q, k, mine, lambda c: st.session_state.__setitem__(f"{k}_guess", c))
         if mine is None:
-            st.caption("Click your guess first; then the model answers.")
+            st.caption(_("Click your guess first; then the model answers."))
             return
         _reveal(q, inputs, mine, None, k)
     box()
@@ -199,18 +203,20 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
         try:
             s = room().question_state(m.code, q.id, student_id())
         except ClassroomError as e:
-            st.error(f"{e} You have left the class; this question still works on its own.", icon="🏫")
+            st.error(f"{e} " + _("You have left the class; this question still works on its own."),
+                     icon="🏫")
             leave()
             return
         except RatingsError as e:
-            st.warning(f"{e} The class's guesses cannot be read right now.", icon="🗄️")
+            st.warning(f"{e} " + _("The class's guesses cannot be read right now."), icon="🗄️")
             return
         n = sum(s.tally.values())
+        so_far = ngettext("Class {code}: {n} guess so far.", "Class {code}: {n} guesses so far.",
+                          n).format(code=m.code, n=n)
         if m.teacher:
-            st.caption(f"Class {m.code}: {n} guess{'es' if n != 1 else ''} so far. You are the "
-                       "teacher: reveal when the class has guessed.")
+            st.caption(so_far + " " + _("You are the teacher: reveal when the class has guessed."))
             if not s.revealed:
-                st.button("Reveal for everyone", key=f"{k}_reveal", on_click=show_all, icon="📣")
+                st.button(_("Reveal for everyone"), key=f"{k}_reveal", on_click=show_all, icon="📣")
         else:
             _choice_buttons(q, k, s.mine, pick, disabled=s.revealed)
         if s.revealed and live:
@@ -218,9 +224,9 @@ def _class_box(q: Question, inputs: Sequence, k: str, m: Member) -> None:
         if s.revealed:
             _reveal(q, inputs, s.mine, s.tally, k, teacher=m.teacher)
         elif not m.teacher:
-            st.caption(f"Class {m.code}: {n} guess{'es' if n != 1 else ''} so far. "
-                       + ("Yours is in; you can still change it. " if s.mine else "Click yours. ")
-                       + "Your teacher reveals the answer for everyone.")
+            st.caption(" ".join((so_far, _("Yours is in; you can still change it.") if s.mine
+                                 else _("Click yours."),
+                                 _("Your teacher reveals the answer for everyone."))))
     box()
 
 
@@ -238,12 +244,12 @@ def _input_key(x) -> str:
 def _answer(q: Question, inputs: Sequence) -> Answer | str:
     """The model's answer (computed once per server, question and models), or why there is none."""
     if not inputs or any(x is None for x in inputs):
-        return "There is no model to ask yet: load or train one, and its answer appears here."
+        return _("There is no model to ask yet: load or train one, and its answer appears here.")
     try:
-        with st.spinner("The model is answering ..."):
+        with st.spinner(_("The model is answering ...")):
             return _answers().compute((q.id, *map(_input_key, inputs)), lambda: q.answer(*inputs))
     except Exception as e:  # noqa: BLE001 -- the box says what went wrong, the page goes on
-        return f"The model could not answer: {failure_message(e)}"
+        return _("The model could not answer: {reason}").format(reason=failure_message(e))
 
 
 def _reveal(q: Question, inputs: Sequence, mine: str | None, tally: dict | None, k: str,
@@ -254,31 +260,37 @@ def _reveal(q: Question, inputs: Sequence, mine: str | None, tally: dict | None,
         if isinstance(answer, str):
             st.warning(answer, icon="ℹ️")
             return
-        verdict = ("" if teacher else "✅ You guessed right." if mine == answer.choice else
-                   f"❌ You guessed “{mine}”." if mine else "You did not guess this time.")
-        st.markdown(f"**The model: {answer.choice}.** {verdict}")
-        st.caption(answer.detail)
+        verdict = ("" if teacher else "✅ " + _("You guessed right.") if mine == answer.choice else
+                   "❌ " + _("You guessed “{guess}”.").format(guess=q.label(mine)) if mine else
+                   _("You did not guess this time."))
+        st.markdown("**" + _("The model: {answer}.").format(answer=q.label(answer.choice)) + "** "
+                    + verdict)
+        st.caption(answer.shown_html(), unsafe_allow_html=True)
     if right is not None:
         with right:
-            ui.plot(guess_chart(q.choices, tally, answer.choice, mine), key=f"{k}_chart")
+            ui.plot(guess_chart(q.choices, tally, answer.choice, mine, labels=q.label),
+                    key=f"{k}_chart")
 
 
 def guess_chart(choices: Sequence[str], tally: dict[str, int], right: str | None,
-                mine: str | None = None) -> go.Figure:
+                mine: str | None = None, labels=lambda c: c) -> go.Figure:
     """The class's guesses per choice; the model's answer in green and ticked in bold on the axis
-    (also when nobody guessed it), "you" above your own bar."""
+    (also when nobody guessed it), "you" above your own bar. `labels(choice)` is what a choice
+    is called on screen (its translation)."""
     counts = [tally.get(c, 0) for c in choices]
     top = max(counts + [1])
     colors = [charts.PALETTE[2] if c == right else charts.PALETTE[0] for c in choices]
-    text = [f"{n} · you" if c == mine else str(n) for c, n in zip(choices, counts)]
+    text = [_("{n} · you").format(n=n) if c == mine else str(n) for c, n in zip(choices, counts)]
+    shown = [labels(c) for c in choices]
     return go.Figure(dict(
-        data=[dict(type="bar", x=list(choices), y=counts, marker=dict(color=colors), text=text,
+        data=[dict(type="bar", x=shown, y=counts, marker=dict(color=colors), text=text,
                    textposition="outside", constraintext="none", cliponaxis=False,
                    hovertemplate="%{x}: %{y}<extra></extra>")],
-        layout=dict(charts.house_layout(f"The class's guesses ({sum(counts)})", 300),
-                    xaxis=dict(title=dict(text="guess"), type="category", tickvals=list(choices),
-                               ticktext=[f"<b>{c} ✓</b>" if c == right else c for c in choices]),
-                    yaxis=dict(title=dict(text="students"), rangemode="tozero",
+        layout=dict(charts.house_layout(_("The class's guesses ({n})").format(n=sum(counts)), 300),
+                    xaxis=dict(title=dict(text=_("guess")), type="category", tickvals=shown,
+                               ticktext=[f"<b>{s} ✓</b>" if c == right else s
+                                         for c, s in zip(choices, shown)]),
+                    yaxis=dict(title=dict(text=_("students")), rangemode="tozero",
                                range=[0, top * 1.25],
                                dtick=max(1, math.ceil(top / 5))))))   # whole students
 
@@ -292,20 +304,20 @@ def links_panel(code: str, key: str | None) -> None:
     join = join_link(base_url(), code)
     left, right = st.columns([2, 1])
     with left:
-        st.markdown(f"### Class code: `{code}`")
-        st.caption("Students open the link (or scan the QR code, or type the code on the "
-                   "Classroom page). Their guesses and thumbs pool in this class.")
+        st.markdown("### " + _("Class code: `{code}`").format(code=code))
+        st.caption(_("Students open the link (or scan the QR code, or type the code on the "
+                     "Classroom page). Their guesses and thumbs pool in this class."))
         st.code(join, language=None, wrap_lines=True)
         if key:
-            st.markdown("**Your teacher link** (keep it off the projector: it carries the key)")
+            st.markdown(_("**Your teacher link** (keep it off the projector: it carries the key)"))
             st.code(teacher_link(base_url(), code, key), language=None, wrap_lines=True)
     with right:
-        st.image(qr_svg(join), caption="Scan to join", width=240)
+        st.image(qr_svg(join), caption=_("Scan to join"), width=240)
 
 
 def create_panel() -> None:
     """Create a class; this session becomes its teacher (the key goes into this page's URL)."""
-    if st.button("Create a class", type="primary", icon="🏫", key="create_class"):
+    if st.button(_("Create a class"), type="primary", icon="🏫", key="create_class"):
         try:
             new = room().create()
         except (ClassroomError, RatingsError) as e:
@@ -320,8 +332,8 @@ def create_panel() -> None:
 def join_panel() -> None:
     """Join a class by its code."""
     with st.form("join_class", border=True):
-        code = st.text_input("Class code", max_chars=12, placeholder="e.g. K7QXM")
-        if st.form_submit_button("Join", icon="🙋") and enter(code):
+        code = st.text_input(_("Class code"), max_chars=12, placeholder=_("e.g. {code}").format(code="K7QXM"))
+        if st.form_submit_button(_("Join"), icon="🙋") and enter(code):
             st.session_state.class_from_url = (normalize_code(code), None)
             st.query_params[CLASS] = normalize_code(code)
             st.rerun()
@@ -347,25 +359,27 @@ def teacher_panel(m: Member) -> None:
             st.error(str(e), icon="🏫")
             return
         c = st.columns(3)
-        c[0].metric("Joined", f"{info.members:,}", help="Browsers that joined (no names are kept).")
-        c[1].metric("Guesses", f"{info.guesses:,}")
-        c[2].metric("Ratings", f"{counts.total:,}", help=counts.split())
+        c[0].metric(_("Joined"), i18n.number(info.members, "#,##0"),
+                    help=_("Browsers that joined (no names are kept)."))
+        c[1].metric(_("Guesses"), i18n.number(info.guesses, "#,##0"))
+        c[2].metric(_("Ratings"), i18n.number(counts.total, "#,##0"), help=counts.split())
         for q in QUESTIONS.values():
             t = tallies.get(q.id, {})
             a, b = st.columns([4, 1], vertical_alignment="center")
-            a.markdown(f"**{q.page}:** {q.text}  \n"
-                       + (" · ".join(f"{ch}: **{n}**" for ch, n in t.items()) or "no guesses yet"))
+            a.markdown(f"**{q.page_name}:** {q.html}  \n"
+                       + (" · ".join(f"{html.escape(q.label(ch))}: **{n}**" for ch, n in t.items())
+                          or _("no guesses yet")), unsafe_allow_html=True)
             if q.id in shown:
-                b.caption("revealed")
+                b.caption(_("revealed"))
             else:
                 # "Reveal for everyone" was cut to "Reveal for every…" in this narrow column
-                b.button("Reveal", key=f"reveal_{q.id}", icon="📣",
-                         help="Shows the model's answer and the class's guesses on every "
-                              "student's screen, and closes the guesses.",
+                b.button(_("Reveal"), key=f"reveal_{q.id}", icon="📣",
+                         help=_("Shows the model's answer and the class's guesses on every "
+                                "student's screen, and closes the guesses."),
                          on_click=act, args=(r.reveal, m.code, m.key, q.id))
-        with st.popover("Reset the class", icon="🧹"):
-            st.caption("Clears every guess, reveal and the class run. Members and ratings stay.")
-            st.button("Yes, clear the guesses", key="reset_class", on_click=act,
+        with st.popover(_("Reset the class"), icon="🧹"):
+            st.caption(_("Clears every guess, reveal and the class run. Members and ratings stay."))
+            st.button(_("Yes, clear the guesses"), key="reset_class", on_click=act,
                       args=(r.reset, m.code, m.key))
     live()
 
@@ -400,10 +414,11 @@ def _start_button(m: Member, busy: bool) -> None:
             return
         tuned = ui.phase_model("tuned")
         missing = reward.check_ratings(ratings) if tuned is not None else \
-            "No tuned model to improve: ship models/tuned.safetensors or tune one."
+            _("No tuned model to improve: ship models/tuned.safetensors or tune one.")
         if missing and not busy:
-            st.info(f"{len(ratings)} ratings from the class so far. {missing}", icon="ℹ️")
-        if st.button("Start the class run: learn from the class's ratings", type="primary",
+            st.info(ngettext("{n} rating from the class so far.", "{n} ratings from the class so far.",
+                             len(ratings)).format(n=len(ratings)) + f" {missing}", icon="ℹ️")
+        if st.button(_("Start the class run: learn from the class's ratings"), type="primary",
                      icon="▶️", disabled=bool(missing) or busy, key="class_run"):
             def submit():
                 return jm.submit(f"class:{m.code}", f"class {m.code}: learning from feedback",
@@ -428,20 +443,21 @@ def class_run_panel(m: Member) -> None:
         return
     view = jm.get(info.run_job) if info.run_job else None
     if info.run_job and view is None:
-        st.info("The class run started earlier is no longer on this server (it restarted). "
-                "Every rating and guess is still stored"
-                + (": start the run again." if m.teacher else "; your teacher can start it again."))
+        st.info(_("The class run started earlier is no longer on this server (it restarted). "
+                  "Every rating and guess is still stored: start the run again.") if m.teacher else
+                _("The class run started earlier is no longer on this server (it restarted). "
+                  "Every rating and guess is still stored; your teacher can start it again."))
     busy = view is not None and not view.ended
     if m.teacher:
         _start_button(m, busy)
     elif view is None:
-        st.caption("When your teacher starts the class run, it appears here: one training on "
-                   "the whole class's 👍 and 👎, watched by everyone.")
+        st.caption(_("When your teacher starts the class run, it appears here: one training on "
+                     "the whole class's 👍 and 👎, watched by everyone."))
     if view is None or view.ended:
         _watch_for_a_new_run(m, info.run_job)
     if view is not None:
         ui.poll(view.id, lambda v: fb_panel(v, CLASS_MORE_RATINGS))
         if view.ended and view.result is not None:
-            if st.button("Use the class's model on the Human feedback page", key="use_class_model"):
+            if st.button(_("Use the class's model on the Human feedback page"), key="use_class_model"):
                 ui.keep_job_model("feedback", view)
-                st.success("Done: the Human feedback page now compares against the class's model.")
+                st.success(_("Done: the Human feedback page now compares against the class's model."))

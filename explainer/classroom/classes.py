@@ -37,11 +37,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 from urllib.parse import urlencode
 
 import segno
 
+from .. import i18n
+from ..i18n import N_, _
 from ..phases.ratings import Counts, Rating, RatingsStore
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: a code read off a projector from the back row is typed right.
@@ -96,9 +99,11 @@ def _hash(key: str) -> str:
 
 
 def _check_id(value: str, what: str) -> str:
+    """`what` is marked with N_() by the caller."""
     value = str(value or "").strip()
     if not value or len(value) > MAX_ID:
-        raise ClassroomError(f"A {what} must be 1 to {MAX_ID} characters, not {value[:20]!r}.")
+        raise ClassroomError(_("A {what} must be 1 to {n} characters, not {value}.").format(
+            what=_(what), n=MAX_ID, value=repr(value[:20])))
     return value
 
 
@@ -124,13 +129,13 @@ class Classroom:
         expires = now + self.config.hours * 3600
 
         def insert(conn):
-            for _ in range(100):
-                code = "".join(secrets.choice(ALPHABET) for _ in range(self.config.code_length))
+            for _try in range(100):
+                code = "".join(secrets.choice(ALPHABET) for _i in range(self.config.code_length))
                 if conn.execute("SELECT 1 FROM classes WHERE code = ?", (code,)).fetchone() is None:
                     conn.execute("INSERT INTO classes (code, key_hash, created, expires) "
                                  "VALUES (?, ?, ?, ?)", (code, _hash(key), now, expires))
                     return code
-            raise ClassroomError("No free class code was found; try again.")
+            raise ClassroomError(_("No free class code was found; try again."))
         return NewClass(self.store.transaction(insert), key, expires)
 
     def info(self, code: str) -> ClassInfo:
@@ -157,19 +162,22 @@ class Classroom:
         row = conn.execute("SELECT code, created, expires, run_job, run_started, key_hash "
                            "FROM classes WHERE code = ?", (code,)).fetchone()
         if row is None:
-            raise ClassroomError(f"There is no class with the code {code or '(empty)'}. Check the "
-                                 "code on the projector (letters and digits, no 0, O, 1 or I).")
+            raise ClassroomError(_("There is no class with the code {code}. Check the code on the "
+                                   "projector (letters and digits, no 0, O, 1 or I).").format(
+                                       code=code or _("(empty)")))
         if row[2] <= self.clock():
-            ended = time.strftime("%d %b %H:%M", time.localtime(row[2]))
-            raise ClassroomError(f"Class {code} ended on {ended} (a class lasts "
-                                 f"{self.config.hours:g} hours). Ask your teacher for a new code.")
+            from babel.dates import format_datetime
+            ended = format_datetime(datetime.fromtimestamp(row[2]), "dd MMM HH:mm", locale=i18n.current())
+            raise ClassroomError(_("Class {code} ended on {ended} (a class lasts {hours} hours). Ask "
+                                   "your teacher for a new code.").format(
+                                       code=code, ended=ended, hours=i18n.number(self.config.hours, "0.##")))
         return row
 
     def _teacher(self, conn, code: str, key: str | None) -> str:
         row = self._class_row(conn, normalize_code(code))
         if not key or not hmac.compare_digest(row[5], _hash(key)):
-            raise ClassroomError("That teacher key does not belong to this class: only the "
-                                 "teacher's link can do this.")
+            raise ClassroomError(_("That teacher key does not belong to this class: only the "
+                                   "teacher's link can do this."))
         return row[0]
 
     # --- students -----------------------------------------------------------------------------
@@ -177,13 +185,13 @@ class Classroom:
     def join(self, code: str, student: str, session: str | None = None) -> bool:
         """Add a browser to the class, and its tab's ratings session if given (so its thumbs
         pool in the class); True if the student is new (a second tab or a reload is not)."""
-        student, code = _check_id(student, "student id"), normalize_code(code)
+        student, code = _check_id(student, N_("student id")), normalize_code(code)
 
         def add(conn):
             self._class_row(conn, code)
             if session:
                 conn.execute("INSERT OR IGNORE INTO class_sessions (class, session) VALUES (?, ?)",
-                             (code, _check_id(session, "session id")))
+                             (code, _check_id(session, N_("session id"))))
             return conn.execute("INSERT OR IGNORE INTO members (class, student, joined) "
                                 "VALUES (?, ?, ?)", (code, student, self.clock())).rowcount == 1
         return self.store.transaction(add)
@@ -191,11 +199,11 @@ class Classroom:
     def guess(self, code: str, question: str, student: str, choice: str) -> bool:
         """Store this student's guess (joining them if needed); True if new, False if it
         replaced their own earlier guess. Only the row keyed by this student is ever touched."""
-        code, student = normalize_code(code), _check_id(student, "student id")
-        question = _check_id(question, "question id")
+        code, student = normalize_code(code), _check_id(student, N_("student id"))
+        question = _check_id(question, N_("question id"))
         choice = str(choice if choice is not None else "").strip()
         if not choice or len(choice) > MAX_CHOICE:
-            raise ClassroomError(f"A guess must be 1 to {MAX_CHOICE} characters.")
+            raise ClassroomError(_("A guess must be 1 to {n} characters.").format(n=MAX_CHOICE))
         now = self.clock()
 
         def write(conn):
@@ -262,7 +270,7 @@ class Classroom:
 
     def reveal(self, code: str, key: str, question: str) -> None:
         """Reveal a question's answer on every student's page (teacher key needed)."""
-        question = _check_id(question, "question id")
+        question = _check_id(question, N_("question id"))
 
         def write(conn):
             c = self._teacher(conn, code, key)
