@@ -42,6 +42,17 @@ def test_translations_keep_the_placeholders(code):
     assert not catalogs.placeholder_mismatches(code)
 
 
+@pytest.mark.parametrize("code", catalogs.TARGETS)
+def test_one_text_one_translation(code):
+    """A text used in two areas is translated the same in both (the merged catalog keeps one)."""
+    seen, clashes = {}, []
+    for area in catalogs.AREAS:
+        for key, value in catalogs.translations(area, code).items():
+            if value and seen.setdefault(key, (area, value))[1] != value:
+                clashes.append((key, seen[key], (area, value)))
+    assert not clashes, clashes[:10]
+
+
 def test_every_source_with_texts_is_in_an_area():
     assert not catalogs.unlisted_sources()
 
@@ -90,12 +101,13 @@ def _figure_texts(spec: str) -> list[str]:
 
 def visible_texts(at: AppTest) -> set[str]:
     """The texts a visitor reads: bodies, labels, help texts, options, table headers and chart
-    titles, axes, legends and hover texts; not code blocks (source code, IDs, the models' text)."""
+    titles, axes, legends and hover texts; not code blocks (source code, IDs, the models' text) nor
+    JSON views (a file's own keys)."""
     found = []
 
     def walk(node):
         proto, kind = getattr(node, "proto", None), type(node).__name__
-        if proto is not None and kind not in ("Code", "Exception"):
+        if proto is not None and kind not in ("Code", "Exception", "Json"):    # Json: a file's own keys
             for field, value in proto.ListFields():
                 if field.name == "body":
                     found.append(_strip_html(value) if kind in ("Html", "Markdown", "Caption") else value)
@@ -132,8 +144,10 @@ def render(page: str, code: str, models_dir) -> AppTest:
 
 @pytest.fixture(scope="module")
 def sources() -> set[str]:
-    return {t.id if isinstance(t.id, str) else t.id[0]
-            for files in catalogs.AREAS.values() for t in catalogs.extract(files)}
+    """The catalogs' source texts, but those both languages write as English does ("Tokens")."""
+    texts = {t.id if isinstance(t.id, str) else t.id[0]
+             for files in catalogs.AREAS.values() for t in catalogs.extract(files)}
+    return {t for t in texts if any(i18n.catalog(code).get(t) != t for code in catalogs.TARGETS)}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.split("/")[-1][:-3])

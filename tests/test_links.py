@@ -137,7 +137,7 @@ def test_charts_download_as_svg_or_png_and_the_model_comes_from_the_link(shipped
     assert at.toggle(key="tok_ws").value is True
     merges = next(s for s in at.slider if s.key.startswith("tok_merges"))
     assert merges.value == 5 and "After **5** merges" in texts(at.markdown)
-    assert at.sidebar.selectbox[0].value.endswith("tuned.safetensors")
+    assert at.selectbox(key="_active_model").value.endswith("tuned.safetensors")
     assert at.sidebar.radio[0].value == "svg"
     charts = [json.loads(e.proto.config) for e in at.get("plotly_chart")]
     assert charts, "the embedding heatmap"

@@ -16,7 +16,7 @@ def test_home_shows_the_journey(models_dir):
     for stage in ("Tokens", "Pretraining", "Instruction tuning", "Human feedback",
                   "Context window", "The two files", "Agents"):
         assert stage in md
-    links = [e.proto.page for e in at.get("page_link")]
+    links = [e.proto.page for e in at.main.get("page_link")]     # the journey's, not the sidebar's list
     assert {"Tokens", "Pretraining"} <= set(links)
     from explainer import journey
     missing = [s for s in journey.ROAD + journey.SIDE + journey.AFTER if journey.page_path(s) is None]

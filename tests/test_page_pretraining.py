@@ -61,7 +61,7 @@ def test_tiny_training_completes_and_can_be_saved(models_dir):
     from explainer.serve import runs  # the next estimate comes from this run
     assert runs.seconds_per_step("tiny")[1] == "from the latest training of this size on this server"
     # the trained model is this session's active model, shown in the sidebar
-    assert at.sidebar.selectbox[0].value == "session"
+    assert at.selectbox(key="_active_model").value == "session"
     assert "64 tokens" in texts(at.sidebar.markdown)         # tiny's context length
     # saving: a path trick is refused, a good name is written into the models directory
     save = at.button(key="FormSubmitter:save_model-Save to models/")

@@ -28,9 +28,11 @@ AREAS: dict[str, list[str]] = {
     "tokens": ["pages/1_Tokens.py", "explainer/app/tokentax.py", "explainer/views/tokens.py",
                "explainer/views/tokentax.py", "explainer/phases/tokentax.py"],
     "pretraining": ["pages/2_Pretraining.py", "explainer/app/panels.py", "explainer/views/lens.py",
-                    "explainer/phases/pretrain.py"],
+                    "explainer/phases/pretrain.py", "explainer/serve/runs.py",
+                    "explainer/corpus/sources.py"],
     "tuning": ["pages/3_Instruction_tuning.py", "explainer/app/real.py", "explainer/views/real.py",
-               "explainer/phases/sft.py", "explainer/real/beside.py"],
+               "explainer/phases/sft.py", "explainer/real/beside.py", "explainer/corpus/instructions.py",
+               "explainer/gpt/chat.py"],
     "feedback": ["pages/4_Human_feedback.py", "explainer/app/feedback_panels.py",
                  "explainer/phases/feedback.py", "explainer/phases/raters.py",
                  "explainer/phases/judge.py", "explainer/phases/reward.py",
@@ -79,6 +81,12 @@ def _read(path: Path):
         return Catalog(locale=path.parent.name)
     with path.open("rb") as f:
         return read_po(f, locale=path.parent.name)
+
+
+def translations(area: str, code: str) -> dict:
+    """The area's msgid -> msgstr (a tuple for plurals) in one language, untranslated ones as ""."""
+    return {(m.id[0] if isinstance(m.id, tuple) else m.id): (tuple(m.string) if isinstance(m.string, (tuple, list)) else m.string)
+            for m in _read(po_path(area, code)) if m.id}
 
 
 def update(area: str) -> dict[str, tuple[int, int]]:
