@@ -7,57 +7,62 @@ from explainer.gpt import training
 from explainer.gpt.lens import logit_lens
 from explainer.gpt.model import PRESETS
 from explainer.gpt.scoring import rank_next
+from explainer.i18n import N_, _
 from explainer.phases import pretrain
 from explainer.real.beside import trained_on
 from explainer.serve import runs
 from explainer.views import charts
 
-ui.page_setup("Pretraining", "📖")
+ui.page_setup(N_("Pretraining"), "📖")
 jm = ui.get_job_manager()
 view = ui.attached_job()
 busy = view is not None and not view.ended
 
-st.title("📖 2 · Pretraining: learning to guess the next token")
-st.markdown(
+st.title("📖 " + _("2 · Pretraining: learning to guess the next token"))
+st.markdown(_(
     "A new network knows nothing: its numbers are random and it writes gibberish. We show it "
     "text, a little at a time, and ask it to guess each next token. Every wrong guess nudges "
     "its numbers a tiny bit towards the right answer. After thousands of nudges it has soaked "
-    "up the patterns of the text: spelling, grammar, and which words tend to follow which.")
+    "up the patterns of the text: spelling, grammar, and which words tend to follow which."))
 
 live = st.container()      # a run, when there is one, is shown above the settings that made it
-setup_label = ("Set up a training" if view is None else
-               "The settings of this run" if busy else "Start another training")
+setup_label = (_("Set up a training") if view is None else
+               _("The settings of this run") if busy else _("Start another training"))
 with st.expander(setup_label, expanded=view is None, icon="🎛️"):
-    st.subheader("1 · What it reads")
+    st.subheader(_("1 · What it reads"))
     picked = panels.corpus_picker(disabled=busy)
 
-    st.subheader("2 · How big, and for how long")
+    st.subheader(_("2 · How big, and for how long"))
     c1, c2, c3 = st.columns(3) if not ui.presenting() else (*st.columns(2), None)
-    preset_name = links.selectbox(c1, "Model size", list(PRESETS), "small", key="pt_preset", param="size",
+    preset_name = links.selectbox(c1, _("Model size"), list(PRESETS), "small", key="pt_preset", param="size",
                                   disabled=busy,
-                                  format_func=lambda p: f"{p} · {charts.params_text(runs.preset_params(p))}",
-                                  help="M = million parameters: the numbers the training adjusts.")
-    steps = links.select_slider(c2, "Training steps", runs.STEP_CHOICES, 600, key="pt_steps", param="steps",
-                                disabled=busy, help="One step = one small batch of text and one nudge.")
+                                  format_func=lambda p: f"{_(runs.PRESET_NAMES.get(p, p))} · "
+                                                        f"{charts.params_text(runs.preset_params(p))}",
+                                  help=_("M = million parameters: the numbers the training adjusts."))
+    steps = links.select_slider(c2, _("Training steps"), runs.STEP_CHOICES, 600, key="pt_steps", param="steps",
+                                disabled=busy, help=_("One step = one small batch of text and one nudge."))
     seed = 0 if ui.presenting() else links.number_input(
-        c3, "Seed", 0, 10_000, 0, key="pt_seed", param="seed", disabled=busy, help="Same seed, same run.")
+        c3, _("Seed"), 0, 10_000, 0, key="pt_seed", param="seed", disabled=busy,
+        help=_("Same seed, same run."))
     st.caption(runs.estimate_text(jm, preset_name, steps))
 
-    st.subheader("3 · What to watch while it learns")
+    st.subheader(_("3 · What to watch while it learns"))
     c1, c2 = st.columns([3, 2])
-    prompt = links.text_input(c1, "Prompt", pretrain.DEFAULT_PROMPT, key="pt_prompt", param="watch_prompt",
+    prompt = links.text_input(c1, _("Prompt"), pretrain.DEFAULT_PROMPT, key="pt_prompt", param="watch_prompt",
                               disabled=busy, max_chars=500)
-    cands = runs.parse_candidates(links.text_input(c2, "Candidate words (comma separated)",
+    cands = runs.parse_candidates(links.text_input(c2, _("Candidate words (comma separated)"),
                                                    "night, day, giraffe", key="pt_cands",
                                                    param="watch_words", disabled=busy))
 
-    if not busy and st.button("Start training", icon="▶️", type="primary",
+    if not busy and st.button(_("Start training"), icon="▶️", type="primary",
                               key="pt_start"):
         if picked is None:
-            st.error("Choose a corpus first (and fix any problem shown above).")
+            st.error(_("Choose a corpus first (and fix any problem shown above)."))
         else:
             title, text = picked
-            job_id = jm.submit(ui.owner_id(), f"{preset_name} on {title}, {steps} steps",
+            job_id = jm.submit(ui.owner_id(), _("{size} on {corpus}, {steps} steps").format(
+                size=_(runs.PRESET_NAMES.get(preset_name, preset_name)), corpus=_(title),
+                steps=steps),
                                runs.pretrain_job(text, corpus_name=title, preset_name=preset_name,
                                                  steps=steps, seed=seed, prompt=prompt, candidates=cands,
                                                  tokenizer=ui.shipped_tokenizer(title)))
@@ -66,34 +71,34 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
 
 if view is not None:
     with live:
-        st.header("Watch it learn")
-        st.caption(f"Run: {view.label}")
+        st.header(_("Watch it learn"))
+        st.caption(_("Run: {label}").format(label=view.label))
         ui.stop_button(view, key="pt_stop")
         ui.poll(view.id, panels.run_panel)
         if view.ended and view.result is not None:
-            st.success("This model is now your **active model** (see the sidebar): every page "
-                       "uses it. Save it to keep it after you close the browser; to go back to a "
-                       "shipped model, pick it under “Model the pages use” in the sidebar.")
+            st.success(_("This model is now your **active model** (see the sidebar): every page "
+                         "uses it. Save it to keep it after you close the browser; to go back to a "
+                         "shipped model, pick it under “Model the pages use” in the sidebar."))
             panels.save_panel(view.result)
         ui.explain(runs.pretrain_job, runs.pretrain_run, training.train)
 
-st.header("Try the current model")
+st.header(_("Try the current model"))
 loaded = ui.active_model()
 if loaded is None:
-    st.info("No model yet: start a training above.")
+    st.info(_("No model yet: start a training above."))
 else:
-    who = "your model from this session" if loaded is ui.session_model() else loaded.name
-    st.caption(f"Using: {who}. Everything below is computed right now by this model.")
+    who = _("your model from this session") if loaded is ui.session_model() else loaded.name
+    st.caption(_("Using: {who}. Everything below is computed right now by this model.").format(who=who))
     tried, words = panels.try_model(loaded)           # the prompt and words asked there
     ui.explain(rank_next)
 
-    st.header("A real LLM, asked the same")
-    st.markdown("SmolLM2-135M-Instruct was made the same way: guess the next token, over and "
-                "over, only at a far larger scale. Same prompt and words as above, both models now.")
+    st.header(_("A real LLM, asked the same"))
+    st.markdown(_("SmolLM2-135M-Instruct was made the same way: guess the next token, over and "
+                  "over, only at a far larger scale. Same prompt and words as above, both models now."))
     real.beside_panel(loaded, tried, words)
     ui.explain(trained_on)
 
-    st.header("Inside: what each layer would guess")
+    st.header(_("Inside: what each layer would guess"))
     real.lens_panel(loaded, tried)
     ui.explain(logit_lens)
 

@@ -79,7 +79,8 @@ def test_tiny_training_completes_and_can_be_saved(models_dir):
     # the ranking on the current model is computed live, and generation writes text
     at.button(key="generate").click().run()
     assert not at.exception
-    assert any(md.value.startswith("> **A flash flood watch") for md in at.markdown)
+    assert any(md.value.startswith("> ") and "**A flash flood watch" in md.value and 'lang="en"' in md.value
+               for md in at.markdown)                    # the model's words, marked as English
 
 
 def test_reload_reattaches_to_the_job_from_the_url():

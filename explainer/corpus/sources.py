@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..i18n import N_, _, number, percent
 from .everyday import FLOOD_PHRASE, Doc, everyday_english
 
 
@@ -34,16 +35,16 @@ class Corpus:
 
 # --- built-in corpora -------------------------------------------------------------------------
 
-CORPORA = {
-    "everyday": "Everyday English",
-    "pydocs": "Python documentation",
+CORPORA = {                                     # titles: data (a model's facts name them); shown: _()
+    "everyday": N_("Everyday English"),
+    "pydocs": N_("Python documentation"),
 }
 _DESCRIPTIONS = {
-    "everyday": "About 1.2 MB of simple generated English: weather bulletins, short stories "
-                "with named characters, food, animals, daily routines, facts and letters. "
-                "Made for the flash-flood and name-copying demos.",
-    "pydocs": "Python's built-in help pages (the text `help()` shows for keywords and topics), "
-              "which ship with every Python installation. Real, technical English.",
+    "everyday": N_("About 1.2 MB of simple generated English: weather bulletins, short stories "
+                   "with named characters, food, animals, daily routines, facts and letters. "
+                   "Made for the flash-flood and name-copying demos."),
+    "pydocs": N_("Python's built-in help pages (the text `help()` shows for keywords and topics), "
+                 "which ship with every Python installation. Real, technical English."),
 }
 
 
@@ -82,51 +83,55 @@ def user_text(data: bytes | str, max_bytes: int = 20_000_000, min_bytes: int = 2
         try:
             raw = data.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise CorpusError(f"The text contains an invalid character at position {e.start} "
-                              "(a lone surrogate). Copy the text again from its source.") from None
+            raise CorpusError(_("The text contains an invalid character at position {position} "
+                                "(a lone surrogate). Copy the text again from its source.").format(
+                position=e.start)) from None
     else:
         raw = bytes(data)
     if not raw:
-        raise CorpusError("The text is empty. Upload a .txt or .md file or paste some text.")
+        raise CorpusError(_("The text is empty. Upload a .txt or .md file or paste some text."))
     if len(raw) > max_bytes:
-        raise CorpusError(f"The text is too large: {_size(len(raw))}, and the cap is "
-                          f"{_size(max_bytes)}. Use a part of it, or raise the cap "
-                          "(max_bytes is configurable).")
+        raise CorpusError(_("The text is too large: {size}, and the cap is {cap}. Use a part of "
+                            "it, or raise the cap (max_bytes is configurable).").format(
+            size=_size(len(raw)), cap=_size(max_bytes)))
     bom = raw.startswith(_BOM)
     if bom:
         raw = raw[len(_BOM):]
     if b"\x00" in raw:
-        hint = (" It looks like UTF-16: save it as UTF-8 instead."
-                if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "")
-        raise CorpusError("This looks like a binary file, not text (it contains NUL bytes)."
-                          f"{hint} Upload a plain .txt or .md file.")
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise CorpusError(_("This looks like a binary file, not text (it contains NUL bytes). "
+                                "It looks like UTF-16: save it as UTF-8 instead. Upload a plain "
+                                ".txt or .md file."))
+        raise CorpusError(_("This looks like a binary file, not text (it contains NUL bytes). "
+                            "Upload a plain .txt or .md file."))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         offset = e.start + (len(_BOM) if bom else 0)
-        raise CorpusError(f"The text is not valid UTF-8: the byte at offset {offset} "
-                          f"(0x{raw[e.start]:02x}) cannot be decoded. Save the file with the "
-                          "UTF-8 encoding (most editors offer it under 'Save as') and try "
-                          "again.") from None
+        raise CorpusError(_("The text is not valid UTF-8: the byte at offset {offset} ({byte}) "
+                            "cannot be decoded. Save the file with the UTF-8 encoding (most "
+                            "editors offer it under 'Save as') and try again.").format(
+            offset=offset, byte=f"0x{raw[e.start]:02x}")) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     controls = sum(1 for c in text if c not in "\t\n\f" and unicodedata.category(c) == "Cc")
     if controls > _CONTROL_SHARE_MAX * len(text):
-        raise CorpusError(f"This looks like a binary file, not text: {controls:,} of its "
-                          f"{len(text):,} characters are control characters. Upload a plain "
-                          ".txt or .md file.")
+        raise CorpusError(_("This looks like a binary file, not text: {controls} of its "
+                            "{characters} characters are control characters. Upload a plain "
+                            ".txt or .md file.").format(controls=number(controls, "#,##0"),
+                                                        characters=number(len(text), "#,##0")))
     if not text.strip():
-        raise CorpusError("The text contains only whitespace. Upload or paste some real text.")
+        raise CorpusError(_("The text contains only whitespace. Upload or paste some real text."))
     n = len(text.encode("utf-8"))
     if n < min_bytes:
-        raise CorpusError(f"The text is too short: it has {n:,} bytes, but at least "
-                          f"{min_bytes:,} bytes (about a page) are needed to train on. "
-                          "Add more text.")
+        raise CorpusError(_("The text is too short: it has {n} bytes, but at least {min} bytes "
+                            "(about a page) are needed to train on. Add more text.").format(
+            n=number(n, "#,##0"), min=number(min_bytes, "#,##0")))
     return text
 
 
 def _size(n: int) -> str:
     """12_500_000 -> '12.5 MB'; 2048 -> '2.0 KB'."""
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
+    return f"{number(n / 1e6, '0.0')} MB" if n >= 1e6 else f"{number(n / 1e3, '0.0')} KB"
 
 
 # --- train / validation split -----------------------------------------------------------------
@@ -238,22 +243,26 @@ def corpus_stats(text: str, docs: list[Doc] | None = None) -> CorpusStats:
 
 
 def describe_stats(stats: CorpusStats) -> list[tuple[str, str]]:
-    """(label, formatted value) rows for a table in the app."""
+    """(label, formatted value) rows for a table in the app, in the current language."""
+    count = lambda n: number(n, "#,##0")          # noqa: E731
     rows = [
-        ("Size", f"{_size(stats.bytes)} ({stats.bytes:,} bytes)"),
-        ("Characters", f"{stats.characters:,}"),
-        ("Words", f"{stats.words:,}"),
-        ("Distinct words", f"{stats.distinct_words:,}"),
-        ("Sentences", f"{stats.sentences:,} ({stats.distinct_sentences:,} distinct)"),
-        ("Most repeated sentence",
-         f"{stats.top_sentence_share:.2%} of sentences: \"{_short(stats.top_sentence)}\""),
+        (_("Size"), _("{size} ({n} bytes)").format(size=_size(stats.bytes), n=count(stats.bytes))),
+        (_("Characters"), count(stats.characters)),
+        (_("Words"), count(stats.words)),
+        (_("Distinct words"), count(stats.distinct_words)),
+        (_("Sentences"), _("{n} ({distinct} distinct)").format(n=count(stats.sentences),
+                                                               distinct=count(stats.distinct_sentences))),
+        (_("Most repeated sentence"), _("{share} of sentences: \"{sentence}\"").format(
+            share=percent(stats.top_sentence_share, "#,##0.00%"), sentence=_short(stats.top_sentence))),
     ]
     for domain, n in stats.domains.items():
-        rows.append((f"Domain: {domain}", f"{n / stats.bytes:.1%} ({n:,} bytes)"))
+        rows.append((_("Domain: {domain}").format(domain=domain),
+                     _("{share} ({n} bytes)").format(share=percent(n / stats.bytes, "#,##0.0%"),
+                                                     n=count(n))))
     if stats.flash_flood:
         total = sum(stats.flash_flood.values())
-        rows.append((f"After \"{FLOOD_PHRASE} ...\"", ", ".join(
-            f"{w} {n / total:.0%} ({n:,})" for w, n in stats.flash_flood.items())))
+        rows.append((_("After \"{phrase} ...\"").format(phrase=FLOOD_PHRASE), ", ".join(
+            f"{w} {percent(n / total)} ({count(n)})" for w, n in stats.flash_flood.items())))
     return rows
 
 

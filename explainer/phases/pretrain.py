@@ -20,6 +20,7 @@ from ..gpt.model import GPT, preset
 from ..gpt.paramfile import LoadedModel
 from ..gpt.tokenizer import Tokenizer, train_bpe
 from ..gpt.training import Batches, Finished, TrainConfig, train
+from ..i18n import N_
 
 DEFAULT_PROMPT = "A flash flood watch will be in effect all"
 DEFAULT_CANDIDATES = ("night", "day", "weekend", "giraffe")
@@ -73,9 +74,9 @@ def learn_tokenizer(text: str, vocab_size: int = PretrainSpec.vocab_size) -> Tok
             if "too small" not in str(e):
                 raise
             if size <= 261:
-                raise corpora.CorpusError("This text is too repetitive to learn a vocabulary from: "
-                                          "no pair of characters repeats. Use a longer, more "
-                                          "varied text.") from None
+                raise corpora.CorpusError(N_("This text is too repetitive to learn a vocabulary "
+                                             "from: no pair of characters repeats. Use a longer, "
+                                             "more varied text.")) from None   # shown: _(...)
             size = 260 + (size - 260) // 2
 
 
@@ -87,7 +88,7 @@ def run(text: str, spec: PretrainSpec = PretrainSpec(), *, tokenizer: Tokenizer 
     if tokenizer is None:
         yield Status(f"Learning a {spec.vocab_size:,}-token vocabulary from the text ...")
         tokenizer = learn_tokenizer(text, spec.vocab_size)
-    yield Status("Turning the text into tokens ...")
+    yield Status(N_("Turning the text into tokens ..."))   # the page shows _(message)
     train_text, val_text = corpora.split(text, seed=spec.seed)
     cfg = preset(spec.preset, vocab_size=tokenizer.n_vocab, seed=spec.seed)
     data = Batches(encode_documents(tokenizer, train_text), encode_documents(tokenizer, val_text),

@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 
 from ..gpt.model import GPT, count_params, preset
 from ..gpt.tokenizer import Tokenizer
+from ..i18n import N_, _, ngettext, number
 from ..phases import feedback, pretrain, sft, simulate
 from .jobs import JobManager, JobSpec, JobView
 from .progress import remaining_seconds
@@ -28,6 +29,7 @@ PRESET_BLURBS = {
     "small": "small: the demo default",
     "medium": "medium: better, several times slower",
 }
+PRESET_NAMES = {"tiny": N_("tiny"), "small": N_("small"), "medium": N_("medium")}   # shown: _(...)
 
 
 def parse_candidates(text: str, limit: int = 6) -> list[str]:
@@ -101,8 +103,8 @@ def pretrain_run(text: str, *, corpus_name: str, spec: pretrain.PretrainSpec, pr
     """What a pretraining job runs (in a worker): the events of `pretrain.run`; returns the model."""
     tok = tokenizer or known_tokenizer(text)
     if tok is None:
-        yield pretrain.Status("Learning a vocabulary from the text (which pieces of words are "
-                              "common enough to get their own token) ...")
+        yield pretrain.Status(N_("Learning a vocabulary from the text (which pieces of words are "
+                                 "common enough to get their own token) ..."))   # the page: _()
         tok = pretrain.learn_tokenizer(text)
         remember_tokenizer(text, tok)
     if cancel.is_set():
@@ -176,14 +178,14 @@ def _time_steps(preset_name: str, batch_size: int) -> tuple[float, str]:
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, cfg.vocab_size, (batch_size, cfg.block_size), generator=g)
     times = []
-    for _ in range(3):
+    for _step in range(3):
         t0 = time.perf_counter()
         loss = model(x, x).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
-    seconds, how = min(times[1:]), "timed on this server just now"
+    seconds, how = min(times[1:]), N_("timed on this server just now")
     newer = _step_seconds.get((preset_name, batch_size))
     if newer and newer[1] > began:             # a training ended meanwhile: its figure is better
         return newer[0], newer[2]
@@ -215,7 +217,7 @@ def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: flo
     """A finished (or stopped) run tells the next learner how long a step really takes here."""
     if steps > 0 and seconds > 0:
         _step_seconds[preset_name, batch_size] = (seconds / steps, time.time(),
-                                                  "from the latest training of this size on this server")
+                                                  N_("from the latest training of this size on this server"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,11 +273,14 @@ def estimate_text(jm: JobManager, preset_name: str, steps: int, batch_size: int 
     from ..views.charts import eta_text
     per_step, how = seconds_per_step(preset_name, batch_size)
     wait, ahead = queue_wait(jm)
-    line = (f"Estimated time: about **{eta_text(per_step * steps)}** ({steps:,} steps × "
-            f"{per_step:.2f} s per step, {how})")
+    line = _("Estimated time: about **{time}** ({steps} steps × {seconds} s per step, {how})").format(
+        time=eta_text(per_step * steps), steps=number(steps, "#,##0"), seconds=number(per_step, "0.00"),
+        how=_(how))
     if wait >= 1:
-        line += (f", after a wait of about **{eta_text(wait)}**: {ahead} training"
-                 f"{'s are' if ahead != 1 else ' is'} running or waiting before yours")
+        line += ngettext(", after a wait of about **{time}**: {n} training is running or waiting "
+                         "before yours",
+                         ", after a wait of about **{time}**: {n} trainings are running or waiting "
+                         "before yours", ahead).format(time=eta_text(wait), n=ahead)
     return line + "."
 
 
