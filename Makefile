@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 ADDRESS ?= $(shell $(PY) -c "from streamlit.net_util import get_internal_ip as ip; print(ip())" 2>/dev/null || echo localhost)
 run: $(VENV)/.installed
 	@echo "LLM Explainer: open http://localhost:$(PORT) on this computer, the URL below on others (Ctrl-C stops it)"
-	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --browser.serverAddress $(ADDRESS)
+	$(PY) -m explainer serve --server.port $(PORT) --browser.serverAddress $(ADDRESS)
 
 # Debian's chromium for the real-browser tests (never `playwright install`: it downloads), and
 # fonts so that emoji and CJK in screenshots are glyphs, not boxes.

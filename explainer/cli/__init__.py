@@ -14,6 +14,10 @@ __all__ = ["main", "build_parser", "load", "resolve_model", "CLIError", "NotInst
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:              # the rest are Streamlit's options, not ours
+        from .use import cmd_serve
+        return cmd_serve(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args) or 0

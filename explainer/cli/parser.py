@@ -14,6 +14,7 @@ agent-tune  tool-use fine-tuning: a tuned model learns to call tools
 feedback  learn from thumbs up/down ratings: reward model, then policy optimisation
 demo      train for about a minute and show the ranking improve (no files written)
 bench     speed and quality figures measured side by side
+serve     the app's server (streamlit run Home.py), warmed up before its first visitor
 catalogs  how complete the Spanish and German texts are; --update brings the .po files in step
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .agent import cmd_agent, cmd_agent_tune
 from .train import NO_REWARD, cmd_demo, cmd_feedback, cmd_pretrain, cmd_sft
 from .use import (
     cmd_catalogs,
+    cmd_serve,
     cmd_bench,
     cmd_chat,
     cmd_export,
@@ -69,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vocab-size", type=positive_int, default=P.vocab_size,
                    help="BPE vocabulary size (default: %(default)s)")
     s.add_argument("--tokenizer-from", help="reuse the tokenizer of this model file")
+    s.add_argument("--optimizer", choices=["adamw", "muon"], default=P.optimizer,
+                   help="muon: Muon for the blocks' matrices, AdamW for the rest (docs/speedrun.md); "
+                   "(default: %(default)s)")
+    s.add_argument("--schedule", choices=["cosine", "wsd"], default=P.schedule,
+                   help="learning rate: cosine decay, or warmup-stable-decay (default: %(default)s)")
+    s.add_argument("--warmup", type=non_negative_int, default=P.warmup,
+                   help="steps of linear warmup (default: %(default)s)")
     s.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES),
                    help="words to watch after the flash-flood prompt")
     s.add_argument("--out", help="where to save the parameter file (.safetensors)")
@@ -121,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "transformers loads; gguf = one GGUF file in llama.cpp's GPT-2 layout, which run.py runs too")
     s.add_argument("--out", help="where to write: a .safetensors file (--dtype), a folder (hf), a .gguf file")
     s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("serve", help="the app's server, ready before its first visitor; other options go "
+                       "to streamlit (e.g. --server.port 8501)", add_help=False)
+    s.set_defaults(fn=cmd_serve)
 
     s = sub.add_parser("catalogs", help="translations: completeness per language, texts still missing")
     s.add_argument("--update", action="store_true", help="first bring every .po file in step with the "

@@ -40,7 +40,8 @@ def cmd_pretrain(args):
     text, name = read_corpus(args)
     spec = pretrain.PretrainSpec(preset=args.preset, steps=args.steps, minutes=args.minutes,
                                  seed=args.seed, vocab_size=args.vocab_size,
-                                 batch_size=args.batch_size, lr=args.lr)
+                                 batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                                 schedule=args.schedule, warmup=args.warmup)
     tok = load(args.tokenizer_from).tokenizer if args.tokenizer_from else None
     gen = pretrain.run(text, spec, tokenizer=tok, corpus_name=name, candidates=args.candidates)
     bar = tqdm(total=args.steps if not args.minutes else None, unit="step", disable=args.quiet)

@@ -265,3 +265,8 @@ def cmd_catalogs(args):
             complete = False
         complete &= not c.missing
     return 0 if complete or not args.strict else 1
+
+
+def cmd_serve(args) -> int:
+    from ..app import launch
+    return launch.main(list(args) if isinstance(args, list) else [])

@@ -1,6 +1,6 @@
 """A real server and real browsers, timed: what the load tests (and any browser test) share.
 
-- `start_server` / `stop_server` (or `running_server`): `streamlit run Home.py` on a free port,
+- `start_server` / `stop_server` (or `running_server`): `python -m explainer serve` on a free port,
   trainings in worker processes (EXPLAINER_JOBS=process), returned once it answers.
 - `chromium()`: Debian's Chromium through Playwright (never `playwright install`).
 - `timed(page, action, *effects)`: seconds from an action (a click, a key) until its visible
@@ -44,15 +44,15 @@ def free_port() -> int:
 
 def start_server(models_dir: Path, extra_env: dict | None = None, timeout: float = 90,
                  root: Path = ROOT):
-    """`streamlit run Home.py` (of the app in `root`) on a free port; returns (process, base url)
-    once it answers."""
+    """`python -m explainer serve` (`make run`: Streamlit with the warm-up before the first visitor)
+    of the app in `root` on a free port; returns (process, base url) once it answers."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "EXPLAINER_MODELS_DIR": str(models_dir), "EXPLAINER_JOBS": "process",
            **(extra_env or {})}                     # trainings in worker processes, as in the app
     log = open(ARTIFACTS / f"server-{port}.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
+        [sys.executable, "-m", "explainer", "serve", "--server.port", str(port),    # as `make run`
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
