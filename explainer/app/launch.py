@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+READY = "Ready for visitors"
 
 
 def warm_everything() -> None:
@@ -41,10 +42,13 @@ def _warm_when_ready() -> None:
         time.sleep(0.05)
     # st calls outside a page run warn "missing ScriptRunContext" each time: expected here
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    began = time.perf_counter()
     try:
         warm_everything()
     except Exception:  # noqa: BLE001 - then the first visitors compute what they need themselves
         logging.getLogger(__name__).exception("warming up before the first visitor failed")
+        return
+    print(f"  {READY} (warmed up in {time.perf_counter() - began:.1f} s)", flush=True)
 
 
 def main(args: list[str]) -> int:
