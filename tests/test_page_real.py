@@ -2,6 +2,7 @@
 figures the real model computes (checked against the library called directly), and where the
 package is absent the pages say how to install it and hide the panels."""
 import functools
+import html
 
 import pytest
 import streamlit as st
@@ -52,8 +53,9 @@ def test_instruction_tuning_page_shows_the_real_answers_and_template(tiny_dir, f
     at = run("pages/3_Instruction_tuning.py", tiny_dir, fresh)
     real = smollm.load()
     with_t, without = (real_answer(real, "What should I eat today?", t) for t in (True, False))
-    shown = [t.value for t in at.text]
-    assert (with_t.text or "(nothing)") in shown and (without.text or "(nothing)") in shown
+    shown = texts(at.markdown) + texts(at.caption)        # the answers as ui.model_text draws them
+    for rep in (with_t, without):
+        assert (html.escape(rep.text).replace("\n", "<br>") if rep.text else "(nothing)") in shown
     assert f"The template, as the {len(with_t.prompt_ids)} tokens" in texts(at.markdown)
 
 

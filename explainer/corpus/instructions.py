@@ -41,6 +41,7 @@ import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from ..i18n import N_, _
 from .everyday import COUNTRIES, FOOD, ORDINALS, PLANETS, RECIPES
 from .stories import BOYS, GIRLS
 from .templates import COMMON
@@ -801,9 +802,9 @@ CURT = {"meals": MEAL_CURT, "weather": WEATHER_CURT, "animals": ANIMAL_CURT,
         "safety": SAFETY_CURT, "stories": STORY_CURT}
 FLAW_WEIGHTS = {"curt": 3, "off_topic": 2, "wrong": 3, "unsafe": 6}
 GREETINGS = ("Hi! ", "Hello. ", "Quick question: ", "Please help. ", "Excuse me. ")
-TOPIC_TITLES = {"meals": "Meals", "weather": "Weather", "animals": "Animals",
-                "routines": "Daily routines", "facts": "Simple facts", "small_talk": "Small talk",
-                "safety": "Safety", "stories": "Short stories"}
+TOPIC_TITLES = {"meals": N_("Meals"), "weather": N_("Weather"), "animals": N_("Animals"),
+                "routines": N_("Daily routines"), "facts": N_("Simple facts"), "small_talk": N_("Small talk"),
+                "safety": N_("Safety"), "stories": N_("Short stories")}     # shown through _()
 
 
 def strip_greeting(prompt: str) -> str:
@@ -891,7 +892,7 @@ def _norm(s: str) -> str:
 def _claims() -> tuple[set[str], set[str]]:
     """The known false claims and unsafe advice written in this file, lower-case, first sentence."""
     wrong, unsafe = set(), set()
-    for _, _, w in ADVISORIES.values():
+    for _a, _b, w in ADVISORIES.values():
         wrong.add(w)
     wrong.update(f"on a {w} day, wear {c}" for w, c in WEAR_WRONG.items())
     wrong.update(a[4] for a in ANIMALS.values())
@@ -1005,7 +1006,7 @@ class JsonlError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return _("line {line}: {message}").format(line=self.line, message=self.message)
 
 
 def check_pair(prompt, response) -> str | None:
@@ -1014,13 +1015,15 @@ def check_pair(prompt, response) -> str | None:
     >>> check_pair("Hi", ""), check_pair("Hi", "Hello!")
     ('the response is empty', None)
     """
-    for name, value, limit in (("prompt", prompt, MAX_PROMPT_CHARS), ("response", response, MAX_RESPONSE_CHARS)):
+    for name, value, limit in ((N_("the prompt"), prompt, MAX_PROMPT_CHARS),
+                               (N_("the response"), response, MAX_RESPONSE_CHARS)):
         if not isinstance(value, str):
-            return f"the {name} must be text, not {type(value).__name__}"
+            return _("{field} must be text, not {type}").format(field=_(name), type=type(value).__name__)
         if not value.strip():
-            return f"the {name} is empty"
+            return _("{field} is empty").format(field=_(name))
         if len(value) > limit:
-            return f"the {name} is {len(value)} characters long; at most {limit} fit the model's context"
+            return _("{field} is {n} characters long; at most {limit} fit the model's context").format(
+                field=_(name), n=len(value), limit=limit)
     return None
 
 
@@ -1054,27 +1057,30 @@ def parse_jsonl(data: bytes | str) -> tuple[list[Pair], list[JsonlError]]:
             try:
                 raw = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                errors.append(JsonlError(no, f"not UTF-8 text (byte {e.start + 1})"))
+                errors.append(JsonlError(no, _("not UTF-8 text (byte {byte})").format(byte=e.start + 1)))
                 continue
         if not raw.strip():
             continue
         if len(pairs) >= MAX_UPLOAD_PAIRS:
-            errors.append(JsonlError(no, f"more than {MAX_UPLOAD_PAIRS:,} pairs; the rest is skipped"))
+            errors.append(JsonlError(no, _("more than {n} pairs; the rest is skipped").format(
+                n=f"{MAX_UPLOAD_PAIRS:,}")))
             break
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as e:
-            errors.append(JsonlError(no, f"not valid JSON ({e.msg} at column {e.colno})"))
+            errors.append(JsonlError(no, _("not valid JSON ({reason} at column {column})").format(
+                reason=e.msg, column=e.colno)))
             continue
         except RecursionError:
-            errors.append(JsonlError(no, "not valid JSON (nested too deeply)"))
+            errors.append(JsonlError(no, _("not valid JSON (nested too deeply)")))
             continue
         if not isinstance(obj, dict):
-            errors.append(JsonlError(no, 'expected an object like {"prompt": "...", "response": "..."}'))
+            errors.append(JsonlError(no, _('expected an object like {example}').format(
+                example='{"prompt": "...", "response": "..."}')))
             continue
         missing = [k for k in ("prompt", "response") if k not in obj]
         if missing:
-            errors.append(JsonlError(no, f"missing {' and '.join(repr(k) for k in missing)}"))
+            errors.append(JsonlError(no, _("missing {keys}").format(keys=_(" and ").join(repr(k) for k in missing))))
             continue
         why = check_pair(obj["prompt"], obj["response"])
         if why:
@@ -1101,7 +1107,7 @@ def rows_to_pairs(rows) -> tuple[list[Pair], list[str]]:
             continue
         why = check_pair(prompt, response)
         if why:
-            problems.append(f"row {no}: {why}")
+            problems.append(_("row {row}: {problem}").format(row=no, problem=why))
         else:
             pairs.append(user_pair(prompt, response))
     return pairs, problems

@@ -24,12 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from ..i18n import N_
+
 EOT, USER, ASSISTANT, END = "<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"
 TEMPLATE = EOT + USER + "{prompt}" + ASSISTANT + "{response}" + END
 MAX_NEW_TOKENS = 64              # the benchmark's limit for "ends its answer"
-MEANINGS = {EOT: "start of a new text (as between documents in pretraining)",
-            USER: "the person's question follows", ASSISTANT: "the model's answer follows",
-            END: "the answer is over: generation stops here"}
+MEANINGS = {EOT: N_("start of a new text (as between documents in pretraining)"),      # shown through _()
+            USER: N_("the person's question follows"), ASSISTANT: N_("the model's answer follows"),
+            END: N_("the answer is over: generation stops here")}
 
 
 class ChatError(ValueError):

@@ -49,6 +49,7 @@ from ..gpt.training import (
     evaluate,
     train,
 )
+from ..i18n import N_, _
 
 WATCH_QUESTION = "What should I eat today?"
 
@@ -104,11 +105,11 @@ def _stream(tok, pairs, block_size: int):
 def make_batches(tok, train_pairs: Sequence, val_pairs: Sequence, block_size: int) -> tuple[TurnBatches, int]:
     """The batches and how many pairs were too long for the context (skipped)."""
     x, m, s, skipped = _stream(tok, train_pairs, block_size)
-    vx, vm, vs, _ = _stream(tok, val_pairs, block_size)
+    vx, vm, vs, _skipped = _stream(tok, val_pairs, block_size)
     if s.numel() == 0:
-        raise TrainingError("No question/answer pair fits the model's context: nothing to learn from.")
+        raise TrainingError(_("No question/answer pair fits the model's context: nothing to learn from."))
     if vs.numel() == 0:
-        raise TrainingError("No held-out pair to measure the validation loss on.")
+        raise TrainingError(_("No held-out pair to measure the validation loss on."))
     return TurnBatches(x, vx, block_size, m, vm, starts=s, val_starts=vs), skipped
 
 
@@ -140,7 +141,7 @@ def run(base: LoadedModel, pairs: Sequence[Pair], spec: SFTSpec = SFTSpec(), *,
     """
     tok = base.tokenizer
     chat.special_ids(tok)                                      # ChatError if no chat tokens
-    yield Status("Writing the pairs in the chat template and turning them into tokens ...")
+    yield Status(N_("Writing the pairs in the chat template and turning them into tokens ..."))
     pairs = select_pairs(pairs, spec.include_weak)
     if not val_pairs:
         val_pairs = [p for p in instruction_data(spec.seed).heldout if p.quality == "good"]
@@ -215,10 +216,11 @@ def scores(rows: Sequence[Row], which: str) -> dict:
 
 
 def table(rows: Sequence[Row]) -> list[dict]:
-    """Rows for a table: question, topic, and each model's answer marked with how it ended."""
+    """Rows for a table: question, topic, and each model's answer marked with how it ended
+    (headers, topics and markers in the current language; questions and answers as they are)."""
     def show(rep):
         if rep is None:
             return "—"
-        return (rep.text or "(nothing)") + ("  ⏹" if rep.ended else "  …(did not stop)")
-    return [{"question": r.prompt, "topic": TOPIC_TITLES.get(r.topic, r.topic),
-             "base model": show(r.base), "tuned model": show(r.tuned)} for r in rows]
+        return (rep.text or _("(nothing)")) + ("  ⏹" if rep.ended else "  " + _("…(did not stop)"))
+    return [{_("question"): r.prompt, _("topic"): _(TOPIC_TITLES[r.topic]) if r.topic in TOPIC_TITLES else r.topic,
+             _("base model"): show(r.base), _("tuned model"): show(r.tuned)} for r in rows]

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import i18n
 from ..gpt.tokenizer import printable
+from ..i18n import _
 from ..phases.context import window_sizes
 from ..views.charts import percent_text
 from . import smollm
@@ -23,10 +25,12 @@ def trained_on(loaded) -> tuple[str, int, int]:
     """(what it read, parameters, tokens seen). Ours: from the facts its file carries. SmolLM2:
     its published model card (2 trillion tokens; the GGUF does not say)."""
     if is_real(loaded):
-        return ("2 trillion tokens of web pages, school-level text, code and maths (its published "
-                "model card), then question/answer tuning", loaded.model.num_params(), smollm.TRAINED_TOKENS)
+        return (_("2 trillion tokens of web pages, school-level text, code and maths (its published "
+                  "model card), then question/answer tuning"), loaded.model.num_params(), smollm.TRAINED_TOKENS)
     tokens = int(loaded.facts.get("tokens_trained") or 0)
-    return (f"{tokens:,} tokens of {loaded.facts.get('corpus', 'its corpus')}",
+    corpus = loaded.facts.get("corpus")
+    return (_("{n} tokens of {corpus}").format(n=i18n.number(tokens, "#,##0"),
+                                               corpus=_(corpus) if corpus else _("its corpus")),
             loaded.model.num_params(), tokens)
 
 
@@ -57,10 +61,13 @@ def chance_text(c) -> str:
 
 def scale_text(loaded, real) -> str:
     """How much bigger the real model is than ours, in parameters and in tokens read."""
-    (_, p0, t0), (_, p1, t1) = trained_on(loaded), trained_on(real)
-    return (f"{smollm.NAME} has {p1 / p0:,.0f} times the parameters and saw "
-            + (f"{t1 / t0:,.0f} times the tokens" if t0 else "vastly more tokens")
-            + ". Same recipe, guess the next token; only the scale differs.")
+    (_w0, p0, t0), (_w1, p1, t1) = trained_on(loaded), trained_on(real)
+    return (_("{name} has {p} times the parameters and saw {t} times the tokens. Same recipe, guess "
+              "the next token; only the scale differs.").format(
+                name=smollm.NAME, p=i18n.number(p1 / p0, "#,##0"), t=i18n.number(t1 / t0, "#,##0")) if t0
+            else _("{name} has {p} times the parameters and saw vastly more tokens. Same recipe, guess "
+                   "the next token; only the scale differs.").format(
+                name=smollm.NAME, p=i18n.number(p1 / p0, "#,##0")))
 
 
 def pieces(tok, ids) -> list[tuple[str, int, bytes]]:
