@@ -36,8 +36,9 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
     c1, c2, c3 = st.columns(3) if not ui.presenting() else (*st.columns(2), None)
     preset_name = links.selectbox(c1, _("Model size"), list(PRESETS), "small", key="pt_preset", param="size",
                                   disabled=busy,
-                                  format_func=lambda p: f"{_(runs.PRESET_NAMES.get(p, p))} · "
-                                                        f"{charts.params_text(runs.preset_params(p))}",
+                                  format_func=panels.shown_in_language(
+                                      lambda p: f"{_(runs.PRESET_NAMES.get(p, p))} · "
+                                                f"{charts.params_text(runs.preset_params(p))}"),
                                   help=_("M = million parameters: the numbers the training adjusts."))
     steps = links.select_slider(c2, _("Training steps"), runs.STEP_CHOICES, 600, key="pt_steps", param="steps",
                                 disabled=busy, help=_("One step = one small batch of text and one nudge."))

@@ -177,12 +177,19 @@ def _checked_user_text_in(raw: bytes | str, language: str) -> tuple[str, list[tu
     return text, describe_stats(corpus_stats(text))
 
 
+def shown_in_language(fn):
+    """A widget's format_func that writes its labels in the language of the page run that drew it,
+    also when called from outside that run (AppTest formats a chosen value to find its label)."""
+    code = i18n.current()
+    return lambda value: i18n.with_language(code, fn, value)
+
+
 def corpus_picker(disabled: bool = False) -> tuple[str, str] | None:
     """Radio for the four sources, a preview and statistics. Returns (title, text) or None."""
     sources = list(CORPORA.values()) + [UPLOAD, PASTE]
     names = {v: k for k, v in CORPORA.items()} | {UPLOAD: "upload", PASTE: "paste"}
     choice = links.radio(st, _("Corpus"), sources, key="pt_corpus", param="corpus", names=names.get,
-                         horizontal=True, disabled=disabled, format_func=_,
+                         horizontal=True, disabled=disabled, format_func=shown_in_language(_),
                          help=_("The text the model learns from. It only ever sees this text."))
     key = next((k for k, v in CORPORA.items() if v == choice), None)
     try:
