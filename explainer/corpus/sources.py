@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..i18n import N_, _, number, percent
+from ..i18n import N_, _, current, number
 from .everyday import FLOOD_PHRASE, Doc, everyday_english
 
 
@@ -253,17 +253,30 @@ def describe_stats(stats: CorpusStats) -> list[tuple[str, str]]:
         (_("Sentences"), _("{n} ({distinct} distinct)").format(n=count(stats.sentences),
                                                                distinct=count(stats.distinct_sentences))),
         (_("Most repeated sentence"), _("{share} of sentences: \"{sentence}\"").format(
-            share=percent(stats.top_sentence_share, "#,##0.00%"), sentence=_short(stats.top_sentence))),
+            share=_percent(stats.top_sentence_share, 2), sentence=_short(stats.top_sentence))),
     ]
     for domain, n in stats.domains.items():
         rows.append((_("Domain: {domain}").format(domain=domain),
-                     _("{share} ({n} bytes)").format(share=percent(n / stats.bytes, "#,##0.0%"),
+                     _("{share} ({n} bytes)").format(share=_percent(n / stats.bytes, 1),
                                                      n=count(n))))
     if stats.flash_flood:
         total = sum(stats.flash_flood.values())
         rows.append((_("After \"{phrase} ...\"").format(phrase=FLOOD_PHRASE), ", ".join(
-            f"{w} {percent(n / total)} ({count(n)})" for w, n in stats.flash_flood.items())))
+            f"{w} {_percent(n / total, 0)} ({count(n)})" for w, n in stats.flash_flood.items())))
     return rows
+
+
+def _percent(fraction: float, decimals: int) -> str:
+    """0.2 -> '20.0%' (en), '20,0\u00a0%' (es, de): the language's own percent pattern.
+
+    >>> _percent(0.123, 1)
+    '12.3%'
+    """
+    from babel import Locale
+    from babel.numbers import format_percent
+    pattern = Locale.parse(current()).percent_formats[None].pattern
+    pattern = pattern.replace("#,##0", "#,##0" + ("." + "0" * decimals if decimals else ""), 1)
+    return format_percent(fraction, format=pattern, locale=current())
 
 
 def _short(s: str, n: int = 60) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from ..gpt.lens import Lens
-from ..i18n import _, percent
-from .charts import show_piece, titled
+from ..i18n import _
+from .charts import local_percent, show_piece, titled
 
 
 def lens_heatmap(lens: Lens, title: str) -> go.Figure:
@@ -20,10 +20,10 @@ def lens_heatmap(lens: Lens, title: str) -> go.Figure:
     guesses = _("after “{token}” (position {position}), {layer} guesses “{guess}” ({prob})")
     real = _("; the real next token “{token}”: {prob}")
     hover = [[guesses.format(token=show_piece(lens.tokens[j]), position=j + 1, layer=layers[i],
-                             guess=show_piece(lens.guess[i][j]), prob=percent(lens.prob[i][j]))
+                             guess=show_piece(lens.guess[i][j]), prob=local_percent(f"{lens.prob[i][j]:.0%}"))
               + ("" if lens.next_prob[i][j] != lens.next_prob[i][j] else
                  real.format(token=show_piece(lens.tokens[j + 1]),
-                             prob=percent(lens.next_prob[i][j], "#,##0.0%")))
+                             prob=local_percent(f"{lens.next_prob[i][j]:.1%}")))
               for j in range(n_pos)] for i in range(len(lens.layers))]
     fig = go.Figure(go.Heatmap(
         z=lens.prob, x=list(range(n_pos)), y=layers, text=text, texttemplate="%{text}",
