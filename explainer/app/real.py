@@ -164,10 +164,10 @@ def recall_panel(loaded) -> None:
     c1, c2 = st.columns(2)
     c1.metric(_("Name recalled, whole story in view ({n} stories)").format(n=r["n"]), i18n.percent(r["full"]),
               help=_("About {n} tokens in view; greedy decoding must write the whole name.").format(
-                  n=i18n.number(r["mean_tokens_full"], "#,##0")))
+                  n=i18n.number(r["mean_tokens_full"], "0")))
     c2.metric(_("… window starting after the last mention"), i18n.percent(r["windowed"]),
               help=_("About {n} tokens in view, none of them the name.").format(
-                  n=i18n.number(r["mean_tokens_windowed"], "#,##0")))
+                  n=i18n.number(r["mean_tokens_windowed"], "0")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def gguf_view(path, key: str):
     parameters, tensors and header size, one row per number type, every tensor. Returns the summary."""
     f = _summary(str(path))
     c = ui.wrapping_columns(4, key=key, narrow="36rem", share="calc(50% - 1rem)")
-    mb = _("{n}\u00a0MB")
+    mb, mb_nbsp = _("{n} MB"), _("{n}\u00a0MB")        # a metric's value; a table cell that must not break
     c[0].metric(_("Size on disk"), mb.format(n=i18n.number(f.file_bytes / 1e6, "0.0")),
                 help=_("{n} bytes: {file}").format(n=i18n.number(f.file_bytes, "#,##0"), file=path.name))
     c[1].metric(_("Parameters"), i18n.number(f.n_params, "#,##0"))
@@ -199,7 +199,7 @@ def gguf_view(path, key: str):
     c[3].metric(_("Header"), mb.format(n=i18n.number(f.header_bytes / 1e6, "0.0")),
                 help=_(header_help).format(n=i18n.number(f.n_vocab, "#,##0")))
     st.table([{_("number type"): t.type, _("tensors"): t.tensors, _("weights"): i18n.number(t.params, "#,##0"),
-               _("size"): mb.format(n=i18n.number(t.bytes / 1e6, "0.0")),
+               _("size"): mb_nbsp.format(n=i18n.number(t.bytes / 1e6, "0.0")),
                _("bits per weight"): i18n.number(t.bits_per_weight, "0.0")}
               for t in f.types], border="horizontal", hide_index=True)
     with st.expander(_("All {n} tensors with their shapes, types and sizes").format(n=len(f.tensors))):
