@@ -48,13 +48,13 @@ FORMULA_LEGEND = N_(
     "answer seldom wanders onto an odd word. The cost: its answers to one question vary less "
     "(counted below, after “Count”).")
 
-# A job's state and how it ended, as the progress lines show them (jobs.py, progress.end_word).
+# A job's state, as the progress lines show it (jobs.py); progress.end_word marks its own words.
 STATES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"),
-          "failed": N_("failed"), "cancelled": N_("cancelled"), "stopped": N_("stopped"),
-          "stopped by a problem": N_("stopped by a problem")}
+          "failed": N_("failed"), "cancelled": N_("cancelled")}
 
 
 def state_text(state: str) -> str:
+    """A job state or an end word (progress.end_word) in the learner's language."""
     return _(STATES.get(state, state))
 
 
