@@ -40,7 +40,7 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
                                       lambda p: f"{_(runs.PRESET_NAMES.get(p, p))} · "
                                                 f"{charts.params_text(runs.preset_params(p))}"),
                                   help=_("M = million parameters: the numbers the training adjusts."))
-    steps = links.select_slider(c2, _("Training steps"), runs.STEP_CHOICES, 600, key="pt_steps", param="steps",
+    steps = links.select_slider(c2, _("Training steps"), runs.STEP_CHOICES, pretrain.PretrainSpec.steps, key="pt_steps", param="steps",
                                 disabled=busy, help=_("One step = one small batch of text and one nudge."))
     seed = 0 if ui.presenting() else links.number_input(
         c3, _("Seed"), 0, 10_000, 0, key="pt_seed", param="seed", disabled=busy,
@@ -66,7 +66,8 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
                 steps=steps),
                                runs.pretrain_job(text, corpus_name=title, preset_name=preset_name,
                                                  steps=steps, seed=seed, prompt=prompt, candidates=cands,
-                                                 tokenizer=ui.shipped_tokenizer(title)))
+                                                 tokenizer=ui.shipped_tokenizer(title),
+                                                 threads=runs.threads_for_new(jm)))
             ui.follow_job(job_id)
             st.rerun()
 

@@ -126,12 +126,12 @@ else:
                                "real data: the tuned model then sometimes answers badly."))
     size = base.facts.get("preset") or "small"
     st.caption(_("Starting from **{name}**.").format(name=base.name) + " "
-               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size))
+               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size, sft.SFTSpec.optimizer))
     if not busy and st.button(_("Start fine-tuning"), icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",
                            runs.timed_job(runs.sft_job(base, data.train + mine, spec, base_name=base.name),
-                                          size, spec.batch_size))
+                                          size, spec.batch_size, threads=runs.threads_for_new(jm)))
         ui.follow_job(job_id, "sft_job")
         st.rerun()
     ui.stop_button(view, key="it_stop")

@@ -120,12 +120,14 @@ else:
                  "learns from {conversations} conversations, only from its own tokens (the call and "
                  "the answer), never from the tool's result.").format(
                      model=tuned.name, conversations=i18n.number(data.CONVERSATIONS, "#,##0"))
-               + " " + runs.estimate_text(jm, size, steps, tuning.AgentSpec.batch_size))
+               + " " + runs.estimate_text(jm, size, steps, tuning.AgentSpec.batch_size,
+                                      tuning.AgentSpec.optimizer))
     if not busy and st.button(_("Start tool-use tuning"), icon="▶️", type="primary"):
         job_id = jm.submit(ui.owner_id(), _("tool-use tuning, {steps} steps").format(steps=steps),
                            runs.timed_job(runs.agent_job(tuned, tuning.AgentSpec(steps=steps),
                                                          base_name=tuned.name),
-                                          size, tuning.AgentSpec.batch_size))
+                                          size, tuning.AgentSpec.batch_size,
+                                          threads=runs.threads_for_new(jm)))
         ui.follow_job(job_id, "agent_job")
         st.rerun()
     ui.stop_button(view, key="ag_stop")

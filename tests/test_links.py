@@ -82,12 +82,12 @@ def test_changed_values_go_into_the_url_and_defaults_stay_out(no_models):
     assert link(at) == "?steps=200&size=tiny"
     again = opened(PRETRAINING, **at.query_params)          # the copied link, in a new session
     assert again.select_slider(key="pt_steps").value == 200 and again.selectbox(key="pt_preset").value == "tiny"
-    at.select_slider(key="pt_steps").set_value(600).run()     # back to the default: out of the URL
+    at.select_slider(key="pt_steps").set_value(300).run()     # back to the default: out of the URL
     assert at.query_params == {"size": "tiny"}
 
 
 @pytest.mark.parametrize("name, raw, key, default, reason", [
-    ("steps", "abc", "pt_steps", 600, "not one of 50, 100"),
+    ("steps", "abc", "pt_steps", 300, "not one of 50, 100"),
     ("size", "huge", "pt_preset", "small", "not one of tiny"),
     ("seed", "99999", "pt_seed", 0, "outside 0 to 10000"),
     ("seed", "1.5", "pt_seed", 0, "not a whole number"),
@@ -120,7 +120,7 @@ def test_hide_flag_hides_the_control_and_keeps_its_value(no_models):
 def test_a_hidden_bad_value_still_says_so(no_models):
     at = opened(PRETRAINING, steps="7", steps_hide="1")
     assert "`steps=7` was ignored" in texts(at.warning)
-    assert "600 steps" in texts(at.caption)
+    assert "300 steps" in texts(at.caption)
 
 
 def test_private_parameters_stay_out_of_the_link(no_models):

@@ -9,6 +9,8 @@ import time
 
 import pytest
 from pagetest import ROOT, open_page, run_until, texts
+
+from explainer.phases import pretrain
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 120
@@ -19,7 +21,7 @@ def test_pretraining_widgets():
     at = open_page("pages/2_Pretraining.py")
     assert at.radio[0].options == ["Everyday English", "Python documentation", "Upload a file", "Paste text"]
     assert at.selectbox(key="pt_preset").value == "small"
-    assert at.select_slider(key="pt_steps").value == 600
+    assert at.select_slider(key="pt_steps").value == pretrain.PretrainSpec.steps
     assert at.text_input(key="pt_prompt").value == "A flash flood watch will be in effect all"
     assert at.text_input(key="pt_cands").value == "night, day, giraffe"
     assert at.button(key="pt_start").label == "Start training"

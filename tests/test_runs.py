@@ -24,6 +24,29 @@ def test_step_time_estimates_are_kept_per_batch_size(monkeypatch):
     assert runs.seconds_per_step("small") == known
 
 
+def test_step_times_are_kept_per_thread_share_and_optimizer(monkeypatch):
+    """A lone run has every core, two share them; Muon's step costs more than AdamW's: a figure
+    for one never stands in for the other, and the next run's share is what the queue gives it."""
+    from explainer.serve import workers
+    monkeypatch.setattr(runs, "_step_seconds", {})
+    cores = workers.available_cores()
+    runs.record_run_speed("small", 32, 100, 50.0, threads=1)
+    runs.record_run_speed("small", 32, 100, 30.0, threads=cores, optimizer="adamw")
+    assert runs.seconds_per_step("small", 32, 1)[0] == 0.5
+    assert runs.seconds_per_step("small", 32, cores, "adamw")[0] == 0.3
+    seconds, how = runs.seconds_per_step("small", 32, cores, "muon") if cores > 1 else (1, "-")
+    assert cores == 1 or how == "timed on this server just now"
+
+    class Queue:                                  # a JobManager with n trainings running
+        def __init__(self, n):
+            self.backend, self.max_workers = type("B", (), {"cores": 2})(), 2
+            self.n = n
+
+        def active(self):
+            return [type("V", (), {"state": "running"})()] * self.n
+    assert [runs.threads_for_new(Queue(n)) for n in (0, 1, 2)] == [2, 1, 1]
+
+
 def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
     """After 10 minutes the step time is measured again in the background: the page run that asks
     gets the older figure at once (it used to wait seconds for the timing), and 30 asking at once
@@ -32,18 +55,19 @@ def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
 
     from explainer.serve import runs
     old = (9.0, time.time() - runs._MEASURE_TTL - 1, "from the latest training of this size on this server")
-    monkeypatch.setattr(runs, "_step_seconds", {("tiny", 32): old})
+    key = runs._key("tiny", 32)
+    monkeypatch.setattr(runs, "_step_seconds", {key: old})
     release, timings = threading.Event(), []
 
-    def held_timing(preset_name, batch_size):
-        timings.append((preset_name, batch_size))
+    def held_timing(*k):
+        timings.append(k)
         assert release.wait(30)
-        runs._step_seconds[preset_name, batch_size] = (0.01, time.time(), "timed on this server just now")
+        runs._step_seconds[k] = (0.01, time.time(), "timed on this server just now")
     monkeypatch.setattr(runs, "_time_steps", held_timing)
     assert [runs.seconds_per_step("tiny", 32) for _ in range(30)] == [(9.0, old[2])] * 30
     release.set()
     deadline = time.monotonic() + 30
-    while runs._step_seconds[("tiny", 32)][0] != 0.01 and time.monotonic() < deadline:
+    while runs._step_seconds[key][0] != 0.01 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert runs.seconds_per_step("tiny", 32) == (0.01, "timed on this server just now")
-    assert timings == [("tiny", 32)]
+    assert timings == [key]

@@ -99,15 +99,17 @@ def warm_up() -> threading.Thread:
 
 def _warm() -> None:
     from ..phases.sft import SFTSpec
-    from ..serve import runs
+    from ..serve import runs, workers
     try:
         for m in available_models():
             if m.error is None and m.shipped:
                 load_model_file(m.path)
         gpt4_tok()
         char_tok()
-        for batch in (None, SFTSpec.batch_size):
-            runs.seconds_per_step("small", batch)
+        cores = workers.available_cores()         # a lone pretraining, two at once, a lone tuning
+        for threads in sorted({cores, workers.share_cores(cores, 2)[-1]}, reverse=True):
+            runs.seconds_per_step("small", None, threads)
+        runs.seconds_per_step("small", SFTSpec.batch_size, cores, SFTSpec.optimizer)
     except Exception:  # noqa: BLE001 - then the pages compute what they need themselves
         logging.getLogger(__name__).exception("warming up the server's caches failed")
 

@@ -20,10 +20,11 @@ from ..gpt.model import GPT, count_params, preset
 from ..gpt.tokenizer import Tokenizer
 from ..i18n import N_, _, ngettext, number
 from ..phases import feedback, pretrain, sft, simulate
+from . import workers
 from .jobs import JobManager, JobSpec, JobView
 from .progress import remaining_seconds
 
-STEP_CHOICES = [50, 100, 200, 400, 600, 1000, 2000, 4000]
+STEP_CHOICES = [50, 100, 200, 300, 400, 600, 1000, 2000, 4000]
 PRESET_BLURBS = {
     "tiny": "tiny: fastest, learns a little",
     "small": "small: the demo default",
@@ -85,17 +86,18 @@ def cadence(steps: int) -> dict:
             "sample_every": max(10, steps // 6)}
 
 
-def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", steps: int = 600,
+def pretrain_job(text: str, *, corpus_name: str, preset_name: str = "small", steps: int = pretrain.PretrainSpec.steps,
                  seed: int = 0, prompt: str = pretrain.DEFAULT_PROMPT,
                  candidates: Sequence[str] = ("night", "day", "giraffe"),
-                 tokenizer: Tokenizer | None = None) -> JobSpec:
+                 tokenizer: Tokenizer | None = None, threads: int | None = None) -> JobSpec:
     """The job for JobManager.submit (picklable, so a worker process can run it): learn or reuse
-    a vocabulary, then train; its result is a LoadedModel."""
+    a vocabulary, then train; its result is a LoadedModel. `threads`: what it gets when it starts
+    (threads_for_new), so that its speed informs the next estimate of the same kind."""
     spec = pretrain.PretrainSpec(preset=preset_name, steps=int(steps), seed=int(seed), **cadence(int(steps)))
     job = JobSpec(pretrain_run, (text,), {"corpus_name": corpus_name, "spec": spec, "prompt": prompt,
                                           "candidates": tuple(candidates),
                                           "tokenizer": tokenizer or known_tokenizer(text)})
-    return timed_job(job, preset_name, spec.batch_size, text=text)
+    return timed_job(job, preset_name, spec.batch_size, text=text, threads=threads)
 
 
 def pretrain_run(text: str, *, corpus_name: str, spec: pretrain.PretrainSpec, prompt: str,
@@ -119,26 +121,37 @@ def pretrain_run(text: str, *, corpus_name: str, spec: pretrain.PretrainSpec, pr
 # ---------------------------------------------------------------------------------------------
 # Estimated time: measured, not guessed
 
-# (preset, batch size) -> (seconds, when, how); fine-tuning's batch is half pretraining's, so
-# sharing one figure per preset made each page's estimate wrong by 2-3x after the other's run
-_step_seconds: dict[tuple[str, int], tuple[float, float, str]] = {}
+# (preset, batch size, torch threads, optimizer) -> (seconds, when, how). Fine-tuning's batch is
+# half pretraining's, a lone run has every core while two share them, and Muon's step costs more
+# than AdamW's: one figure for all made the estimates wrong by 2-3x.
+Key = tuple[str, int, int, str]
+_step_seconds: dict[Key, tuple[float, float, str]] = {}
 _MEASURE_TTL = 600.0
 _measure_lock = threading.Lock()     # 30 people opening the page at once measure once, not 30 times
 
 
-def seconds_per_step(preset_name: str, batch_size: int | None = None) -> tuple[float, str]:
-    """Wall seconds per training step of this preset and batch size (default: pretraining's) on
-    this server, and how we know.
+def threads_for_new(jm: JobManager) -> int:
+    """The torch threads a run submitted now gets (workers.share_cores): every core if it runs
+    alone, its share if others run (a full queue: the share it gets when its turn comes)."""
+    cores = getattr(jm.backend, "cores", None) or workers.available_cores()
+    running = sum(1 for v in jm.active() if v.state == "running")
+    return workers.share_cores(cores, min(running + 1, jm.max_workers))[-1]
 
-    The latest finished training of that preset on this server is the best witness (it includes
-    evaluations and the load at the time); without one, three steps are timed on random data
-    (two after a warm-up step). Either figure is re-measured after 10 minutes, because a busy
-    server is slower than an idle one: in a background thread, while pages show the older figure
-    (timing small's steps takes 2-4 s here; a page run waiting for it was the Pretraining page's
-    slow first render). Only the very first figure is measured while the caller waits, and
-    ui.warm_up asks for it when the server starts.
+
+def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: int | None = None,
+                     optimizer: str | None = None) -> tuple[float, str]:
+    """Wall seconds per training step of this preset, batch size and optimizer (default:
+    pretraining's) at this many torch threads (default: every core, a lone run) on this server,
+    and how we know.
+
+    The latest finished training of that kind on this server is the best witness (it includes
+    evaluations and the load at the time); without one, steps are timed the way a run goes: in a
+    new process set up as a worker (its threads, its lower priority), with the run's optimizer,
+    beside whatever already runs. Either figure is re-measured after 10 minutes, in a background
+    thread, while pages show the older one. Only the very first figure of a kind is measured
+    while the caller waits; the server's warm-up asks for the usual ones before anyone comes.
     """
-    key = (preset_name, batch_size or pretrain.PretrainSpec().batch_size)
+    key = _key(preset_name, batch_size, threads, optimizer)
     known = _step_seconds.get(key)
     if known:
         if time.time() - known[1] >= _MEASURE_TTL:
@@ -149,11 +162,18 @@ def seconds_per_step(preset_name: str, batch_size: int | None = None) -> tuple[f
         return (known[0], known[2]) if known else _time_steps(*key)
 
 
-_refreshing: set[tuple[str, int]] = set()
+def _key(preset_name: str, batch_size: int | None = None, threads: int | None = None,
+         optimizer: str | None = None) -> Key:
+    spec = pretrain.PretrainSpec
+    return (preset_name, batch_size or spec.batch_size, threads or workers.available_cores(),
+            optimizer or spec.optimizer)
+
+
+_refreshing: set[Key] = set()
 _refreshing_lock = threading.Lock()     # not _measure_lock: a page must not wait for a timing
 
 
-def _refresh(key: tuple[str, int]) -> None:
+def _refresh(key: Key) -> None:
     """Time `key`'s steps again in a background thread (one at a time per key)."""
     with _refreshing_lock:
         if key in _refreshing:
@@ -166,58 +186,90 @@ def _refresh(key: tuple[str, int]) -> None:
                 _time_steps(*key)
         finally:
             _refreshing.discard(key)
-    threading.Thread(target=measure, name=f"time-steps-{key[0]}-{key[1]}", daemon=True).start()
+    threading.Thread(target=measure, name=f"time-steps-{key}", daemon=True).start()
 
 
-def _time_steps(preset_name: str, batch_size: int) -> tuple[float, str]:
+def step_seconds_here(preset_name: str, batch_size: int, optimizer: str, threads: int,
+                      steps: int = 4) -> float:
+    """Seconds of one training step in this process at `threads` torch threads (random tokens):
+    the fastest after the first (which allocates)."""
     import torch
-    began = time.time()
+
+    from ..gpt.training import make_optimizer
+    workers.set_torch_threads(threads)
     cfg = preset(preset_name)
     model = GPT(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = make_optimizer(model, pretrain.PretrainSpec(preset=preset_name, batch_size=batch_size,
+                                                      optimizer=optimizer))
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, cfg.vocab_size, (batch_size, cfg.block_size), generator=g)
     times = []
-    for _step in range(3):
+    for _step in range(steps):
         t0 = time.perf_counter()
         loss = model(x, x).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
-    seconds, how = min(times[1:]), N_("timed on this server just now")
-    newer = _step_seconds.get((preset_name, batch_size))
+    return min(times[1:])
+
+
+_stopwatch = None       # one process that times steps, set up as a worker (started on first use)
+
+
+def _stopwatch_pool():
+    global _stopwatch
+    if _stopwatch is None:
+        import multiprocessing
+        import os
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")       # as ProcessBackend's workers
+        _stopwatch = multiprocessing.get_context("spawn").Pool(
+            1, initializer=workers.settle_worker, initargs=(1, workers.NICE, ("explainer.gpt.training",)))
+    return _stopwatch
+
+
+def _time_steps(preset_name: str, batch_size: int, threads: int, optimizer: str) -> tuple[float, str]:
+    began = time.time()
+    seconds = _stopwatch_pool().apply(step_seconds_here, (preset_name, batch_size, optimizer, threads))
+    how = N_("timed on this server just now")
+    key = (preset_name, batch_size, threads, optimizer)
+    newer = _step_seconds.get(key)
     if newer and newer[1] > began:             # a training ended meanwhile: its figure is better
         return newer[0], newer[2]
-    _step_seconds[preset_name, batch_size] = (seconds, time.time(), how)
+    _step_seconds[key] = (seconds, time.time(), how)
     return seconds, how
 
 
-def timed_job(job: JobSpec, preset_name: str, batch_size: int, text: str | None = None) -> JobSpec:
+def timed_job(job: JobSpec, preset_name: str, batch_size: int, text: str | None = None,
+              threads: int | None = None) -> JobSpec:
     """The job, told how long it should take (for the queue's estimates) and, once it ends with a
     LoadedModel (facts "steps" and "train_seconds", as fine-tuning's), reporting its speed to this
-    server (the next estimate) and, for `text`, its vocabulary (the next run on that text reuses it).
-    Both happen in the server, wherever the job ran."""
-    steps = next((a.steps for a in (*job.args, *job.kwargs.values())       # its spec dataclass
-                  if isinstance(getattr(a, "steps", None), int)), None)
-    known = _step_seconds.get((preset_name, batch_size))
+    server (the next estimate for runs with `threads`, default every core) and, for `text`, its
+    vocabulary (the next run on that text reuses it). Both happen in the server, wherever the job ran."""
+    spec = next((a for a in (*job.args, *job.kwargs.values())             # its spec dataclass
+                 if isinstance(getattr(a, "steps", None), int)), None)
+    steps, optimizer = (spec.steps, getattr(spec, "optimizer", None)) if spec is not None else (None, None)
+    key = _key(preset_name, batch_size, threads, optimizer)
+    known = _step_seconds.get(key)
     expected = known[0] * steps if known and steps else None
     return dataclasses.replace(job, expected_seconds=expected,
-                               on_result=functools.partial(_after_run, preset_name, batch_size, text))
+                               on_result=functools.partial(_after_run, key, text))
 
 
-def _after_run(preset_name: str, batch_size: int, text: str | None, loaded) -> None:
-    record_run_speed(preset_name, batch_size, loaded.facts.get("steps", 0),
-                     loaded.facts.get("train_seconds", 0))
+def _after_run(key: Key, text: str | None, loaded) -> None:
+    record_run_speed(key[0], key[1], loaded.facts.get("steps", 0),
+                     loaded.facts.get("train_seconds", 0), key[2], key[3])
     if text is not None:
         remember_tokenizer(text, loaded.tokenizer)
 
 
-def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: float) -> None:
-    """A finished (or stopped) run tells the next learner how long a step really takes here."""
+def record_run_speed(preset_name: str, batch_size: int, steps: int, seconds: float,
+                     threads: int | None = None, optimizer: str | None = None) -> None:
+    """A finished (or stopped) run tells the next learner how long a step really takes here
+    (for runs given as many threads as it was when it started; default every core)."""
     if steps > 0 and seconds > 0:
-        _step_seconds[preset_name, batch_size] = (seconds / steps, time.time(),
-                                                  N_("from the latest training of this size on this server"))
+        _step_seconds[_key(preset_name, batch_size, threads, optimizer)] = (
+            seconds / steps, time.time(), N_("from the latest training of this size on this server"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,10 +320,11 @@ def queue_wait(jm: JobManager, job_id: str | None = None) -> tuple[float, int]:
     return wait_seconds(running, queued, jm.max_workers), len(views)
 
 
-def estimate_text(jm: JobManager, preset_name: str, steps: int, batch_size: int | None = None) -> str:
+def estimate_text(jm: JobManager, preset_name: str, steps: int, batch_size: int | None = None,
+                  optimizer: str | None = None) -> str:
     """The page's line under the Start button: how long the run takes, and the wait before it."""
     from ..views.charts import eta_text
-    per_step, how = seconds_per_step(preset_name, batch_size)
+    per_step, how = seconds_per_step(preset_name, batch_size, threads_for_new(jm), optimizer)
     wait, ahead = queue_wait(jm)
     line = _("Estimated time: about **{time}** ({steps} steps × {seconds} s per step, {how})").format(
         time=eta_text(per_step * steps), steps=number(steps, "#,##0"), seconds=number(per_step, "0.00"),

@@ -100,6 +100,9 @@ def pack(fn) -> bytes:
                         f"not a closure ({e})") from None
 
 
+NICE = 10      # workers run this much below the server's priority: pages stay responsive
+
+
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity, else the machine's count)."""
     try:
@@ -176,7 +179,7 @@ class ProcessBackend:
     """
     name = "process"
 
-    def __init__(self, torch_threads: int = 1, nice: int = 10, kill_after: float = 10.0,
+    def __init__(self, torch_threads: int = 1, nice: int = NICE, kill_after: float = 10.0,
                  preload: tuple[str, ...] = ("explainer.gpt.training",), grace_events: int = 50,
                  context: str = "spawn", cores: int | None = None):
         self.torch_threads, self.nice, self.kill_after = torch_threads, nice, kill_after
