@@ -120,7 +120,7 @@ def test_specs_are_train_configs_with_phase_defaults():
     from explainer.phases.pretrain import PretrainSpec
     from explainer.phases.sft import SFTSpec
     base = TrainConfig()
-    for spec, own in ((PretrainSpec(), {"steps", "sample_every"}),
+    for spec, own in ((PretrainSpec(), {"steps", "sample_every", "optimizer", "schedule", "warmup"}),
                       (SFTSpec(), {"steps", "batch_size", "warmup", "eval_every", "eval_batches",
                                    "sample_every", "rank_every"})):
         assert isinstance(spec, TrainConfig)

@@ -62,9 +62,16 @@ def page(browser):
     context.close()
 
 
+# The browser tests in two groups of about equal time, one per pytest worker (pytest-xdist,
+# `--dist loadgroup`): each group's tests share its worker's Chromium and servers. One group for
+# all of them made that worker the suite's critical path (~4 of its 5-7 minutes) while the other
+# waited. The second group holds the tiny model's server and the offline test's own server.
+SECOND = {"test_offline.py", "test_context_twofiles_browser.py", "test_export_browser.py",
+          "test_instruction_tuning_browser.py", "test_browser.py"}
+
+
 def pytest_collection_modifyitems(items):
-    """`make test` runs two pytest workers (pytest-xdist, --dist loadgroup): every browser test goes
-    to the same one, so one warm server and one Chromium serve them all."""
     for item in items:
         if "e2e" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group("browser-b" if item.path.name in SECOND
+                                                    else "browser-a"))

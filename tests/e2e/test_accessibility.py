@@ -124,7 +124,7 @@ def focus_shown_everywhere(page, presses: int) -> list[str]:
 
 
 def test_start_training_by_keyboard(page, server):
-    open_app_page(page, f"{server}/Pretraining")
+    open_app_page(page, f"{server}/Pretraining?size=tiny&steps=50")      # a short run to stop
     n = tab_to(page, "e.tagName === 'BUTTON' && e.innerText.includes('Start training')")
     assert not focus_shown_everywhere(page, n)
     tab_to(page, "e.tagName === 'BUTTON' && e.innerText.includes('Start training')")
