@@ -157,3 +157,19 @@ def test_no_english_left_on_the_page(page, shipped_models, monkeypatch, sources)
     left = sorted(t for t in es & de if english_words(t) or t in sources)
     left += sorted(t for t in es ^ de if t in sources)        # a source text shown untranslated in one
     assert not left, f"{len(left)} texts still in English on {page} in Spanish and German: {left[:15]}"
+
+
+def test_no_text_is_marked_inside_an_f_string():
+    """`f"... {_('none')}"`: the extractor does not look inside f-strings, so such a text never
+    reaches a catalog and stays English (the Context window's legend once did)."""
+    import io
+    import tokenize
+    found = []
+    for files in catalogs.AREAS.values():
+        for name in files:
+            source = (catalogs.ROOT / name).read_text(encoding="utf-8")
+            for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+                if tok.type == tokenize.STRING and re.match(r"(?i)[rb]*f", tok.string) and \
+                        re.search(r"\b(_|N_|ngettext)\(\s*[\"']", tok.string):
+                    found.append(f"{name}:{tok.start[0]}")
+    assert not found, found

@@ -10,7 +10,7 @@ from .. import i18n
 from ..gpt.tokenizer import printable
 from ..i18n import _
 from ..phases.context import window_sizes
-from ..views.charts import percent_text
+from ..views.charts import local, percent_text
 from . import smollm
 
 CURVE_POINTS = 8        # windows on the curve for SmolLM2 (40 for ours): each is a forward pass
@@ -56,7 +56,7 @@ def real_answer(real, question: str, template: bool = True, max_new_tokens: int 
 def chance_text(c) -> str:
     """A candidate word's chance and the rank of its first token (scoring.CandidateScore):
     "68.6% (#1)", "<0.000001% (#39,094)", "0% (#-)" for an empty word."""
-    return f"{percent_text(c.prob)} (#{'-' if c.rank is None else f'{c.rank:,}'})"
+    return f"{percent_text(c.prob)} (#{'-' if c.rank is None else local(f'{c.rank:,}')})"
 
 
 def scale_text(loaded, real) -> str:

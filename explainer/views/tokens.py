@@ -189,7 +189,8 @@ def attention_html(pieces: Sequence[str], weights: Sequence[float], first: int =
                          cls="at-tok at-strong" if shade >= STRONG else "at-tok",
                          color=f"rgba(0,114,178,{shade:.3f})"))
     strongest = _("strongest: {share} of the attention").format(share=percent_text(top))
-    key = (f'<div class="at-key"><span>{html.escape(_("none"))}</span><span class="at-scale"></span>'
+    none = _("none")                 # not inside the f-string: the catalogs' extractor skips those
+    key = (f'<div class="at-key"><span>{html.escape(none)}</span><span class="at-scale"></span>'
            f'<span>{html.escape(strongest)}</span></div>')
     return token_boxes(boxes, row="at-row", stacked=False) + key
 
