@@ -225,6 +225,8 @@ def _stopwatch_pool():
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")       # as ProcessBackend's workers
         _stopwatch = multiprocessing.get_context("spawn").Pool(
             1, initializer=workers.settle_worker, initargs=(1, workers.NICE, ("explainer.gpt.training",)))
+        import atexit
+        atexit.register(_stopwatch.terminate)   # else its __del__ complains at the interpreter's end
     return _stopwatch
 
 
