@@ -230,9 +230,21 @@ def _stopwatch_pool():
     return _stopwatch
 
 
+STOPWATCH_TIMEOUT = 120.0     # seconds; a stopwatch that cannot start must not hang a page
+
+
 def _time_steps(preset_name: str, batch_size: int, threads: int, optimizer: str) -> tuple[float, str]:
+    global _stopwatch
     began = time.time()
-    seconds = _stopwatch_pool().apply(step_seconds_here, (preset_name, batch_size, optimizer, threads))
+    try:
+        seconds = _stopwatch_pool().apply_async(
+            step_seconds_here, (preset_name, batch_size, optimizer, threads)).get(STOPWATCH_TIMEOUT)
+    except Exception:  # noqa: BLE001 - a process that dies at start is replaced forever by Pool
+        if _stopwatch is not None:
+            _stopwatch.terminate()
+            _stopwatch = None
+        import torch                  # then time here, at this process's own thread count
+        seconds = step_seconds_here(preset_name, batch_size, optimizer, torch.get_num_threads())
     how = N_("timed on this server just now")
     key = (preset_name, batch_size, threads, optimizer)
     newer = _step_seconds.get(key)
