@@ -233,13 +233,19 @@ def _stopwatch_pool():
 STOPWATCH_TIMEOUT = 120.0     # seconds; a stopwatch that cannot start must not hang a page
 
 
+_stopwatch_failed = False
+
+
 def _time_steps(preset_name: str, batch_size: int, threads: int, optimizer: str) -> tuple[float, str]:
-    global _stopwatch
+    global _stopwatch, _stopwatch_failed
     began = time.time()
     try:
+        if _stopwatch_failed:
+            raise RuntimeError("the stopwatch process could not start before")
         seconds = _stopwatch_pool().apply_async(
             step_seconds_here, (preset_name, batch_size, optimizer, threads)).get(STOPWATCH_TIMEOUT)
     except Exception:  # noqa: BLE001 - a process that dies at start is replaced forever by Pool
+        _stopwatch_failed = True
         if _stopwatch is not None:
             _stopwatch.terminate()
             _stopwatch = None
