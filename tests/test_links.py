@@ -189,7 +189,7 @@ def test_every_control_of_the_pretraining_page_hidden_still_works(shipped):
     """The page reads some settings by their key (the prompt for the real model beside ours):
     hidden, they still hold the link's value."""
     names = ["corpus", "size", "steps", "seed", "watch_prompt", "watch_words", "prompt", "words",
-             "temperature", "top_k", "length", "write_seed", "model", "download"]
+             "temperature", "top_k", "length", "write_seed", "model", "download", "lang"]
     at = opened(PRETRAINING, prompt="The cat sat on the", **{f"{n}_hide": "1" for n in names})
     assert not at.radio and not at.select_slider and not at.slider and not at.number_input
     assert not at.text_input and not at.selectbox
