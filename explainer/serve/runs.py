@@ -145,9 +145,9 @@ def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: i
     and how we know.
 
     The latest finished training of that kind on this server is the best witness (it includes
-    evaluations and the load at the time); without one, steps are timed the way a run goes: in a
-    new process set up as a worker (its threads, its lower priority), with the run's optimizer,
-    beside whatever already runs. Either figure is re-measured after 10 minutes, in a background
+    evaluations and the load at the time); without one, steps are timed the way a run goes: in
+    the stopwatch, one process set up as a worker (its lower priority; the run's thread share
+    set for each timing), with the run's optimizer, beside whatever already runs. Either figure is re-measured after 10 minutes, in a background
     thread, while pages show the older one. Only the very first figure of a kind is measured
     while the caller waits; the server's warm-up asks for the usual ones before anyone comes.
     """
