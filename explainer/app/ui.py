@@ -49,6 +49,9 @@ A11Y_CSS = """<style>
 :is(button, a, summary, input, textarea, [role="slider"], [role="radio"], [role="checkbox"],
     [role="switch"], [role="tab"], [tabindex]):focus-visible {
   outline: 2px solid #0072B2 !important; outline-offset: 2px; }
+/* boxes that scroll (the sidebar, a table's grid): Chromium lets Tab reach them, to scroll by keys */
+:is([data-testid="stSidebarContent"], .dvn-scroller):focus-visible {
+  outline: 2px solid #0072B2 !important; outline-offset: -2px; }
 </style>"""
 
 

@@ -111,9 +111,13 @@ def load() -> float:
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Until the script run is over (Streamlit shows a status widget while it runs)."""
+    """Until the script run is over: the app says its script state is "notRunning" (before the
+    first run it says "initial": the status widget alone is absent then too, and also in the
+    moment before it shows, so a freshly opened page could pass as settled while its script
+    still ran) and no status widget shows."""
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'"
+        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
 def timed(page, action: Callable[[], object], *effects, timeout: float = 120_000) -> float:

@@ -96,37 +96,40 @@ def test_the_dark_theme_passes_too(browser, server, name):
 # ---------------------------------------------------------------------------------------------
 # By keyboard alone
 
-FOCUS_SHOWN = """() => { const s = getComputedStyle(document.activeElement);
-    return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'; }"""
+# One round trip per Tab press: does the focused element match, does it show where the focus is
+# (an outline of 2 px or more, or a ring), and what is it (for the message when something fails).
+STEP = """predicate => { const e = document.activeElement;
+    const s = getComputedStyle(e);
+    return {match: e !== document.body && !!predicate(e),
+            shown: e === document.body || (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
+                   || s.boxShadow !== 'none',
+            what: e === document.body ? 'BODY' : e.tagName + ':' + (e.getAttribute('aria-label')
+                  || e.innerText || e.getAttribute('href') || '').slice(0, 30)}; }"""
 
 
-def tab_to(page, predicate: str, most: int = 400) -> int:
-    """Press Tab until `predicate` (JavaScript, given the focused element) holds; the presses it
-    took. Each element on the way must show where the focus is."""
+def tab_to(page, predicate: str, most: int = 300) -> int:
+    """Press Tab from the top of the page until `predicate` (JavaScript, given the focused element
+    `e`) holds; the presses it took. Every element the focus passes on the way must show where the
+    focus is."""
     page.locator("body").focus()
+    seen, hidden = [], []
     for presses in range(1, most + 1):
         page.keyboard.press("Tab")
-        if page.evaluate(f"() => {{ const e = document.activeElement; return !!({predicate}); }}"):
-            assert page.evaluate(FOCUS_SHOWN), page.evaluate("() => document.activeElement.outerHTML")
-            return presses
-    raise AssertionError(f"{most} presses of Tab never reached {predicate}")
-
-
-def focus_shown_everywhere(page, presses: int) -> list[str]:
-    """The focused elements, from the start, that show no outline or ring (should be none)."""
-    page.locator("body").focus()
-    hidden = []
-    for _ in range(presses):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement !== document.body") and not page.evaluate(FOCUS_SHOWN):
+        step = page.evaluate(f"() => ({STEP})(e => {predicate})")
+        if not step["shown"]:
             hidden.append(page.evaluate("() => document.activeElement.outerHTML.slice(0, 160)"))
-    return hidden
+        if step["match"]:
+            assert not hidden, f"the focus is not visible on {hidden}"
+            return presses
+        seen.append(step["what"])
+    raise AssertionError(f"{most} presses of Tab never reached {predicate}; the focus passed "
+                         f"{len(set(seen))} different elements, back at the page's start after "
+                         f"presses {[i for i, w in enumerate(seen, 1) if w == 'BODY'][:10]}; "
+                         f"the first 60: {seen[:60]}")
 
 
 def test_start_training_by_keyboard(page, server):
     open_app_page(page, f"{server}/Pretraining?size=tiny&steps=50")      # a short run to stop
-    n = tab_to(page, "e.tagName === 'BUTTON' && e.innerText.includes('Start training')")
-    assert not focus_shown_everywhere(page, n)
     tab_to(page, "e.tagName === 'BUTTON' && e.innerText.includes('Start training')")
     page.keyboard.press("Enter")
     page.get_by_text("Watch it learn").wait_for(timeout=120_000)
