@@ -45,7 +45,7 @@ with st.expander(setup_label, expanded=view is None, icon="🎛️"):
     seed = 0 if ui.presenting() else links.number_input(
         c3, _("Seed"), 0, 10_000, 0, key="pt_seed", param="seed", disabled=busy,
         help=_("Same seed, same run."))
-    st.caption(runs.estimate_text(jm, preset_name, steps))
+    ui.estimate_caption(lambda: runs.estimate_text(jm, preset_name, steps))
 
     st.subheader(_("3 · What to watch while it learns"))
     c1, c2 = st.columns([3, 2])

@@ -125,8 +125,9 @@ else:
                         help=_("Learn from the deliberately weaker answers too. On by default, as in "
                                "real data: the tuned model then sometimes answers badly."))
     size = base.facts.get("preset") or "small"
-    st.caption(_("Starting from **{name}**.").format(name=base.name) + " "
-               + runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size, sft.SFTSpec.optimizer))
+    ui.estimate_caption(lambda: runs.estimate_text(jm, size, steps, sft.SFTSpec.batch_size,
+                                                   sft.SFTSpec.optimizer),
+                        _("Starting from **{name}**.").format(name=base.name))
     if not busy and st.button(_("Start fine-tuning"), icon="▶️", type="primary"):
         spec = sft.SFTSpec(steps=steps, include_weak=weak)
         job_id = jm.submit(ui.owner_id(), f"instruction tuning, {steps} steps",

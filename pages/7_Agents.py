@@ -116,12 +116,12 @@ else:
     steps = links.select_slider(st, _("Training steps"), [100, 200, 400, 800], tuning.AgentSpec.steps,
                                 disabled=busy, key="ag_train_steps", param="train_steps")
     size = tuned.facts.get("preset") or "small"
-    st.caption(_("Starting from **{model}**: two new tokens, <|call|> and <|result|>, are added; it "
-                 "learns from {conversations} conversations, only from its own tokens (the call and "
-                 "the answer), never from the tool's result.").format(
-                     model=tuned.name, conversations=i18n.number(data.CONVERSATIONS, "#,##0"))
-               + " " + runs.estimate_text(jm, size, steps, tuning.AgentSpec.batch_size,
-                                      tuning.AgentSpec.optimizer))
+    ui.estimate_caption(lambda: runs.estimate_text(jm, size, steps, tuning.AgentSpec.batch_size,
+                                                   tuning.AgentSpec.optimizer),
+                        _("Starting from **{model}**: two new tokens, <|call|> and <|result|>, are "
+                          "added; it learns from {conversations} conversations, only from its own "
+                          "tokens (the call and the answer), never from the tool's result.").format(
+                            model=tuned.name, conversations=i18n.number(data.CONVERSATIONS, "#,##0")))
     if not busy and st.button(_("Start tool-use tuning"), icon="▶️", type="primary"):
         job_id = jm.submit(ui.owner_id(), _("tool-use tuning, {steps} steps").format(steps=steps),
                            runs.timed_job(runs.agent_job(tuned, tuning.AgentSpec(steps=steps),

@@ -25,7 +25,8 @@ def test_pretraining_widgets():
     assert at.text_input(key="pt_prompt").value == "A flash flood watch will be in effect all"
     assert at.text_input(key="pt_cands").value == "night, day, giraffe"
     assert at.button(key="pt_start").label == "Start training"
-    assert "Estimated time" in texts(at.caption)
+    run_until(at, lambda at: "steps ×" in texts(at.caption))     # a step is timed meanwhile
+    assert "Estimated time: about" in texts(at.caption)
     assert "Sentences" in str(at.table[0].value)      # corpus statistics
 
 

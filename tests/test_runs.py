@@ -71,3 +71,28 @@ def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
         time.sleep(0.01)
     assert runs.seconds_per_step("tiny", 32) == (0.01, "timed on this server just now")
     assert timings == [key]
+
+
+def test_a_page_need_not_wait_for_a_first_timing(monkeypatch):
+    """wait=False (the pages' estimate): a kind of run never timed here gives None at once and is
+    timed in the background, once however many pages ask; then its figure comes."""
+    import threading
+
+    from explainer.serve import jobs, runs
+    key = runs._key("tiny", 32)
+    monkeypatch.setattr(runs, "_step_seconds", {})
+    release, timings = threading.Event(), []
+
+    def held_timing(*k):
+        timings.append(k)
+        assert release.wait(30)
+        runs._step_seconds[k] = (0.02, time.time(), "timed on this server just now")
+    monkeypatch.setattr(runs, "_time_steps", held_timing)
+    jm = jobs.JobManager(max_workers=1, backend="thread")
+    assert [runs.estimate_text(jm, "tiny", 50, 32) for _ in range(20)] == [None] * 20
+    release.set()
+    deadline = time.monotonic() + 30
+    while runs.seconds_per_step("tiny", 32, wait=False) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert timings == [key]
+    assert "50 steps × 0.02 s per step" in runs.estimate_text(jm, "tiny", 50, 32)

@@ -552,6 +552,29 @@ def stop_button(view: JobView | None, key: str) -> None:
         st.rerun()
 
 
+def estimate_caption(estimate: Callable[[], str | None], prefix: str = "", every: float = 1.0) -> None:
+    """The estimate under a Start button (`estimate`: runs.estimate_text for this page's run),
+    after `prefix` (a sentence about the run).
+    A kind of run this server has not timed yet is timed in the background, a few seconds (more
+    while the server warms up): the page draws itself at once, this line says that a step is
+    being timed and checks every `every` seconds; when the figure is there the page reruns once
+    and shows it."""
+    lead = prefix + " " if prefix else ""
+    first = estimate()
+    if first is not None:
+        st.caption(lead + first)
+        return
+
+    @st.fragment(run_every=every)
+    def _estimate():
+        if estimate() is not None:
+            st.rerun()
+        st.caption(lead + _("Estimated time: not known yet: one training step is being timed on "
+                            "this server ..."))
+
+    _estimate()
+
+
 def poll(job_id: str, render: Callable[[JobView], None], every: float = 1.0) -> None:
     """Render the job now and, while it is queued or running, again every `every` seconds
     (only this fragment reruns, not the page). When it ends, rerun the page once: the page then

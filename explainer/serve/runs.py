@@ -139,7 +139,7 @@ def threads_for_new(jm: JobManager) -> int:
 
 
 def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: int | None = None,
-                     optimizer: str | None = None) -> tuple[float, str]:
+                     optimizer: str | None = None, wait: bool = True) -> tuple[float, str] | None:
     """Wall seconds per training step of this preset, batch size and optimizer (default:
     pretraining's) at this many torch threads (default: every core, a lone run) on this server,
     and how we know.
@@ -147,9 +147,11 @@ def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: i
     The latest finished training of that kind on this server is the best witness (it includes
     evaluations and the load at the time); without one, steps are timed the way a run goes: in
     the stopwatch, one process set up as a worker (its lower priority; the run's thread share
-    set for each timing), with the run's optimizer, beside whatever already runs. Either figure is re-measured after 10 minutes, in a background
-    thread, while pages show the older one. Only the very first figure of a kind is measured
-    while the caller waits; the server's warm-up asks for the usual ones before anyone comes.
+    set for each timing), with the run's optimizer, beside whatever already runs. Either figure
+    is re-measured after 10 minutes, in a background thread, while pages show the older one.
+    The very first figure of a kind is measured while the caller waits, or with `wait=False` in
+    the background while the caller gets None (a page draws itself meanwhile); the server's
+    warm-up asks for the usual ones before anyone comes.
     """
     key = _key(preset_name, batch_size, threads, optimizer)
     known = _step_seconds.get(key)
@@ -157,6 +159,9 @@ def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: i
         if time.time() - known[1] >= _MEASURE_TTL:
             _refresh(key)
         return known[0], known[2]
+    if not wait:
+        _refresh(key)
+        return None
     with _measure_lock:
         known = _step_seconds.get(key)
         return (known[0], known[2]) if known else _time_steps(*key)
@@ -183,7 +188,9 @@ def _refresh(key: Key) -> None:
     def measure():
         try:
             with _measure_lock:
-                _time_steps(*key)
+                known = _step_seconds.get(key)          # timed meanwhile (the warm-up, a page)?
+                if not known or time.time() - known[1] >= _MEASURE_TTL:
+                    _time_steps(*key)
         finally:
             _refreshing.discard(key)
     threading.Thread(target=measure, name=f"time-steps-{key}", daemon=True).start()
@@ -341,10 +348,14 @@ def queue_wait(jm: JobManager, job_id: str | None = None) -> tuple[float, int]:
 
 
 def estimate_text(jm: JobManager, preset_name: str, steps: int, batch_size: int | None = None,
-                  optimizer: str | None = None) -> str:
-    """The page's line under the Start button: how long the run takes, and the wait before it."""
+                  optimizer: str | None = None) -> str | None:
+    """The page's line under the Start button: how long the run takes, and the wait before it.
+    None while this kind of run is being timed on this server (seconds_per_step, wait=False)."""
     from ..views.charts import eta_text
-    per_step, how = seconds_per_step(preset_name, batch_size, threads_for_new(jm), optimizer)
+    known = seconds_per_step(preset_name, batch_size, threads_for_new(jm), optimizer, wait=False)
+    if known is None:
+        return None
+    per_step, how = known
     wait, ahead = queue_wait(jm)
     line = _("Estimated time: about **{time}** ({steps} steps × {seconds} s per step, {how})").format(
         time=eta_text(per_step * steps), steps=number(steps, "#,##0"), seconds=number(per_step, "0.00"),

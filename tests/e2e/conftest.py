@@ -62,12 +62,13 @@ def page(browser):
     context.close()
 
 
-# The browser tests in two groups of about equal time, one per pytest worker (pytest-xdist,
-# `--dist loadgroup`): each group's tests share its worker's Chromium and servers. One group for
-# all of them made that worker the suite's critical path (~4 of its 5-7 minutes) while the other
-# waited. The second group holds the tiny model's server and the offline test's own server.
-SECOND = {"test_offline.py", "test_context_twofiles_browser.py", "test_export_browser.py",
-          "test_instruction_tuning_browser.py", "test_browser.py"}
+# The browser tests in two groups, one per pytest worker (pytest-xdist, `--dist loadgroup`): each
+# group's tests share its worker's Chromium and servers, and the other tests fill the workers
+# around them. The first group has every test on the shipped models' server, the second the
+# tiny model's and the tests with a server of their own: one warm-up of each kind per run (a
+# server's warm-up is about 30 s of both cores, and more under the suite's load).
+SECOND = {"test_context_twofiles_browser.py", "test_export_browser.py",
+          "test_instruction_tuning_browser.py"}
 
 
 def pytest_collection_modifyitems(items):

@@ -59,9 +59,9 @@ def test_the_app_lists_every_page_file(page, server):
     assert [urlparse(h).path.strip("/") for h in hrefs] == PAGES
 
 
-# Three pages in `make test` (Home, the token boxes, the window's struck-through tokens and
-# attention shades); every page in `make test-slow` (about 30 s each with its expanders open).
-QUICK = {"", "Tokens", "Context_window"}
+# Two pages in `make test` (Home, the token boxes and the class's guesses); every page in
+# `make test-slow` (10-30 s each with its expanders open).
+QUICK = {"", "Tokens"}
 
 
 @pytest.mark.parametrize("name", [n if n in QUICK else pytest.param(n, marks=pytest.mark.slow)

@@ -89,7 +89,8 @@ def test_tokens_shows_ids(page, server, artifacts, shipped_models):
     snap(page, artifacts / "tokens.png")
 
 
-def test_pretraining_tiny_run(page, server, artifacts):
+@pytest.mark.slow        # 45 s alone, 100 s under make test's load; make test starts (and stops) a
+def test_pretraining_tiny_run(page, server, artifacts):     # training by keyboard in test_accessibility
     page.goto(server + "/Pretraining")
     page.get_by_text("Pretraining: learning to guess").wait_for()
     wait_idle(page)
