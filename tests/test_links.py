@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pagetest import texts
+from pagetest import run_until, texts
 from streamlit.testing.v1 import AppTest
 
 from explainer.app import links
@@ -66,7 +66,7 @@ def test_a_link_opens_the_page_as_the_teacher_set_it(no_models):
     assert at.text_input(key="pt_prompt").value == "Once upon a time"
     assert at.text_input(key="pt_cands").value == "king, queen"
     assert at.radio(key="pt_corpus").value == "Python documentation"
-    assert "200 steps" in texts(at.caption)                  # the estimate uses the linked value
+    run_until(at, lambda at: "200 steps" in texts(at.caption))     # the estimate uses the linked value
     assert not at.warning
     assert at.query_params == {"size": "tiny", "steps": "200", "seed": "7", "watch_prompt": "Once upon a time",
                                "watch_words": "king, queen", "corpus": "pydocs"}
@@ -110,9 +110,9 @@ def test_hide_flag_hides_the_control_and_keeps_its_value(no_models):
     at = opened(PRETRAINING, steps="200", steps_hide="1", seed_hide="1")
     assert "pt_steps" not in keys(at.select_slider) and "pt_seed" not in keys(at.number_input)
     assert "pt_preset" in keys(at.selectbox)                 # the others stay
-    assert "200 steps" in texts(at.caption)                  # the hidden value applies
+    run_until(at, lambda at: "200 steps" in texts(at.caption))     # the hidden value applies
     at.selectbox(key="pt_preset").set_value("tiny").run()    # and keeps applying on later runs
-    assert "200 steps" in texts(at.caption)
+    run_until(at, lambda at: "200 steps" in texts(at.caption))
     assert at.query_params == {"steps": "200", "steps_hide": "1", "seed_hide": "1", "size": "tiny"}
     assert "steps_hide=1" in link(at) and "seed_hide=1" in link(at)
 

@@ -71,8 +71,8 @@ SECOND = {"test_context_twofiles_browser.py", "test_export_browser.py",
           "test_instruction_tuning_browser.py"}
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "e2e" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("browser-b" if item.path.name in SECOND
-                                                    else "browser-a"))
+def pytest_itemcollected(item):
+    """Each browser test's group, set as it is collected: before pytest-xdist reads the groups
+    (in its pytest_collection_modifyitems)."""
+    if "e2e" in item.path.parts:
+        item.add_marker(pytest.mark.xdist_group("browser-b" if item.path.name in SECOND else "browser-a"))
