@@ -150,7 +150,13 @@ def sources() -> set[str]:
     return {t for t in texts if any(i18n.catalog(code).get(t) != t for code in catalogs.TARGETS)}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.split("/")[-1][:-3])
+# The three pages that load and run SmolLM2 when first drawn (15-50 s each under make test's load)
+# in make test-slow; the other six in make test.
+HEAVY = {"pages/2_Pretraining.py", "pages/3_Instruction_tuning.py", "pages/6_Two_files.py"}
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow) if p in HEAVY else p for p in PAGES],
+                         ids=lambda p: p.split("/")[-1][:-3])
 def test_no_english_left_on_the_page(page, shipped_models, monkeypatch, sources):
     monkeypatch.setenv("EXPLAINER_MODELS_DIR", str(shipped_models))
     es, de = (visible_texts(render(page, code, shipped_models)) for code in ("es", "de"))

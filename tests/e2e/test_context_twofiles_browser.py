@@ -4,7 +4,9 @@ saved under test-artifacts/ to look at."""
 import pytest
 from test_browser import no_exceptions, snap, visit, wait_idle
 
-pytestmark = pytest.mark.browser
+# 40-50 s in make test; the quick suite opens both pages in test_offline and
+# slides the window by keyboard in test_accessibility
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_context_window_page(page, tiny_server, artifacts):

@@ -12,7 +12,9 @@ from test_browser import no_exceptions, snap, visit
 
 from explainer.gpt.paramfile import load_model
 
-pytestmark = pytest.mark.browser
+# ~20 s alone, 55 s in make test; with test_context_twofiles_browser, the
+# tiny model's server starts only in make test-slow
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sys.path.insert(0, str(ROOT / "explainer" / "runfile"))
 import run  # noqa: E402
 
