@@ -83,6 +83,7 @@ def test_real_section_without_the_package_is_one_line_with_its_reason(monkeypatc
     assert build_parser().parse_args(["bench", "--skip", "real", "bpe"]).skip == ["real", "bpe"]
 
 
+@pytest.mark.slow                  # a real timed run to a loss target: 9-40 s
 def test_timed_run_stops_at_the_target_and_leaves_evaluations_out(tmp_path):
     from explainer.gpt.training import TrainConfig
     text = tmp_path / "t.txt"

@@ -170,6 +170,7 @@ def test_papermill_runs_them_too(name, tmp_path):
     check_real(name, book)
 
 
+@pytest.mark.slow                  # 20 s; `make handouts` makes them
 def test_handout_has_the_figures_offline(tmp_path):
     """Also the context-window notebook's run top to bottom (one execution for both)."""
     book = run(HANDOUT, tmp_path)
