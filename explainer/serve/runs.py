@@ -25,11 +25,6 @@ from .jobs import JobManager, JobSpec, JobView
 from .progress import remaining_seconds
 
 STEP_CHOICES = [50, 100, 200, 300, 400, 600, 1000, 2000, 4000]
-PRESET_BLURBS = {
-    "tiny": "tiny: fastest, learns a little",
-    "small": "small: the demo default",
-    "medium": "medium: better, several times slower",
-}
 PRESET_NAMES = {"tiny": N_("tiny"), "small": N_("small"), "medium": N_("medium")}   # shown: _(...)
 
 
