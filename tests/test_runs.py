@@ -47,28 +47,37 @@ def test_step_times_are_kept_per_thread_share_and_optimizer(monkeypatch):
     assert [runs.threads_for_new(Queue(n)) for n in (0, 1, 2)] == [2, 1, 1]
 
 
-def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
-    """After 10 minutes the step time is measured again in the background: the page run that asks
-    gets the older figure at once (it used to wait seconds for the timing), and 30 asking at once
-    start one timing, not 30."""
+def held_timings(monkeypatch, seconds: float):
+    """Replace the stopwatch by one that waits for `release.set()`, then records `seconds` per
+    step; returns (release, the keys it was asked to time)."""
     import threading
-
-    from explainer.serve import runs
-    old = (9.0, time.time() - runs._MEASURE_TTL - 1, "from the latest training of this size on this server")
-    key = runs._key("tiny", 32)
-    monkeypatch.setattr(runs, "_step_seconds", {key: old})
     release, timings = threading.Event(), []
 
     def held_timing(*k):
         timings.append(k)
         assert release.wait(30)
-        runs._step_seconds[k] = (0.01, time.time(), "timed on this server just now")
+        runs._step_seconds[k] = (seconds, time.time(), "timed on this server just now")
     monkeypatch.setattr(runs, "_time_steps", held_timing)
+    return release, timings
+
+
+def wait_until(done, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
+    """After 10 minutes the step time is measured again in the background: the page run that asks
+    gets the older figure at once (it used to wait seconds for the timing), and 30 asking at once
+    start one timing, not 30."""
+    old = (9.0, time.time() - runs._MEASURE_TTL - 1, "from the latest training of this size on this server")
+    key = runs._key("tiny", 32)
+    monkeypatch.setattr(runs, "_step_seconds", {key: old})
+    release, timings = held_timings(monkeypatch, 0.01)
     assert [runs.seconds_per_step("tiny", 32) for _ in range(30)] == [(9.0, old[2])] * 30
     release.set()
-    deadline = time.monotonic() + 30
-    while runs._step_seconds[key][0] != 0.01 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: runs._step_seconds[key][0] == 0.01)
     assert runs.seconds_per_step("tiny", 32) == (0.01, "timed on this server just now")
     assert timings == [key]
 
@@ -76,23 +85,13 @@ def test_an_old_step_time_is_shown_while_it_is_timed_again(monkeypatch):
 def test_a_page_need_not_wait_for_a_first_timing(monkeypatch):
     """wait=False (the pages' estimate): a kind of run never timed here gives None at once and is
     timed in the background, once however many pages ask; then its figure comes."""
-    import threading
-
-    from explainer.serve import jobs, runs
+    from explainer.serve import jobs
     key = runs._key("tiny", 32)
     monkeypatch.setattr(runs, "_step_seconds", {})
-    release, timings = threading.Event(), []
-
-    def held_timing(*k):
-        timings.append(k)
-        assert release.wait(30)
-        runs._step_seconds[k] = (0.02, time.time(), "timed on this server just now")
-    monkeypatch.setattr(runs, "_time_steps", held_timing)
+    release, timings = held_timings(monkeypatch, 0.02)
     jm = jobs.JobManager(max_workers=1, backend="thread")
     assert [runs.estimate_text(jm, "tiny", 50, 32) for _ in range(20)] == [None] * 20
     release.set()
-    deadline = time.monotonic() + 30
-    while runs.seconds_per_step("tiny", 32, wait=False) is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: runs.seconds_per_step("tiny", 32, wait=False) is not None)
     assert timings == [key]
     assert "50 steps × 0.02 s per step" in runs.estimate_text(jm, "tiny", 50, 32)

@@ -151,7 +151,7 @@ def seconds_per_step(preset_name: str, batch_size: int | None = None, threads: i
     key = _key(preset_name, batch_size, threads, optimizer)
     known = _step_seconds.get(key)
     if known:
-        if time.time() - known[1] >= _MEASURE_TTL:
+        if _stale(known):
             _refresh(key)
         return known[0], known[2]
     if not wait:
@@ -169,6 +169,11 @@ def _key(preset_name: str, batch_size: int | None = None, threads: int | None = 
             optimizer or spec.optimizer)
 
 
+def _stale(known: tuple[float, float, str]) -> bool:
+    """A figure older than _MEASURE_TTL, to be timed again."""
+    return time.time() - known[1] >= _MEASURE_TTL
+
+
 _refreshing: set[Key] = set()
 _refreshing_lock = threading.Lock()     # not _measure_lock: a page must not wait for a timing
 
@@ -184,7 +189,7 @@ def _refresh(key: Key) -> None:
         try:
             with _measure_lock:
                 known = _step_seconds.get(key)          # timed meanwhile (the warm-up, a page)?
-                if not known or time.time() - known[1] >= _MEASURE_TTL:
+                if not known or _stale(known):
                     _time_steps(*key)
         finally:
             _refreshing.discard(key)
