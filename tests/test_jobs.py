@@ -7,6 +7,7 @@ functools.partial, so they pickle.
 """
 import functools
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -481,6 +482,21 @@ def test_a_killed_worker_fails_its_job_clearly_and_is_replaced(pool):
     assert "signal 9" in v.error
     v = m.wait(m.submit("a", "after", _pid), WAIT)        # the pool has a fresh worker
     assert v.state == "done" and v.result == "fine" and v.events[0] not in (pid, os.getpid())
+
+
+def test_a_server_that_exits_starts_no_new_worker(pool, monkeypatch):
+    """At the interpreter's end multiprocessing terminates the daemonic workers; the running job's
+    worker must not be replaced then (a process spawned by a parent that is going away printed
+    'EOFError: Ran out of input' in the server's log whenever it was stopped during a training)."""
+    m = pool()
+    job = m.submit("a", "long", _pid_then_spin)
+    while m.get(job).n_events < 1:
+        m.wait(job, 0.05)
+    pid = m.get(job).events[0]
+    monkeypatch.setattr(multiprocessing.util, "_exiting", True)     # what is_exiting() reads
+    os.kill(pid, signal.SIGTERM)                                     # as the exit's terminate() does
+    assert m.wait(job, WAIT).state == "failed"
+    assert multiprocessing.active_children() == []
 
 
 def test_a_worker_stuck_after_cancel_is_killed_and_replaced(pool, new_gate):

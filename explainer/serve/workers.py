@@ -29,6 +29,7 @@ import importlib
 import itertools
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
 import pickle
 import queue
@@ -225,6 +226,8 @@ class ProcessWorker:
 
     def _replace(self) -> None:
         self._stop_process(0.0)
+        if multiprocessing.util.is_exiting():
+            return      # the server is ending and its exit stopped the worker: none to start
         self.restarts += 1
         self._start()
 
