@@ -95,3 +95,24 @@ def test_a_page_need_not_wait_for_a_first_timing(monkeypatch):
     wait_until(lambda: runs.seconds_per_step("tiny", 32, wait=False) is not None)
     assert timings == [key]
     assert "50 steps × 0.02 s per step" in runs.estimate_text(jm, "tiny", 50, 32)
+
+
+def test_the_stopwatch_process_does_not_run_the_page_again(tmp_path, monkeypatch):
+    """While a page runs, Streamlit makes the page's script `__main__`; a process spawned then
+    would run the page again, outside Streamlit (440 lines of warnings in the server's log, and
+    the page's work done twice). The stopwatch is started with that script hidden."""
+    import sys
+    import types
+    marker = tmp_path / "ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    as_streamlit_does = types.ModuleType("__main__")
+    as_streamlit_does.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", as_streamlit_does)
+    monkeypatch.setattr(runs, "_stopwatch", None)
+    pool = runs._stopwatch_pool()
+    try:
+        assert pool.apply_async(sum, ([1, 2],)).get(120) == 3      # the process is up and working
+    finally:
+        pool.terminate()
+    assert not marker.exists()

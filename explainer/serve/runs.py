@@ -230,8 +230,9 @@ def _stopwatch_pool():
         import multiprocessing
         import os
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")       # as ProcessBackend's workers
-        _stopwatch = multiprocessing.get_context("spawn").Pool(
-            1, initializer=workers.settle_worker, initargs=(1, workers.NICE, ("explainer.gpt.training",)))
+        with workers.main_script_hidden():     # a page asked: the page is __main__ just now
+            _stopwatch = multiprocessing.get_context("spawn").Pool(
+                1, initializer=workers.settle_worker, initargs=(1, workers.NICE, ("explainer.gpt.training",)))
         import atexit
         atexit.register(_stopwatch.terminate)   # else its __del__ complains at the interpreter's end
     return _stopwatch

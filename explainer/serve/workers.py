@@ -217,7 +217,7 @@ class ProcessWorker:
         parent, child = b.ctx.Pipe(duplex=True)
         self.proc = b.ctx.Process(target=_child_main, name=f"explainer-worker-{self.i}", daemon=True,
                                   args=(child, b.torch_threads, b.nice, b.preload, b.grace_events))
-        with _main_script_hidden():
+        with main_script_hidden():
             self.proc.start()
         child.close()
         self.conn = parent
@@ -386,11 +386,11 @@ _MAIN_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _main_script_hidden():
+def main_script_hidden():
     """Workers need nothing from the parent's `__main__` (their target lives in this module), but
-    spawn re-runs a `__main__` that was started as a script path; an unguarded one (Streamlit's
-    AppTest writes such scripts) would then run again in every worker. Hide its path while a worker
-    starts."""
+    spawn re-runs a `__main__` that was started as a script path; an unguarded one would then run
+    again in every worker: Streamlit's AppTest writes such scripts, and while a page runs Streamlit
+    makes the page itself `__main__`. Hide its path while a worker starts."""
     main = sys.modules.get("__main__")
     with _MAIN_LOCK:
         path = main.__dict__.pop("__file__", None) if main is not None else None
