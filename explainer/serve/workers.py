@@ -387,10 +387,11 @@ _MAIN_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def main_script_hidden():
-    """Workers need nothing from the parent's `__main__` (their target lives in this module), but
-    spawn re-runs a `__main__` that was started as a script path; an unguarded one would then run
-    again in every worker: Streamlit's AppTest writes such scripts, and while a page runs Streamlit
-    makes the page itself `__main__`. Hide its path while a worker starts."""
+    """Our spawned processes (job workers, the step stopwatch) need nothing from the parent's
+    `__main__` (their code lives in explainer's modules), but spawn re-runs a `__main__` that was
+    started as a script path; an unguarded one would then run again in every such process:
+    Streamlit's AppTest writes such scripts, and while a page runs Streamlit makes the page itself
+    `__main__`. Hide its path while a process starts."""
     main = sys.modules.get("__main__")
     with _MAIN_LOCK:
         path = main.__dict__.pop("__file__", None) if main is not None else None
